@@ -43,7 +43,8 @@ const cidr = z.cidrv4({ error: "expected an IPv4 CIDR such as 10.0.0.0/24" });
 const name = z
   .string({ error: "expected a name" })
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: "expected a lower-case name: letters, digits, '-' or '_'" });
-const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
 const swarmSchema = z
   .strictObject({
@@ -115,9 +116,9 @@ const imagesSchema = z.strictObject({
   /** Base image of every Flotilla image. */
   baseImage: nonEmpty("an image reference").default("debian:trixie-slim"),
   /** Where the Consul binary comes from: HashiCorp's release, or Debian's archived package (offline). */
-  consulSource: z.enum(["hashicorp", "debian-archive"], { error: "expected 'hashicorp' or 'debian-archive'" }).default(
-    "debian-archive",
-  ),
+  consulSource: z
+    .enum(["hashicorp", "debian-archive"], { error: "expected 'hashicorp' or 'debian-archive'" })
+    .default("debian-archive"),
   /** Consul version (for `consulSource: hashicorp`). */
   consulVersion: z
     .string()
@@ -222,7 +223,8 @@ export const configSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["target"],
-        message: "is 'local' but an 'openstack' section is set: set target to 'openstack' or remove the section",
+        message:
+          "is 'local' but an 'openstack' section is set: set target to 'openstack' or remove the section",
         input: c.target,
       });
     }
@@ -377,7 +379,10 @@ export interface ParsedConfig {
 export function parseConfig(raw: Record<string, string>): ParsedConfig {
   const { values, secrets } = fromPulumiConfig(raw);
   const result = configSchema.safeParse(values, { reportInput: true });
-  const problems = [...(result.success ? [] : describeIssues(result.error.issues)), ...secretProblems(secrets)];
+  const problems = [
+    ...(result.success ? [] : describeIssues(result.error.issues)),
+    ...secretProblems(secrets),
+  ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return { config: result.data, secrets };
 }
@@ -399,7 +404,12 @@ export function stackFileJsonSchema(): Record<string, unknown> {
       description: "Secret: set with `pulumi config set --secret`; generated when unset.",
       anyOf: [
         { type: "string" },
-        { type: "object", properties: { secure: { type: "string" } }, required: ["secure"], additionalProperties: false },
+        {
+          type: "object",
+          properties: { secure: { type: "string" } },
+          required: ["secure"],
+          additionalProperties: false,
+        },
       ],
     };
   }

@@ -13,7 +13,9 @@ export function dockerAvailable(): boolean {
  * instead of passing silently.
  */
 export const describeWithDocker: typeof describe =
-  process.env.FLOTILLA_REQUIRE_DOCKER === "1" || dockerAvailable() ? describe : (describe.skip as typeof describe);
+  process.env.FLOTILLA_REQUIRE_DOCKER === "1" || dockerAvailable()
+    ? describe
+    : (describe.skip as typeof describe);
 
 /** Run docker with arguments (never a shell string); returns trimmed stdout, throws with stderr on failure. */
 export function docker(args: string[], input?: string): string {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Make the local Docker engine a one-node Swarm for the `dev` stack and give the
+# node every placement label the stacks use (lb, db). Idempotent: an active Swarm is
+# kept as it is and labels are only added. Never leaves the Swarm (the developer's
+# engine may have had one before Flotilla).
+set -euo pipefail
+
+state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+if [ "$state" != "active" ]; then
+  docker swarm init --advertise-addr "${SWARM_ADVERTISE_ADDR:-127.0.0.1}" >/dev/null
+  echo "swarm: initialised"
+else
+  echo "swarm: already active"
+fi
+
+node=$(docker info --format '{{.Swarm.NodeID}}')
+docker node update --label-add lb=true --label-add db=true "$node" >/dev/null
+echo "swarm: node $node labelled lb=true db=true"

@@ -1,0 +1,238 @@
+// Evaluate the real Pulumi program (or one component) under pulumi.runtime.setMocks
+// and return every registered resource with its type, name, parent and inputs, so
+// tests assert on the whole graph. No Pulumi CLI or provider plugin is involved.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { parse as parseYaml } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  urn: string;
+  /** URN of the parent resource ("" for the stack itself). */
+  parent: string;
+  /** Whether a provider resource (true) or a component (false). */
+  custom: boolean;
+  /** Inputs as the program passed them (secrets unwrapped, see `secretInputs`). */
+  inputs: Record<string, unknown>;
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  /** URNs of explicit dependsOn. */
+  dependencies: string[];
+  /** Names of the inputs that the program marked secret (the engine encrypts them in state). */
+  secretInputs: string[];
+}
+
+export interface Evaluation {
+  resources: RecordedResource[];
+  outputs: Record<string, unknown>;
+  /** Every invoke the program made, with its token and arguments. */
+  invokes: { token: string; inputs: Record<string, unknown> }[];
+  byType(type: string): RecordedResource[];
+  one(type: string, nameIncludes?: string): RecordedResource;
+  childrenOf(resource: RecordedResource): RecordedResource[];
+}
+
+/** Answers for the invokes the program is expected to make; anything else fails the test loudly. */
+export type InvokeAnswers = Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function unwrapSecrets(value: unknown, pathSoFar: string, found: Set<string>): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${pathSoFar}[${i}]`, found));
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[pulumi.runtime.specialSigKey] === SECRET_SIG) {
+      found.add(pathSoFar.split(/[.[]/)[0]);
+      return unwrapSecrets(obj.value, pathSoFar, found);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj))
+      out[k] = unwrapSecrets(v, pathSoFar ? `${pathSoFar}.${k}` : k, found);
+    return out;
+  }
+  return value;
+}
+
+/** Stack config as the CLI would hand it to the program: every value a string, objects JSON-encoded. */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+  const file = parseYaml(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config?: Record<string, unknown>;
+  };
+  const merged = { ...(file.config ?? {}), ...overrides };
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === undefined) continue;
+    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return raw;
+}
+
+interface MonitorRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProtect(): boolean;
+  getRetainondelete?(): boolean;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
+}
+
+/**
+ * Run `fn` (which constructs resources) as a Pulumi program under mocks, with the given
+ * raw config. Returns the recorded graph once every registration has settled.
+ */
+export async function evaluate(
+  fn: () => Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined,
+  options: {
+    config?: Record<string, string>;
+    secretKeys?: string[];
+    stack?: string;
+    invokes?: InvokeAnswers;
+  } = {},
+): Promise<Evaluation> {
+  const resources: RecordedResource[] = [];
+  const invokes: Evaluation["invokes"] = [];
+  const pending = new Map<string, Omit<RecordedResource, "inputs" | "secretInputs" | "urn">>();
+  const stack = options.stack ?? "test";
+  const project = "flotilla";
+
+  pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const meta = pending.get(`${args.type}::${args.name}`);
+        const secretInputs = new Set<string>();
+        const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, unknown>;
+        const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
+        resources.push({
+          type: args.type,
+          name: args.name,
+          urn,
+          parent: meta?.parent ?? "",
+          custom: args.custom ?? true,
+          inputs,
+          protect: meta?.protect ?? false,
+          retainOnDelete: meta?.retainOnDelete ?? false,
+          deleteBeforeReplace: meta?.deleteBeforeReplace ?? false,
+          ignoreChanges: meta?.ignoreChanges ?? [],
+          dependencies: meta?.dependencies ?? [],
+          secretInputs: [...secretInputs],
+        });
+        return {
+          id: args.custom === false ? undefined : `${args.name}-id`,
+          state: mockState(args.type, args.name, inputs),
+        };
+      },
+      call(args) {
+        invokes.push({ token: args.token, inputs: args.inputs });
+        const answer = options.invokes?.[args.token];
+        if (!answer)
+          throw new Error(`unexpected invoke ${args.token} (add it to the test's expected invokes)`);
+        return answer(args.inputs);
+      },
+    },
+    project,
+    stack,
+    true,
+  );
+  // Record what MockResourceArgs does not carry: parent and resource options.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: MonitorRequest, cb: unknown): Promise<void>;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    pending.set(`${req.getType()}::${req.getName()}`, {
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      custom: req.getCustom(),
+      protect: req.getProtect(),
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      ignoreChanges: req.getIgnorechangesList(),
+      dependencies: req.getDependenciesList(),
+    });
+    return original(req, cb);
+  };
+
+  const outputs =
+    (await pulumi.runtime.runInPulumiStack(async () => {
+      const result = await fn();
+      return result ?? {};
+    })) ?? {};
+  await pulumi.runtime.disconnect();
+
+  const byType = (type: string) => resources.filter((r) => r.type === type);
+  return {
+    resources,
+    outputs: unwrapSecrets(outputs, "", new Set()) as Record<string, unknown>,
+    invokes,
+    byType,
+    one(type, nameIncludes) {
+      const matches = byType(type).filter((r) => !nameIncludes || r.name.includes(nameIncludes));
+      if (matches.length !== 1) {
+        throw new Error(
+          `expected exactly one ${type}${nameIncludes ? ` named *${nameIncludes}*` : ""}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`,
+        );
+      }
+      return matches[0];
+    },
+    childrenOf(resource) {
+      return resources.filter((r) => r.parent === resource.urn);
+    },
+  };
+}
+
+/** Plausible provider state for resources whose outputs the program reads. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomBytes:RandomBytes":
+      return {
+        ...inputs,
+        result: `mock-${name}-0123456789abcdef`,
+        base64: Buffer.alloc(32, 7).toString("base64"),
+      };
+    case "docker:index/image:Image":
+      return { ...inputs, repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${"0".repeat(64)}` };
+    case "command:local:Command":
+    case "command:remote:Command":
+      return { ...inputs, stdout: "", stderr: "" };
+    default:
+      return { ...inputs };
+  }
+}
+
+/** Evaluate index.ts for a committed stack file (`dev`, `helion`), with optional config overrides. */
+export async function evaluateStack(
+  stack: string,
+  options: { overrides?: Record<string, unknown>; secretKeys?: string[]; invokes?: InvokeAnswers } = {},
+): Promise<Evaluation> {
+  vi.resetModules();
+  return evaluate(
+    async () => {
+      const program = (await import("../../index")) as Record<string, unknown>;
+      return { ...program };
+    },
+    {
+      config: stackConfig(stack, options.overrides),
+      secretKeys: options.secretKeys,
+      stack,
+      invokes: options.invokes,
+    },
+  );
+}
+
+/** Resolve a Pulumi Output (or plain value) to a promise, for assertions. */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
