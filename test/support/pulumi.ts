@@ -233,6 +233,6 @@ export async function evaluateStack(
 }
 
 /** Resolve a Pulumi Output (or plain value) to a promise, for assertions. */
-export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+export function resolved<T>(output: pulumi.Input<T>): Promise<T> {
   return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
 }
