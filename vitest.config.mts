@@ -1,13 +1,30 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects: fast unit and mock tests run in parallel; suites that drive real
+// software under Docker (`*.docker.test.ts`) run one file at a time, because two
+// cores cannot build images and run clusters for several suites at once.
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "images/**/test/*.test.ts"],
     // Pulumi's mock runtime is process-global state: one test file per worker process.
     pool: "forks",
-    testTimeout: 60_000,
-    hookTimeout: 600_000,
-    // Two cores: Docker-backed suites must not fight each other for the engine.
-    fileParallelism: process.env.FLOTILLA_SERIAL === "1" ? false : true,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*.docker.test.ts"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "docker",
+          include: ["test/**/*.docker.test.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
+    ],
   },
 });
