@@ -1,14 +1,70 @@
-// The whole program evaluated under mocks for each committed stack file.
+// The whole program (index.ts) evaluated under mocks for each committed stack file.
 import { describe, expect, it } from "vitest";
-import { evaluateStack } from "./support/pulumi";
+import { type Evaluation, evaluateStack } from "./support/pulumi";
+
+function graph(ev: Evaluation): string {
+  return ev.resources.map((r) => `${r.type} ${r.name}`).join("\n");
+}
 
 describe("Pulumi.dev.yaml", () => {
-  it("evaluates and registers the secrets and a local Swarm", async () => {
+  it("evaluates: every resource hangs under a flotilla component, nothing is parentless", async () => {
     const ev = await evaluateStack("dev");
-    const types = ev.resources.map((r) => r.type);
-    expect(types).toContain("flotilla:secrets:Secrets");
-    expect(types).toContain("flotilla:swarm:LocalSwarm");
+    console.log(`dev registers ${ev.resources.length} resources:\n${graph(ev)}`);
+    const stack = ev.one("pulumi:pulumi:Stack");
+    for (const r of ev.resources.filter((r) => r !== stack)) {
+      expect(r.parent, `${r.type} ${r.name} has no parent`).not.toBe("");
+      if (r.parent === stack.urn)
+        expect(r.type, `${r.name} sits at the top but is not a component`).toMatch(/^flotilla:/);
+    }
+    expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(1);
     expect(ev.outputs.publicUrl).toBe("http://localhost:8080/");
-    console.log(ev.resources.map((r) => `${r.type} ${r.name} <- ${r.parent.split("::").pop()}`).join("\n"));
+    expect(ev.outputs.statsUrl).toBe("http://localhost:8404/stats");
+  });
+
+  it("makes the local engine a labelled one-node Swarm through the bootstrap script", async () => {
+    const ev = await evaluateStack("dev");
+    const init = ev.one("command:local:Command", "flotilla-init");
+    expect(ev.resources.find((r) => r.urn === init.parent)?.type).toBe("flotilla:swarm:LocalSwarm");
+    expect(String(init.inputs.create)).toMatch(/scripts\/local-swarm\.sh"$/);
+  });
+
+  it("generates every secret the operator did not set, as Pulumi secrets", async () => {
+    const ev = await evaluateStack("dev");
+    const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
+    expect(generated.sort()).toEqual([
+      "flotilla-keepalivedPassword",
+      "flotilla-mysqlPassword",
+      "flotilla-mysqlRootPassword",
+      "flotilla-statsPassword",
+    ]);
+    expect(ev.byType("random:index/randomBytes:RandomBytes").map((r) => r.name)).toEqual([
+      "flotilla-consulGossipKey",
+    ]);
+  });
+
+  it("uses an operator-set secret instead of generating one", async () => {
+    const ev = await evaluateStack("dev", {
+      overrides: { "flotilla:statsPassword": "operator-chosen-password" },
+      secretKeys: ["flotilla:statsPassword"],
+    });
+    const names = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
+    expect(names).not.toContain("flotilla-statsPassword");
+    expect(names).toHaveLength(3);
+    expect(ev.outputs.statsPassword).toBe("operator-chosen-password");
+  });
+
+  it("refuses a bad config before registering any resource", async () => {
+    await expect(evaluateStack("dev", { overrides: { "flotilla:swarm": { managers: 2 } } })).rejects.toThrow(
+      /flotilla:swarm\.managers: expected an odd number/,
+    );
+  });
+});
+
+describe("Pulumi.helion.yaml", () => {
+  it("evaluates without errors", async () => {
+    const ev = await evaluateStack("helion");
+    console.log(`helion registers ${ev.resources.length} resources:\n${graph(ev)}`);
+    expect(ev.byType("flotilla:secrets:Secrets")).toHaveLength(1);
+    expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(0);
   });
 });

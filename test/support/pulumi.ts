@@ -112,7 +112,7 @@ export async function evaluate(
         const meta = pending.get(`${args.type}::${args.name}`);
         const secretInputs = new Set<string>();
         const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, unknown>;
-        const urn = `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`;
+        const urn = mockUrn(stack, project, meta?.parent ?? "", args.type, args.name);
         resources.push({
           type: args.type,
           name: args.name,
@@ -164,12 +164,20 @@ export async function evaluate(
     return original(req, cb);
   };
 
+  // A program error is caught inside the stack and rethrown after the runtime settles,
+  // so a refused config fails the test cleanly instead of as an unhandled rejection.
+  let failure: unknown;
   const outputs =
     (await pulumi.runtime.runInPulumiStack(async () => {
-      const result = await fn();
-      return result ?? {};
+      try {
+        return (await fn()) ?? {};
+      } catch (err) {
+        failure = err;
+        return {};
+      }
     })) ?? {};
   await pulumi.runtime.disconnect();
+  if (failure !== undefined) throw failure;
 
   const byType = (type: string) => resources.filter((r) => r.type === type);
   return {
@@ -190,6 +198,12 @@ export async function evaluate(
       return resources.filter((r) => r.parent === resource.urn);
     },
   };
+}
+
+/** The URN the mock monitor gives a resource (it qualifies the type with the parent's type only). */
+function mockUrn(stack: string, project: string, parent: string, type: string, name: string): string {
+  const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
 }
 
 /** Plausible provider state for resources whose outputs the program reads. */
