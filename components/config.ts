@@ -46,134 +46,181 @@ const name = z
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
-const swarmSchema = z
-  .strictObject({
-    /** Swarm managers (Raft quorum): 1, 3, 5 or 7. */
-    managers: quorumCount("Swarm managers").default(1),
-    /** Swarm workers, load-balancer and database nodes included. */
-    workers: count("Swarm workers", 50).default(0),
-    /** How many workers are load-balancer nodes (label `lb`: HAProxy and keepalived). */
-    loadBalancerNodes: count("load-balancer nodes", 10).default(2),
-  })
-  .describe("Swarm cluster shape (OpenStack only; `local` is always a one-node Swarm).");
+const swarmSchema = z.strictObject({
+  managers: quorumCount("Swarm managers").default(1).describe("Swarm managers (Raft quorum): 1, 3, 5 or 7."),
+  workers: count("Swarm workers", 50)
+    .default(0)
+    .describe("Swarm workers, load-balancer and database nodes included."),
+  loadBalancerNodes: count("load-balancer nodes", 10)
+    .default(2)
+    .describe("How many workers are load-balancer nodes (label `lb`: HAProxy and keepalived)."),
+});
 
 const consulSchema = z.strictObject({
-  /** Consul servers (Raft quorum): 1, 3, 5 or 7. */
-  servers: quorumCount("Consul servers").default(1),
-  /** Consul datacenter name. */
-  datacenter: name.default("dc1"),
+  servers: quorumCount("Consul servers").default(1).describe("Consul servers (Raft quorum): 1, 3, 5 or 7."),
+  datacenter: name.default("dc1").describe("Consul datacenter name."),
 });
 
 const webappSchema = z.strictObject({
-  /** Webapp replicas behind HAProxy. */
-  replicas: count("webapp replicas", 100).default(2),
-  /** Port the webapp listens on inside its container. */
-  port: port.default(8080),
-  /** Seconds a stopping replica has to drain in-flight requests. */
-  drainSeconds: z.int().min(1).max(300).default(10),
+  replicas: count("webapp replicas", 100).default(2).describe("Webapp replicas behind HAProxy."),
+  port: port.default(8080).describe("Port the webapp listens on inside its container."),
+  drainSeconds: z
+    .int()
+    .min(1)
+    .max(300)
+    .default(10)
+    .describe("Seconds a stopping replica has to drain in-flight requests."),
 });
 
 const haproxySchema = z.strictObject({
-  /** Public HTTP port published on the load-balancer nodes. */
-  httpPort: port.default(80),
-  /** HAProxy stats page port (admin CIDRs only, password protected). */
-  statsPort: port.default(8404),
-  /** HAProxy stats page user name. */
-  statsUser: name.default("admin"),
+  httpPort: port.default(80).describe("Public HTTP port published on the load-balancer nodes."),
+  statsPort: port.default(8404).describe("HAProxy stats page port (admin CIDRs only, password protected)."),
+  statsUser: name.default("admin").describe("HAProxy stats page user name."),
 });
 
 const mysqlSchema = z.strictObject({
-  /** Application database name. */
-  database: name.default("flotilla"),
-  /** Application user (privileges on the application database only). */
-  user: name.default("flotilla"),
-  /** Host path of the MySQL data directory on the `db` node (the Cinder volume mount on OpenStack). */
+  database: name.default("flotilla").describe("Application database name."),
+  user: name.default("flotilla").describe("Application user (privileges on the application database only)."),
   dataPath: z
     .string()
     .regex(/^\/[A-Za-z0-9._/-]+$/, { error: "expected an absolute path" })
-    .default("/srv/flotilla/mysql"),
-  /** Size of the Cinder data volume in GiB (OpenStack only). */
-  volumeSizeGb: z.int().min(1, { error: "expected at least 1 GiB" }).max(16384).default(20),
+    .default("/srv/flotilla/mysql")
+    .describe(
+      "Host path of the MySQL data directory on the `db` node (the Cinder volume mount on OpenStack).",
+    ),
+  volumeSizeGb: z
+    .int()
+    .min(1, { error: "expected at least 1 GiB" })
+    .max(16384)
+    .default(20)
+    .describe("Size of the Cinder data volume in GiB (OpenStack only)."),
 });
 
 const keepalivedSchema = z.strictObject({
-  /** Run keepalived for a virtual IP in front of the HAProxy nodes (needs two or more `lb` nodes). */
-  enabled: z.boolean({ error: "expected true or false" }).default(false),
-  /** VRRP virtual router id, unique on the network segment. */
-  virtualRouterId: z.int().min(1).max(255).default(51),
+  enabled: z
+    .boolean({ error: "expected true or false" })
+    .default(false)
+    .describe(
+      "Run keepalived for a virtual IP in front of the HAProxy nodes (needs two or more `lb` nodes).",
+    ),
+  virtualRouterId: z
+    .int()
+    .min(1)
+    .max(255)
+    .default(51)
+    .describe("VRRP virtual router id, unique on the network segment."),
 });
 
 const accessSchema = z.strictObject({
-  /** CIDRs allowed to SSH to the bastion and to reach HAProxy stats and the Consul UI. */
-  adminCidrs: z.array(cidr).min(1, { error: "expected at least one admin CIDR" }).default(["127.0.0.1/32"]),
-  /** CIDRs allowed to reach the public HTTP port. */
-  clientCidrs: z.array(cidr).min(1, { error: "expected at least one client CIDR" }).default(["0.0.0.0/0"]),
+  adminCidrs: z
+    .array(cidr)
+    .min(1, { error: "expected at least one admin CIDR" })
+    .default(["127.0.0.1/32"])
+    .describe("CIDRs allowed to SSH to the bastion and to reach HAProxy stats and the Consul UI."),
+  clientCidrs: z
+    .array(cidr)
+    .min(1, { error: "expected at least one client CIDR" })
+    .default(["0.0.0.0/0"])
+    .describe("CIDRs allowed to reach the public HTTP port."),
 });
 
 const imagesSchema = z.strictObject({
-  /** Registry the images are pushed to (required on OpenStack so every node can pull them). */
-  registry: z.string().min(1).optional(),
-  /** Base image of every Flotilla image. */
-  baseImage: nonEmpty("an image reference").default("debian:trixie-slim"),
-  /** Where the Consul binary comes from: HashiCorp's release, or Debian's archived package (offline). */
+  registry: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Registry the images are pushed to (required on OpenStack so every node can pull them)."),
+  baseImage: nonEmpty("an image reference")
+    .default("debian:trixie-slim")
+    .describe("Base image of every Flotilla image."),
   consulSource: z
     .enum(["hashicorp", "debian-archive"], { error: "expected 'hashicorp' or 'debian-archive'" })
-    .default("debian-archive"),
-  /** Consul version (for `consulSource: hashicorp`). */
+    .default("debian-archive")
+    .describe(
+      "Where the Consul binary comes from: HashiCorp's release, or Debian's archived package (offline).",
+    ),
   consulVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 1.20.2" })
-    .default("1.8.7"),
-  /** Version label baked into the images and shown by the webapp. */
-  version: nonEmpty("a version label").default("0.1.0"),
+    .default("1.8.7")
+    .describe("Consul version (for `consulSource: hashicorp`)."),
+  version: nonEmpty("a version label")
+    .default("0.1.0")
+    .describe("Version label baked into the images and shown by the webapp."),
 });
 
 const openstackSchema = z.strictObject({
-  /** Name of the external (provider) network that floating IPs come from. */
-  externalNetwork: nonEmpty("the external network name"),
-  /** Glance image name for every VM (a Debian or Ubuntu cloud image). */
-  image: nonEmpty("a Glance image name"),
-  /** Nova flavors per role. */
-  flavors: z.strictObject({
-    bastion: nonEmpty("a flavor name"),
-    manager: nonEmpty("a flavor name"),
-    worker: nonEmpty("a flavor name"),
-  }),
-  /** CIDR of the private cluster subnet Flotilla creates. */
-  subnetCidr: cidr.default("10.42.0.0/24"),
-  /** Use an existing private network (by name) instead of creating one. */
-  existingNetwork: z.string().min(1).optional(),
-  /** DNS servers handed to the private subnet. */
-  dnsNameservers: z.array(z.ipv4({ error: "expected an IPv4 address" })).default([]),
-  /** Public SSH key of the operator, installed on the bastion and every node. */
+  externalNetwork: nonEmpty("the external network name").describe(
+    "Name of the external (provider) network that floating IPs come from.",
+  ),
+  image: nonEmpty("a Glance image name").describe(
+    "Glance image name for every VM (a Debian or Ubuntu cloud image).",
+  ),
+  flavors: z
+    .strictObject({
+      bastion: nonEmpty("a flavor name").describe("Nova flavor of the bastion."),
+      manager: nonEmpty("a flavor name").describe("Nova flavor of the Swarm managers."),
+      worker: nonEmpty("a flavor name").describe(
+        "Nova flavor of the Swarm workers (load-balancer and database nodes included).",
+      ),
+    })
+    .describe("Nova flavors per role."),
+  subnetCidr: cidr.default("10.42.0.0/24").describe("CIDR of the private cluster subnet Flotilla creates."),
+  existingNetwork: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Use an existing private network (by name) instead of creating one."),
+  dnsNameservers: z
+    .array(z.ipv4({ error: "expected an IPv4 address" }))
+    .default([])
+    .describe("DNS servers handed to the private subnet."),
   sshPublicKey: z
     .string({ error: "expected an OpenSSH public key" })
     .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, {
       error: "expected an OpenSSH public key ('ssh-ed25519 AAAA...')",
-    }),
-  /** Login user of the cloud image. */
-  sshUser: name.default("debian"),
-  /** How `pulumi up` reaches the nodes: through the bastion as jump host, or directly (run on the bastion). */
-  connection: z.enum(["jump", "direct"], { error: "expected 'jump' or 'direct'" }).default("jump"),
-  /** Availability zone for VMs and volumes (the cloud's default when unset). */
-  availabilityZone: z.string().min(1).optional(),
-  /** Cinder volume type for the MySQL data volume (the cloud's default when unset). */
-  volumeType: z.string().min(1).optional(),
+    })
+    .describe("Public SSH key of the operator, installed on the bastion and every node."),
+  sshUser: name.default("debian").describe("Login user of the cloud image."),
+  connection: z
+    .enum(["jump", "direct"], { error: "expected 'jump' or 'direct'" })
+    .default("jump")
+    .describe(
+      "How `pulumi up` reaches the nodes: through the bastion as jump host, or directly (run on the bastion).",
+    ),
+  availabilityZone: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Availability zone for VMs and volumes (the cloud's default when unset)."),
+  volumeType: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Cinder volume type for the MySQL data volume (the cloud's default when unset)."),
 });
 
 export const configSchema = z
   .strictObject({
-    /** Where the stack lands: the local Docker engine (one-node Swarm) or an OpenStack cloud. */
-    target: z.enum(["local", "openstack"], { error: "expected 'local' or 'openstack'" }).default("local"),
-    swarm: swarmSchema.prefault({}),
-    consul: consulSchema.prefault({}),
-    webapp: webappSchema.prefault({}),
-    haproxy: haproxySchema.prefault({}),
-    mysql: mysqlSchema.prefault({}),
-    keepalived: keepalivedSchema.prefault({}),
-    access: accessSchema.prefault({}),
-    images: imagesSchema.prefault({}),
-    openstack: openstackSchema.optional(),
+    target: z
+      .enum(["local", "openstack"], { error: "expected 'local' or 'openstack'" })
+      .default("local")
+      .describe("Where the stack lands: the local Docker engine (one-node Swarm) or an OpenStack cloud."),
+    swarm: swarmSchema
+      .prefault({})
+      .describe("Swarm cluster shape (OpenStack; `local` is always a one-node Swarm)."),
+    consul: consulSchema.prefault({}).describe("Consul servers that the webapp and HAProxy agents join."),
+    webapp: webappSchema.prefault({}).describe("The web application service."),
+    haproxy: haproxySchema.prefault({}).describe("The HAProxy load balancer in front of the webapp."),
+    mysql: mysqlSchema.prefault({}).describe("The MariaDB (MySQL-compatible) service and its data."),
+    keepalived: keepalivedSchema
+      .prefault({})
+      .describe("keepalived: a virtual IP moving between the HAProxy nodes."),
+    access: accessSchema.prefault({}).describe("Who may reach what (security groups on OpenStack)."),
+    images: imagesSchema.prefault({}).describe("How the Docker images are built and where they are pushed."),
+    openstack: openstackSchema
+      .optional()
+      .describe("OpenStack cloud settings; required when target is `openstack`."),
   })
   .superRefine((c, ctx) => {
     if (c.target === "openstack") {

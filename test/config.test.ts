@@ -5,6 +5,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, type ParsedConfig, parseConfig, SECRET_KEYS } from "../components/config";
+import { README_PATH, updatedReadme } from "../scripts/write-config-docs";
 import { renderSchema, SCHEMA_PATH } from "../scripts/write-config-schema";
 import { ROOT, stackConfig } from "./support/pulumi";
 
@@ -225,5 +226,20 @@ describe("the JSON Schema editors use", () => {
     for (const key of SECRET_KEYS) file.config[`flotilla:${key}`] = { secure: "v1:abc" };
     file.config["docker:host"] = "unix:///var/run/docker.sock";
     expect(validate(file), JSON.stringify(validate.errors)).toBe(true);
+  });
+});
+
+describe("the README's config reference", () => {
+  it("lists every key with its default and the committed stacks' values (run `npm run schema` when stale)", () => {
+    const readme = readFileSync(README_PATH, "utf8");
+    expect(readme).toBe(updatedReadme(readme));
+    for (const key of [
+      "swarm.managers",
+      "openstack.flavors.worker",
+      "images.consulSource",
+      "mysqlRootPassword",
+    ]) {
+      expect(readme).toContain(`| \`${key}\` |`);
+    }
   });
 });
