@@ -27,7 +27,14 @@ debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >/tmp/flotilla-deboot
   { tail -n 30 /tmp/flotilla-debootstrap.log >&2; exit 1; }
 # Like the official slim image: no apt caches, no docs, no man pages.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-  "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/*
+  "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/var/cache/apt/*.bin
+# Like the official image: apt keeps no package caches in later layers either.
+cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
 tar -C "$rootfs" -c . | docker import \
   --change 'CMD ["bash"]' \
   --change 'ENV LANG=C.UTF-8' \

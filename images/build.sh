@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Build every Flotilla image, in dependency order, with the local Docker engine:
+#   images/build.sh [--version V] [--only NAME]...
+# Idempotent and quick when nothing changed (Docker's layer cache). Makes sure the
+# Debian base image exists first (pulled, or built offline by images/base/bootstrap-debian.sh).
+# The order is the one in components/imageCatalog.ts (a unit test keeps them equal):
+# s6-base first (every other image is FROM it), consul second (its binary is copied
+# from it by webapp and haproxy).
+#
+# Environment (all optional): CONSUL_SOURCE (debian-archive | hashicorp), CONSUL_VERSION,
+# CONSUL_SHA256, CONSUL_DEBIAN_MIRROR: passed to the consul build (see docs/images.md).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+images=(s6-base consul webapp haproxy mysql keepalived)
+
+version=0.1.0
+only=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --version) version=${2:?--version needs a value}; shift 2 ;;
+  --only) only+=("${2:?--only needs an image name}"); shift 2 ;;
+  -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+  *) echo "build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for name in "${only[@]}"; do
+  [[ " ${images[*]} " == *" $name "* ]] || { echo "build.sh: unknown image '$name' (one of: ${images[*]})" >&2; exit 2; }
+done
+
+bash base/bootstrap-debian.sh
+
+args=(
+  --build-arg "BASE_IMAGE=flotilla/s6-base:$version"
+  --build-arg "CONSUL_IMAGE=flotilla/consul:$version"
+  --build-arg "FLOTILLA_VERSION=$version"
+)
+for var in CONSUL_SOURCE CONSUL_VERSION CONSUL_SHA256 CONSUL_DEBIAN_MIRROR; do
+  if [ -n "${!var:-}" ]; then args+=(--build-arg "$var=${!var}"); fi
+done
+
+built=()
+for name in "${images[@]}"; do
+  if [ "${#only[@]}" -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then continue; fi
+  if [ ! -f "$name/Dockerfile" ]; then
+    echo "build.sh: images/$name/Dockerfile does not exist yet; skipping $name" >&2
+    continue
+  fi
+  start=$(date +%s)
+  log=$(mktemp /tmp/flotilla-build-"$name".XXXXXX)
+  if ! docker build "${args[@]}" -t "flotilla/$name:$version" "$name" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "build.sh: building flotilla/$name:$version failed (full log: $log)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  echo "build.sh: built flotilla/$name:$version in $(($(date +%s) - start)) s"
+  built+=("flotilla/$name:$version")
+done
+
+if [ "${#built[@]}" -gt 0 ]; then
+  echo "build.sh: image sizes"
+  for ref in "${built[@]}"; do
+    printf '  %-32s %6d MB  %s\n' "$ref" "$(($(docker image inspect -f '{{.Size}}' "$ref") / 1000000))" \
+      "$(docker image inspect -f '{{.Id}}' "$ref")"
+  done
+fi
