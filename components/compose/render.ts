@@ -1,0 +1,381 @@
+// The five stacks as compose documents: pure functions of the validated config (plus
+// the image references and secret names known at deploy time). No Pulumi here, so
+// the same functions feed the Pulumi components and the end-to-end suite.
+import { createHash } from "node:crypto";
+import { stringify } from "yaml";
+import type { FlotillaConfig } from "../config";
+import {
+  DEFAULT_PREFIX,
+  type NetworkKey,
+  networkName,
+  type SecretTarget,
+  type StackImage,
+  type StackName,
+  serviceName,
+} from "./names";
+import type {
+  ComposeDeploy,
+  ComposeFile,
+  ComposeHealthcheck,
+  ComposeNetwork,
+  ComposePort,
+  ComposeSecret,
+  ComposeService,
+  ComposeServiceSecret,
+  ComposeUpdateConfig,
+} from "./types";
+
+/** Everything a stack document depends on besides the config. */
+export interface RenderInput {
+  /** The validated stack configuration. */
+  config: FlotillaConfig;
+  /** Image reference per image (`flotilla/webapp:0.1.0` or `registry/flotilla/webapp@sha256:...`). */
+  images: Record<StackImage, string>;
+  /** Content-hashed Docker secret name per secret target (see `secretName`). */
+  secretNames: Record<SecretTarget, string>;
+  /** Prefix of every stack, network and secret name (default `flotilla`). */
+  prefix?: string;
+  /** Publish HAProxy on ports the engine picks instead of the configured ones (tests). */
+  randomPorts?: boolean;
+  /** The virtual IP (`a.b.c.d/len`) and the load-balancer nodes' addresses, when keepalived is enabled. */
+  keepalived?: { vip: string; peers: string[] };
+}
+
+/** Container ports fixed by the images (docs/images.md). */
+export const PORTS = {
+  consulHttp: 8500,
+  mysql: 3306,
+  haproxyHttp: 80,
+  haproxyStats: 8404,
+  haproxyHealth: 8405,
+} as const;
+
+const restartAny: ComposeDeploy["restart_policy"] = { condition: "any", delay: "2s", window: "30s" };
+
+function rolling(
+  order: ComposeUpdateConfig["order"],
+  delay: ComposeUpdateConfig["delay"],
+  monitor: ComposeUpdateConfig["monitor"],
+): Pick<ComposeDeploy, "update_config" | "rollback_config"> {
+  return {
+    update_config: {
+      parallelism: 1,
+      delay,
+      order,
+      failure_action: "rollback",
+      monitor,
+      max_failure_ratio: 0,
+    },
+    rollback_config: { parallelism: 1, delay, order, failure_action: "pause", monitor, max_failure_ratio: 0 },
+  };
+}
+
+function health(test: string[], startPeriod: ComposeHealthcheck["start_period"]): ComposeHealthcheck {
+  return { test, interval: "5s", timeout: "3s", retries: 3, start_period: startPeriod };
+}
+
+function secretRefs(targets: SecretTarget[]): ComposeServiceSecret[] {
+  return targets.map((target) => ({ source: target, target, mode: 0o400 }));
+}
+
+function topSecrets(input: RenderInput, targets: SecretTarget[]): Record<string, ComposeSecret> {
+  const out: Record<string, ComposeSecret> = {};
+  for (const target of targets) {
+    const name = input.secretNames[target];
+    if (!name) throw new Error(`stack render: no Docker secret name for '${target}'`);
+    out[target] = { external: true, name };
+  }
+  return out;
+}
+
+function topNetworks(prefix: string, keys: NetworkKey[]): Record<string, ComposeNetwork> {
+  const out: Record<string, ComposeNetwork> = {};
+  for (const key of keys) out[key] = { external: true, name: networkName(prefix, key) };
+  return out;
+}
+
+function labels(stack: StackName): Record<string, string> {
+  return { "flotilla.stack": stack };
+}
+
+function consulJoin(prefix: string): Record<string, string> {
+  return { CONSUL_RETRY_JOIN: `tasks.${serviceName(prefix, "consul")}` };
+}
+
+/** Consul servers: on managers, spread one per node when there are enough of them. */
+export function renderConsul(input: RenderInput): ComposeFile {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const servers = config.consul.servers;
+  // On OpenStack every server gets its own manager (the schema ensures there are
+  // enough), a named volume on that node, and the node's hostname as its Consul
+  // node name, so a restarted server rejoins as itself. A one-node Swarm cannot
+  // spread: its servers keep their data in per-container volumes.
+  const spread = config.target === "openstack";
+  const service: ComposeService = {
+    image: input.images.consul,
+    environment: {
+      ...consulJoin(prefix),
+      CONSUL_BOOTSTRAP_EXPECT: String(servers),
+      CONSUL_DATACENTER: config.consul.datacenter,
+    },
+    networks: ["consul"],
+    secrets: secretRefs(["consul_gossip_key"]),
+    healthcheck: health(["CMD", "/usr/lib/flotilla/consul-healthcheck"], "60s"),
+    stop_grace_period: "20s",
+    deploy: {
+      mode: "replicated",
+      replicas: servers,
+      endpoint_mode: "dnsrr",
+      placement: {
+        constraints: ["node.role == manager"],
+        ...(spread ? { preferences: [{ spread: "node.id" }], max_replicas_per_node: 1 } : {}),
+      },
+      // One server at a time, waiting for it to rejoin, so the quorum holds.
+      ...rolling("stop-first", "15s", "30s"),
+      restart_policy: restartAny,
+      labels: labels("consul"),
+    },
+  };
+  if (spread) {
+    service.hostname = "{{.Node.Hostname}}";
+    service.volumes = [{ type: "volume", source: "consul-data", target: "/consul/data" }];
+  }
+  return {
+    version: "3.8",
+    services: { consul: service },
+    networks: topNetworks(prefix, ["consul"]),
+    secrets: topSecrets(input, ["consul_gossip_key"]),
+    ...(spread ? { volumes: { "consul-data": { labels: { "flotilla.stack": "consul" } } } } : {}),
+  };
+}
+
+/** MariaDB: one replica on the `db` node, its data on the host path, on the data network only, never published. */
+export function renderMysql(input: RenderInput): ComposeFile {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const targets: SecretTarget[] = ["mysql_root_password", "mysql_password"];
+  return {
+    version: "3.8",
+    services: {
+      mysql: {
+        image: input.images.mysql,
+        environment: { MYSQL_DATABASE: config.mysql.database, MYSQL_USER: config.mysql.user },
+        networks: ["data"],
+        secrets: secretRefs(targets),
+        volumes: [{ type: "bind", source: config.mysql.dataPath, target: "/var/lib/mysql" }],
+        healthcheck: health(["CMD", "/usr/lib/flotilla/mysql-healthcheck"], "90s"),
+        // InnoDB flushes and shuts down cleanly well within this.
+        stop_grace_period: "60s",
+        deploy: {
+          mode: "replicated",
+          replicas: 1,
+          endpoint_mode: "dnsrr",
+          placement: { constraints: ["node.labels.db == true"] },
+          // Two servers must never share one data directory: stop the old one first.
+          ...rolling("stop-first", "0s", "30s"),
+          restart_policy: restartAny,
+          labels: labels("mysql"),
+        },
+      },
+    },
+    networks: topNetworks(prefix, ["data"]),
+    secrets: topSecrets(input, targets),
+  };
+}
+
+/** The webapp: on all three networks, rolling `start-first` one at a time, rolled back on failure. */
+export function renderWebapp(input: RenderInput): ComposeFile {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const targets: SecretTarget[] = ["mysql_password", "consul_gossip_key"];
+  const drain = config.webapp.drainSeconds;
+  return {
+    version: "3.8",
+    services: {
+      webapp: {
+        image: input.images.webapp,
+        environment: {
+          ...consulJoin(prefix),
+          CONSUL_DATACENTER: config.consul.datacenter,
+          MYSQL_DATABASE: config.mysql.database,
+          MYSQL_HOST: serviceName(prefix, "mysql"),
+          MYSQL_PORT: String(PORTS.mysql),
+          MYSQL_USER: config.mysql.user,
+          WEBAPP_DRAIN_SECONDS: String(drain),
+          WEBAPP_PORT: String(config.webapp.port),
+        },
+        networks: ["edge", "data", "consul"],
+        secrets: secretRefs(targets),
+        healthcheck: health(["CMD", "/usr/lib/flotilla/webapp-healthcheck"], "60s"),
+        // Longer than the drain, so a stopping replica finishes its requests before SIGKILL.
+        stop_grace_period: `${drain + 10}s`,
+        deploy: {
+          mode: "replicated",
+          replicas: config.webapp.replicas,
+          endpoint_mode: "dnsrr",
+          placement: {
+            constraints: [],
+            ...(config.target === "openstack" ? { preferences: [{ spread: "node.id" }] } : {}),
+          },
+          ...rolling("start-first", "5s", "20s"),
+          restart_policy: restartAny,
+          labels: labels("webapp"),
+        },
+      },
+    },
+    networks: topNetworks(prefix, ["edge", "data", "consul"]),
+    secrets: topSecrets(input, targets),
+  };
+}
+
+/**
+ * HAProxy: on every `lb` node, ports published on the node itself (where keepalived's
+ * VIP lands). On the edge network for the webapp, and on the Consul network for its
+ * Consul agent (LAN gossip and RPC to the servers): never on the data network.
+ */
+export function renderHaproxy(input: RenderInput): ComposeFile {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const targets: SecretTarget[] = ["haproxy_stats_password", "consul_gossip_key"];
+  const port = (target: number, published: number): ComposePort => ({
+    target,
+    ...(input.randomPorts ? {} : { published }),
+    protocol: "tcp",
+    mode: "host",
+  });
+  return {
+    version: "3.8",
+    services: {
+      haproxy: {
+        image: input.images.haproxy,
+        environment: {
+          ...consulJoin(prefix),
+          CONSUL_DATACENTER: config.consul.datacenter,
+          HAPROXY_HTTP_PORT: String(PORTS.haproxyHttp),
+          HAPROXY_STATS_PORT: String(PORTS.haproxyStats),
+          HAPROXY_STATS_USER: config.haproxy.statsUser,
+          WEBAPP_SERVICE: "webapp",
+        },
+        networks: ["edge", "consul"],
+        ports: [
+          port(PORTS.haproxyHttp, config.haproxy.httpPort),
+          port(PORTS.haproxyStats, config.haproxy.statsPort),
+          // keepalived (host network) checks this node's HAProxy here.
+          port(PORTS.haproxyHealth, PORTS.haproxyHealth),
+        ],
+        secrets: secretRefs(targets),
+        healthcheck: health(["CMD", "/usr/lib/flotilla/haproxy-healthcheck"], "30s"),
+        stop_grace_period: "15s",
+        deploy: {
+          mode: "global",
+          endpoint_mode: "dnsrr",
+          placement: { constraints: ["node.labels.lb == true"] },
+          // Host ports: the old task must free them first; one node at a time keeps the VIP up.
+          ...rolling("stop-first", "10s", "20s"),
+          restart_policy: restartAny,
+          labels: labels("haproxy"),
+        },
+      },
+    },
+    networks: topNetworks(prefix, ["edge", "consul"]),
+    secrets: topSecrets(input, targets),
+  };
+}
+
+/** keepalived: on every `lb` node, on the host network, moving the VIP to a node whose HAProxy is healthy. */
+export function renderKeepalived(input: RenderInput): ComposeFile {
+  const { config } = input;
+  if (!input.keepalived) {
+    throw new Error(
+      "stack render: flotilla:keepalived.enabled is true but no virtual IP and peers were given",
+    );
+  }
+  const { vip, peers } = input.keepalived;
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(vip)) {
+    throw new Error(`stack render: keepalived VIP must be a.b.c.d/len, got '${vip}'`);
+  }
+  const targets: SecretTarget[] = ["keepalived_password"];
+  return {
+    version: "3.8",
+    services: {
+      keepalived: {
+        image: input.images.keepalived,
+        environment: {
+          KEEPALIVED_CHECK_URL: `http://127.0.0.1:${PORTS.haproxyHealth}/healthz`,
+          KEEPALIVED_PEERS: peers.join(","),
+          KEEPALIVED_ROUTER_ID: String(config.keepalived.virtualRouterId),
+          KEEPALIVED_VIP: vip,
+        },
+        networks: ["host"],
+        cap_add: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
+        secrets: secretRefs(targets),
+        healthcheck: health(["CMD", "/usr/lib/flotilla/keepalived-healthcheck"], "10s"),
+        stop_grace_period: "10s",
+        deploy: {
+          mode: "global",
+          // Host network: no service DNS to round-robin, and no VIP either.
+          endpoint_mode: "dnsrr",
+          placement: { constraints: ["node.labels.lb == true"] },
+          ...rolling("stop-first", "10s", "15s"),
+          restart_policy: restartAny,
+          labels: labels("keepalived"),
+        },
+      },
+    },
+    networks: { host: { external: true, name: "host" } },
+    secrets: topSecrets(input, targets),
+  };
+}
+
+const RENDERERS: Record<StackName, (input: RenderInput) => ComposeFile> = {
+  consul: renderConsul,
+  mysql: renderMysql,
+  webapp: renderWebapp,
+  haproxy: renderHaproxy,
+  keepalived: renderKeepalived,
+};
+
+/** The stacks this config deploys, in order (keepalived only when enabled). */
+export function enabledStacks(config: FlotillaConfig): StackName[] {
+  const all: StackName[] = ["consul", "mysql", "webapp", "haproxy", "keepalived"];
+  return all.filter((s) => s !== "keepalived" || config.keepalived.enabled);
+}
+
+/** Render one stack's compose document. */
+export function renderStack(stack: StackName, input: RenderInput): ComposeFile {
+  return RENDERERS[stack](input);
+}
+
+/** Every enabled stack's document, in deployment order. */
+export function renderStacks(input: RenderInput): { stack: StackName; document: ComposeFile }[] {
+  return enabledStacks(input.config).map((stack) => ({ stack, document: renderStack(stack, input) }));
+}
+
+/** The YAML the deploy script hands to `docker stack deploy`: keys sorted, so equal input gives equal text. */
+export function composeYaml(document: ComposeFile): string {
+  return `# Rendered by Flotilla (components/compose/render.ts); do not edit.\n${stringify(document, {
+    sortMapEntries: true,
+    lineWidth: 0,
+  })}`;
+}
+
+/** SHA-256 of the rendered YAML: what a redeploy is keyed on. */
+export function composeHash(yaml: string): string {
+  return createHash("sha256").update(yaml, "utf8").digest("hex");
+}
+
+/** The overlay networks a document uses that the deploy script must create (never `host`). */
+export function overlayNetworks(document: ComposeFile): string[] {
+  return Object.values(document.networks ?? {})
+    .map((n) => n.name)
+    .filter((n) => n !== "host")
+    .sort();
+}
+
+/** The Docker secret names a document uses. */
+export function documentSecrets(document: ComposeFile): string[] {
+  return Object.values(document.secrets ?? {})
+    .map((s) => s.name)
+    .sort();
+}
