@@ -59,6 +59,9 @@ const swarmSchema = z.strictObject({
 const consulSchema = z.strictObject({
   servers: quorumCount("Consul servers").default(1).describe("Consul servers (Raft quorum): 1, 3, 5 or 7."),
   datacenter: name.default("dc1").describe("Consul datacenter name."),
+  uiPort: port
+    .default(8500)
+    .describe("Consul UI/HTTP port published for the admin CIDRs (security group rule on OpenStack)."),
 });
 
 const webappSchema = z.strictObject({
@@ -74,6 +77,9 @@ const webappSchema = z.strictObject({
 
 const haproxySchema = z.strictObject({
   httpPort: port.default(80).describe("Public HTTP port published on the load-balancer nodes."),
+  httpsPort: port
+    .default(443)
+    .describe("Public HTTPS port opened to the client CIDRs on the load-balancer nodes (OpenStack)."),
   statsPort: port.default(8404).describe("HAProxy stats page port (admin CIDRs only, password protected)."),
   statsUser: name.default("admin").describe("HAProxy stats page user name."),
 });
