@@ -1,0 +1,169 @@
+// Consul for real: three servers with bootstrap_expect 3 on a user network elect a
+// leader by joining one DNS name (like tasks.consul on Swarm); gossip is encrypted with
+// the key from the secret file, so a client agent with the key joins and one with a
+// wrong key cannot. The client agent is the reusable s6 service other images enable.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWithDocker, docker } from "../support/docker";
+import { buildImages, cleanup, image, labels, ramSecrets, tryExec, waitFor } from "./s6Support";
+
+const SUITE = "consul";
+const NET = "flotilla-consul-net";
+const ALIAS = "consul-servers";
+const SERVERS = ["flotilla-consul-1", "flotilla-consul-2", "flotilla-consul-3"];
+
+describeWithDocker("consul image: server cluster and client agents", () => {
+  const key = randomBytes(32).toString("base64");
+  const secrets = ramSecrets({ consul_gossip_key: key });
+  const wrong = ramSecrets({ consul_gossip_key: randomBytes(32).toString("base64") });
+
+  /** Run a client agent: the consul image with its server service swapped for the reusable client service. */
+  const runClient = (name: string, secretDir: string): void => {
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--hostname",
+      name,
+      ...labels(SUITE),
+      "--network",
+      NET,
+      "-e",
+      `CONSUL_RETRY_JOIN=${ALIAS}`,
+      "-v",
+      `${secretDir}:/run/secrets:ro`,
+      "--entrypoint",
+      "sh",
+      image("consul"),
+      "-c",
+      "rm -rf /etc/services.d/consul && cp -a /usr/share/flotilla/services/consul-client /etc/services.d/consul && exec /usr/lib/flotilla/init",
+    ]);
+  };
+
+  const aliveMembers = (): string[] =>
+    docker(["exec", SERVERS[0], "consul", "members", "-status=alive"])
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split(/\s+/)[0]);
+
+  beforeAll(() => {
+    cleanup(SUITE);
+    buildImages(["s6-base", "consul"]);
+    docker(["network", "create", ...labels(SUITE), NET]);
+    for (const name of SERVERS) {
+      docker(["volume", "create", ...labels(SUITE), `${name}-data`]);
+      docker([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--hostname",
+        name,
+        ...labels(SUITE),
+        "--network",
+        NET,
+        "--network-alias",
+        ALIAS,
+        "-e",
+        "CONSUL_BOOTSTRAP_EXPECT=3",
+        "-e",
+        `CONSUL_RETRY_JOIN=${ALIAS}`,
+        "-v",
+        `${name}-data:/consul/data`,
+        "-v",
+        `${secrets.dir}:/run/secrets:ro`,
+        image("consul"),
+      ]);
+    }
+  });
+
+  afterAll(() => {
+    cleanup(SUITE);
+    secrets.remove();
+    wrong.remove();
+  });
+
+  it("three servers joined through one DNS name elect a leader and turn healthy", async () => {
+    const start = Date.now();
+    const peers = await waitFor("a leader with three voters", 120_000, () => {
+      const r = tryExec(SERVERS[0], ["consul", "operator", "raft", "list-peers"]);
+      const lines = r.out.split("\n").filter((l) => /\bvoter\b|\btrue\b/.test(l));
+      return r.status === 0 && /\bleader\b/.test(r.out) && lines.length === 3 ? r.out : undefined;
+    });
+    console.log(
+      `consul: leader elected among 3 servers ${Date.now() - start} ms after the suite started them\n${peers}`,
+    );
+    for (const name of SERVERS) expect(peers).toContain(name);
+    await waitFor("all three servers healthy", 60_000, () =>
+      SERVERS.every((s) => docker(["inspect", "-f", "{{.State.Health.Status}}", s]) === "healthy")
+        ? true
+        : undefined,
+    );
+  });
+
+  it("encrypts gossip with the key from the secret file, without writing it to disk or argv", () => {
+    const logs = docker(["logs", SERVERS[1]]);
+    expect(logs).toMatch(/Encrypt: Gossip: true/);
+    // The banner alone is not proof: the serf keyring must hold exactly the secret's key.
+    expect(docker(["exec", SERVERS[1], "consul", "info"])).toMatch(/encrypted = true/);
+    const keyring = docker(["exec", SERVERS[1], "consul", "keyring", "-list"]);
+    expect(keyring.includes(`${key} [3/3]`), "keyring -list shows the secret's key on all 3 servers").toBe(true);
+    expect(logs).not.toContain(key);
+    expect(tryExec(SERVERS[1], ["find", "/consul/data", "-name", "*keyring*"]).out.trim()).toBe("");
+    const cmdlines = tryExec(SERVERS[1], ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).out;
+    expect(cmdlines).toContain("-server");
+    expect(cmdlines).not.toContain(key);
+    expect(docker(["inspect", SERVERS[1]])).not.toContain(key);
+  });
+
+  it("a client agent with the gossip key joins; one with a wrong key cannot", async () => {
+    runClient("flotilla-consul-client-ok", secrets.dir);
+    runClient("flotilla-consul-client-bad", wrong.dir);
+    await waitFor("the client with the right key to join", 60_000, () =>
+      aliveMembers().includes("flotilla-consul-client-ok") ? true : undefined,
+    );
+    // Give the wrong-key client as long again (several retry-join rounds): it must stay out.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(aliveMembers()).not.toContain("flotilla-consul-client-bad");
+    expect(aliveMembers()).toHaveLength(4);
+    expect(docker(["logs", "flotilla-consul-client-bad"])).toMatch(
+      /\[consul\] .*(No installed keys could decrypt|decrypt|Failed to join)/i,
+    );
+  });
+
+  it("keeps its state on the volume: a re-created server rejoins with the same node id", async () => {
+    const name = SERVERS[2];
+    const before = tryExec(name, ["cat", "/consul/data/node-id"]).out.trim();
+    expect(before).toMatch(/^[0-9a-f-]{36}$/);
+    docker(["rm", "-f", name]);
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--hostname",
+      name,
+      ...labels(SUITE),
+      "--network",
+      NET,
+      "--network-alias",
+      ALIAS,
+      "-e",
+      "CONSUL_BOOTSTRAP_EXPECT=3",
+      "-e",
+      `CONSUL_RETRY_JOIN=${ALIAS}`,
+      "-v",
+      `${name}-data:/consul/data`,
+      "-v",
+      `${secrets.dir}:/run/secrets:ro`,
+      image("consul"),
+    ]);
+    await waitFor("the re-created server to be healthy", 90_000, () =>
+      docker(["inspect", "-f", "{{.State.Health.Status}}", name]) === "healthy" ? true : undefined,
+    );
+    expect(tryExec(name, ["cat", "/consul/data/node-id"]).out.trim()).toBe(before);
+    const peers = docker(["exec", SERVERS[0], "consul", "operator", "raft", "list-peers"]);
+    expect(peers.split("\n").filter((l) => l.startsWith("flotilla-consul-")).length).toBe(3);
+  });
+});
