@@ -38,6 +38,15 @@ args=(
 for var in CONSUL_SOURCE CONSUL_VERSION CONSUL_SHA256 CONSUL_DEBIAN_MIRROR; do
   if [ -n "${!var:-}" ]; then args+=(--build-arg "$var=${!var}"); fi
 done
+# webapp: its build stage runs `npm ci`; behind a TLS-inspecting proxy npm must trust the
+# CAs this host added (/usr/local/share/ca-certificates, or FLOTILLA_EXTRA_CA_FILE).
+# Public certificates only, and only in the build stage (not in the webapp image).
+extra_ca=${FLOTILLA_EXTRA_CA_FILE:-}
+if [ -z "$extra_ca" ] && compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  extra_ca=$(mktemp)
+  cat /usr/local/share/ca-certificates/*.crt >"$extra_ca"
+fi
+[ -z "$extra_ca" ] || args+=(--build-arg "EXTRA_CA_CERTS=$(cat "$extra_ca")")
 
 built=()
 for name in "${images[@]}"; do
