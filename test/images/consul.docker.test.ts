@@ -108,7 +108,9 @@ describeWithDocker("consul image: server cluster and client agents", () => {
     // The banner alone is not proof: the serf keyring must hold exactly the secret's key.
     expect(docker(["exec", SERVERS[1], "consul", "info"])).toMatch(/encrypted = true/);
     const keyring = docker(["exec", SERVERS[1], "consul", "keyring", "-list"]);
-    expect(keyring.includes(`${key} [3/3]`), "keyring -list shows the secret's key on all 3 servers").toBe(true);
+    expect(keyring.includes(`${key} [3/3]`), "keyring -list shows the secret's key on all 3 servers").toBe(
+      true,
+    );
     expect(logs).not.toContain(key);
     expect(tryExec(SERVERS[1], ["find", "/consul/data", "-name", "*keyring*"]).out.trim()).toBe("");
     const cmdlines = tryExec(SERVERS[1], ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"]).out;
