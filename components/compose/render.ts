@@ -98,6 +98,11 @@ function labels(stack: StackName): Record<string, string> {
   return { "flotilla.stack": stack };
 }
 
+/** Text that Swarm's template engine (env, hostname, mounts) leaves as it is. */
+export function swarmLiteral(text: string): string {
+  return text.replace(/\{\{|\}\}/g, (m) => `{{"${m}"}}`);
+}
+
 function consulJoin(prefix: string): Record<string, string> {
   return { CONSUL_RETRY_JOIN: `tasks.${serviceName(prefix, "consul")}` };
 }
@@ -118,10 +123,17 @@ export function renderConsul(input: RenderInput): ComposeFile {
       ...consulJoin(prefix),
       CONSUL_BOOTSTRAP_EXPECT: String(servers),
       CONSUL_DATACENTER: config.consul.datacenter,
+      // A server's own task name resolves only once it is healthy, so it cannot find its
+      // bind address by routing to `tasks.<consul>`: it binds to eth0, its one overlay
+      // network (a go-sockaddr template for Consul, escaped from Swarm's own templating).
+      CONSUL_BIND_ADDR: swarmLiteral('{{ GetInterfaceIP "eth0" }}'),
     },
     networks: ["consul"],
     secrets: secretRefs(["consul_gossip_key"]),
-    healthcheck: health(["CMD", "/usr/lib/flotilla/consul-healthcheck"], "60s"),
+    // Healthy once the agent answers: with 3 servers, a "leader known" check would keep
+    // every server out of Swarm's DNS (only healthy tasks are listed), so they could
+    // never find each other to elect one.
+    healthcheck: health(["CMD", "consul", "members"], "60s"),
     stop_grace_period: "20s",
     deploy: {
       mode: "replicated",

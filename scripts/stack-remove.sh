@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Remove one Flotilla stack (the Pulumi components' delete), then the overlay networks
+# and secrets it used that no other stack still uses. Idempotent: removing a stack
+# that is not there succeeds.
+#
+#   stack-remove.sh --stack NAME [--network NAME]... [--secret NAME]... [--wait SECONDS]
+set -euo pipefail
+
+die() { echo "stack-remove: $*" >&2; exit 1; }
+
+stack=""
+networks=()
+secrets=()
+wait_seconds=120
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --stack) stack=${2:?--stack needs a name}; shift 2 ;;
+  --network) networks+=("${2:?--network needs a name}"); shift 2 ;;
+  --secret) secrets+=("${2:?--secret needs a name}"); shift 2 ;;
+  --wait) wait_seconds=${2:?--wait needs seconds}; shift 2 ;;
+  *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+done
+name_re='^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'
+[[ $stack =~ $name_re ]] || die "--stack must be a Docker name, got '$stack'"
+[[ $wait_seconds =~ ^[0-9]+$ ]] || die "--wait must be a whole number of seconds"
+
+if [ -n "$(docker service ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; then
+  docker stack rm "$stack" >&2
+fi
+
+# `docker stack rm` returns at once; containers stop within their grace periods.
+deadline=$(($(date +%s) + wait_seconds))
+while [ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=$stack")" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || die "containers of $stack still present after $wait_seconds s"
+  sleep 1
+done
+
+# Shared objects: Swarm refuses to remove what another stack still uses, which is what we want.
+for n in "${networks[@]}"; do
+  [[ $n =~ $name_re ]] || die "--network '$n' is not a Docker name"
+  docker network inspect "$n" >/dev/null 2>&1 || continue
+  for _ in 1 2 3 4 5; do
+    if docker network rm "$n" >/dev/null 2>&1; then echo "stack-remove: removed network $n"; break; fi
+    # Still in use by another stack (kept), or its last endpoint is still going away.
+    [ -n "$(docker network inspect --format '{{range .Containers}}x{{end}}' "$n" 2>/dev/null)" ] && break
+    sleep 1
+  done
+done
+for s in "${secrets[@]}"; do
+  [[ $s =~ $name_re ]] || die "--secret '$s' is not a Docker name"
+  if docker secret rm "$s" >/dev/null 2>&1; then echo "stack-remove: removed secret $s"; fi
+done
+echo "stack-remove: $stack removed"
