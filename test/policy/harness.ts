@@ -103,7 +103,10 @@ function invoke<Req, Resp>(handler: Handler<Req, Resp>, request: Req): Promise<R
 function violations(resp: AnalyzeResponse): Violation[] {
   return resp.getDiagnosticsList().map((d) => ({
     policy: d.getPolicyname(),
-    message: d.getMessage(),
+    // The SDK prefixes each message with the policy's description and a newline.
+    message: d.getMessage().startsWith(`${d.getDescription()}\n`)
+      ? d.getMessage().slice(d.getDescription().length + 1)
+      : d.getMessage(),
     level: LEVELS[d.getEnforcementlevel()],
     urn: d.getUrn(),
   }));
@@ -176,4 +179,9 @@ export function fromRecorded(r: RecordedResource): TestResource {
     props[k] = r.secretInputs.includes(k) ? secret(v) : v;
   }
   return { type: r.type, name: r.name, props, protect: r.protect };
+}
+
+/** The violations one policy reported. */
+export function by(policy: string, vs: Violation[]): Violation[] {
+  return vs.filter((v) => v.policy === policy);
 }

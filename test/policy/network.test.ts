@@ -1,7 +1,7 @@
 // no-world-open-admin-ports: rules that must pass and rules that must be refused.
 import { describe, expect, it } from "vitest";
 import { exposedServices, guardedPorts, noWorldOpenAdminPorts } from "../../policy/network";
-import { analyze, UNKNOWN } from "./harness";
+import { analyze, by, UNKNOWN, type Violation } from "./harness";
 
 const RULE = "openstack:networking/secGroupRule:SecGroupRule";
 const rule = (props: Record<string, unknown>) => ({
@@ -9,7 +9,7 @@ const rule = (props: Record<string, unknown>) => ({
   name: "flotilla-rule",
   props: { direction: "ingress", ethertype: "IPv4", securityGroupId: "sg-1", ...props },
 });
-const own = (vs: { policy: string }[]) => vs.filter((v) => v.policy === "no-world-open-admin-ports");
+const own = (vs: Violation[]) => by("no-world-open-admin-ports", vs);
 
 describe("no-world-open-admin-ports", () => {
   it.each([
