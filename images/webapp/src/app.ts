@@ -1,0 +1,100 @@
+// The HTTP application: routes only. Lifecycle (listen, drain, exit) is in main.ts.
+import express, { type NextFunction, type Request, type Response } from "express";
+import MySQLStoreFactory from "express-mysql-session";
+import session from "express-session";
+import type mysql from "mysql2";
+import type { WebappConfig } from "./config";
+import { ping, playOnce } from "./db";
+
+declare module "express-session" {
+  interface SessionData {
+    views: number;
+  }
+}
+
+export interface AppState {
+  /** Schema migrations have completed. */
+  migrated: boolean;
+  /** SIGTERM received: readiness fails from now on. */
+  draining: boolean;
+}
+
+const CUSTOMER = /^[A-Za-z0-9._@+-]{1,128}$/;
+
+export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppState): express.Express {
+  const db = pool.promise();
+  const MySQLStore = MySQLStoreFactory(session);
+  // The table is created by our migrations (under the migration lock), not by the store.
+  // The store's typings come with their own copy of mysql2's types: same callback API.
+  type StorePool = ConstructorParameters<typeof MySQLStore>[1];
+  const store = new MySQLStore(
+    { createDatabaseTable: false, clearExpired: true },
+    pool as unknown as StorePool,
+  );
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(express.json({ limit: "16kb" }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "alive", host: config.host });
+  });
+
+  app.get("/readyz", async (_req, res) => {
+    const database = state.migrated && !state.draining && (await ping(db, 1000));
+    const status = state.draining ? "draining" : database ? "ready" : "database unreachable";
+    res.status(database ? 200 : 503).json({ status, host: config.host });
+  });
+
+  if (config.debugEndpoints) {
+    app.get("/slow", async (req, res) => {
+      const ms = Math.min(Number(req.query.ms) || 1000, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      res.json({ host: config.host, sleptMs: ms });
+    });
+  }
+
+  app.use(
+    session({
+      name: "flotilla.sid",
+      secret: config.sessionSecret,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: "lax", maxAge: 24 * 3600 * 1000 },
+    }),
+  );
+
+  app.get("/", (req, res) => {
+    req.session.views = (req.session.views ?? 0) + 1;
+    res.json({
+      host: config.host,
+      version: config.version,
+      sessionId: req.sessionID,
+      views: req.session.views,
+    });
+  });
+
+  app.post("/play", async (req, res, next) => {
+    try {
+      const customer: unknown = req.body?.customer;
+      if (typeof customer !== "string" || !CUSTOMER.test(customer)) {
+        res.status(400).json({ error: "body must be JSON {customer}: 1-128 letters, digits or ._@+-" });
+        return;
+      }
+      const { created, play } = await playOnce(db, customer, config.host);
+      if (created) res.status(201).json(play);
+      else res.status(409).json({ error: `${customer} has already played`, ...play });
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+    console.error(`request failed: ${error.message}`);
+    res.status(500).json({ error: "internal error" });
+  });
+
+  return app;
+}

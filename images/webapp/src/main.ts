@@ -1,0 +1,86 @@
+// Entry point: configuration, migrations, the HTTP server and a graceful stop.
+// On SIGTERM: readiness fails, the Consul registration is removed, the server stops
+// accepting connections, in-flight requests finish (up to WEBAPP_DRAIN_SECONDS), exit 0.
+import type { Server } from "node:http";
+import { type AppState, createApp } from "./app";
+import { ConfigError, loadConfig, type WebappConfig } from "./config";
+import { createPool, migrate } from "./db";
+
+const log = (line: string): void => console.log(line);
+
+async function migrateUntilDone(config: WebappConfig, pool: ReturnType<typeof createPool>, state: AppState) {
+  for (let attempt = 1; !state.draining; attempt++) {
+    try {
+      const applied = await migrate(pool.promise(), log);
+      state.migrated = true;
+      log(`schema up to date (${applied.length} migration(s) applied by this replica)`);
+      return;
+    } catch (error) {
+      const delay = Math.min(500 * attempt, 5000);
+      log(
+        `database ${config.mysql.host}:${config.mysql.port} not usable yet (${(error as Error).message}); retry in ${delay} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+async function deregister(config: WebappConfig): Promise<void> {
+  const url = `${config.consul.httpAddr}/v1/agent/service/deregister/${encodeURIComponent(config.consul.serviceId)}`;
+  try {
+    const res = await fetch(url, { method: "PUT", signal: AbortSignal.timeout(1000) });
+    log(`consul: deregistered ${config.consul.serviceId} (HTTP ${res.status})`);
+  } catch (error) {
+    log(`consul: could not deregister ${config.consul.serviceId}: ${(error as Error).message}`);
+  }
+}
+
+function drain(server: Server, config: WebappConfig, pool: ReturnType<typeof createPool>, state: AppState) {
+  if (state.draining) return;
+  state.draining = true;
+  const started = Date.now();
+  log(`SIGTERM: draining (readiness fails, up to ${config.drainMs} ms for in-flight requests)`);
+  const deadline = setTimeout(() => {
+    log("drain deadline reached: closing remaining connections");
+    server.closeAllConnections();
+  }, config.drainMs);
+  deadline.unref();
+  void deregister(config).finally(() => {
+    // Stops accepting, closes idle keep-alive connections, waits for in-flight requests.
+    server.close(() => {
+      clearTimeout(deadline);
+      pool.end(() => {
+        log(`drained in ${Date.now() - started} ms; exiting`);
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function main(): void {
+  let config: WebappConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`webapp: configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const state: AppState = { migrated: false, draining: false };
+  const pool = createPool(config);
+  const app = createApp(config, pool, state);
+  const server = app.listen(config.port, () => {
+    log(`listening on :${config.port} as ${config.host}, version ${config.version}`);
+  });
+  // Longer than HAProxy's idle server connections, so HAProxy closes them first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  process.on("SIGTERM", () => drain(server, config, pool, state));
+  process.on("SIGINT", () => drain(server, config, pool, state));
+  void migrateUntilDone(config, pool, state);
+}
+
+main();
