@@ -61,3 +61,27 @@ export function secretName(prefix: string, target: SecretTarget, value: string):
 
 /** The label every Flotilla-managed secret carries, so the deploy script prunes only its own. */
 export const SECRET_LABEL = "flotilla.secret";
+
+/** The Docker secrets each stack's service reads (least privilege: only what it needs). */
+export const STACK_SECRETS: Record<StackName, readonly SecretTarget[]> = {
+  consul: ["consul_gossip_key"],
+  mysql: ["mysql_root_password", "mysql_password"],
+  webapp: ["mysql_password", "consul_gossip_key"],
+  haproxy: ["haproxy_stats_password", "consul_gossip_key"],
+  keepalived: ["keepalived_password"],
+};
+
+/** The overlay networks each stack joins (keepalived uses the host's network instead). */
+export const STACK_NETWORKS: Record<StackName, readonly NetworkKey[]> = {
+  consul: ["consul"],
+  mysql: ["data"],
+  webapp: ["edge", "data", "consul"],
+  haproxy: ["edge", "consul"],
+  keepalived: [],
+};
+
+/** The image reference the images issue builds: `[registry/]flotilla/<name>:<version>`. */
+export function imageRef(image: StackImage, version: string, registry?: string): string {
+  // A registry such as `host:5000/flotilla` already names the repository namespace.
+  return registry ? `${registry.replace(/\/+$/, "")}/${image}:${version}` : `flotilla/${image}:${version}`;
+}

@@ -9,6 +9,8 @@ import {
   type NetworkKey,
   networkName,
   type SecretTarget,
+  STACK_NETWORKS,
+  STACK_SECRETS,
   type StackImage,
   type StackName,
   serviceName,
@@ -74,11 +76,11 @@ function health(test: string[], startPeriod: ComposeHealthcheck["start_period"])
   return { test, interval: "5s", timeout: "3s", retries: 3, start_period: startPeriod };
 }
 
-function secretRefs(targets: SecretTarget[]): ComposeServiceSecret[] {
+function secretRefs(targets: readonly SecretTarget[]): ComposeServiceSecret[] {
   return targets.map((target) => ({ source: target, target, mode: 0o400 }));
 }
 
-function topSecrets(input: RenderInput, targets: SecretTarget[]): Record<string, ComposeSecret> {
+function topSecrets(input: RenderInput, targets: readonly SecretTarget[]): Record<string, ComposeSecret> {
   const out: Record<string, ComposeSecret> = {};
   for (const target of targets) {
     const name = input.secretNames[target];
@@ -88,7 +90,7 @@ function topSecrets(input: RenderInput, targets: SecretTarget[]): Record<string,
   return out;
 }
 
-function topNetworks(prefix: string, keys: NetworkKey[]): Record<string, ComposeNetwork> {
+function topNetworks(prefix: string, keys: readonly NetworkKey[]): Record<string, ComposeNetwork> {
   const out: Record<string, ComposeNetwork> = {};
   for (const key of keys) out[key] = { external: true, name: networkName(prefix, key) };
   return out;
@@ -128,8 +130,8 @@ export function renderConsul(input: RenderInput): ComposeFile {
       // network (a go-sockaddr template for Consul, escaped from Swarm's own templating).
       CONSUL_BIND_ADDR: swarmLiteral('{{ GetInterfaceIP "eth0" }}'),
     },
-    networks: ["consul"],
-    secrets: secretRefs(["consul_gossip_key"]),
+    networks: [...STACK_NETWORKS.consul],
+    secrets: secretRefs(STACK_SECRETS.consul),
     // Healthy once the agent answers: with 3 servers, a "leader known" check would keep
     // every server out of Swarm's DNS (only healthy tasks are listed), so they could
     // never find each other to elect one.
@@ -156,8 +158,8 @@ export function renderConsul(input: RenderInput): ComposeFile {
   return {
     version: "3.8",
     services: { consul: service },
-    networks: topNetworks(prefix, ["consul"]),
-    secrets: topSecrets(input, ["consul_gossip_key"]),
+    networks: topNetworks(prefix, STACK_NETWORKS.consul),
+    secrets: topSecrets(input, STACK_SECRETS.consul),
     ...(spread ? { volumes: { "consul-data": { labels: { "flotilla.stack": "consul" } } } } : {}),
   };
 }
@@ -166,15 +168,14 @@ export function renderConsul(input: RenderInput): ComposeFile {
 export function renderMysql(input: RenderInput): ComposeFile {
   const { config } = input;
   const prefix = input.prefix ?? DEFAULT_PREFIX;
-  const targets: SecretTarget[] = ["mysql_root_password", "mysql_password"];
   return {
     version: "3.8",
     services: {
       mysql: {
         image: input.images.mysql,
         environment: { MYSQL_DATABASE: config.mysql.database, MYSQL_USER: config.mysql.user },
-        networks: ["data"],
-        secrets: secretRefs(targets),
+        networks: [...STACK_NETWORKS.mysql],
+        secrets: secretRefs(STACK_SECRETS.mysql),
         volumes: [{ type: "bind", source: config.mysql.dataPath, target: "/var/lib/mysql" }],
         healthcheck: health(["CMD", "/usr/lib/flotilla/mysql-healthcheck"], "90s"),
         // InnoDB flushes and shuts down cleanly well within this.
@@ -191,8 +192,8 @@ export function renderMysql(input: RenderInput): ComposeFile {
         },
       },
     },
-    networks: topNetworks(prefix, ["data"]),
-    secrets: topSecrets(input, targets),
+    networks: topNetworks(prefix, STACK_NETWORKS.mysql),
+    secrets: topSecrets(input, STACK_SECRETS.mysql),
   };
 }
 
@@ -200,7 +201,6 @@ export function renderMysql(input: RenderInput): ComposeFile {
 export function renderWebapp(input: RenderInput): ComposeFile {
   const { config } = input;
   const prefix = input.prefix ?? DEFAULT_PREFIX;
-  const targets: SecretTarget[] = ["mysql_password", "consul_gossip_key"];
   const drain = config.webapp.drainSeconds;
   return {
     version: "3.8",
@@ -217,8 +217,8 @@ export function renderWebapp(input: RenderInput): ComposeFile {
           WEBAPP_DRAIN_SECONDS: String(drain),
           WEBAPP_PORT: String(config.webapp.port),
         },
-        networks: ["edge", "data", "consul"],
-        secrets: secretRefs(targets),
+        networks: [...STACK_NETWORKS.webapp],
+        secrets: secretRefs(STACK_SECRETS.webapp),
         healthcheck: health(["CMD", "/usr/lib/flotilla/webapp-healthcheck"], "60s"),
         // Longer than the drain, so a stopping replica finishes its requests before SIGKILL.
         stop_grace_period: `${drain + 10}s`,
@@ -236,8 +236,8 @@ export function renderWebapp(input: RenderInput): ComposeFile {
         },
       },
     },
-    networks: topNetworks(prefix, ["edge", "data", "consul"]),
-    secrets: topSecrets(input, targets),
+    networks: topNetworks(prefix, STACK_NETWORKS.webapp),
+    secrets: topSecrets(input, STACK_SECRETS.webapp),
   };
 }
 
@@ -249,7 +249,6 @@ export function renderWebapp(input: RenderInput): ComposeFile {
 export function renderHaproxy(input: RenderInput): ComposeFile {
   const { config } = input;
   const prefix = input.prefix ?? DEFAULT_PREFIX;
-  const targets: SecretTarget[] = ["haproxy_stats_password", "consul_gossip_key"];
   const port = (target: number, published: number): ComposePort => ({
     target,
     ...(input.randomPorts ? {} : { published }),
@@ -269,14 +268,14 @@ export function renderHaproxy(input: RenderInput): ComposeFile {
           HAPROXY_STATS_USER: config.haproxy.statsUser,
           WEBAPP_SERVICE: "webapp",
         },
-        networks: ["edge", "consul"],
+        networks: [...STACK_NETWORKS.haproxy],
         ports: [
           port(PORTS.haproxyHttp, config.haproxy.httpPort),
           port(PORTS.haproxyStats, config.haproxy.statsPort),
           // keepalived (host network) checks this node's HAProxy here.
           port(PORTS.haproxyHealth, PORTS.haproxyHealth),
         ],
-        secrets: secretRefs(targets),
+        secrets: secretRefs(STACK_SECRETS.haproxy),
         healthcheck: health(["CMD", "/usr/lib/flotilla/haproxy-healthcheck"], "30s"),
         stop_grace_period: "15s",
         deploy: {
@@ -290,8 +289,8 @@ export function renderHaproxy(input: RenderInput): ComposeFile {
         },
       },
     },
-    networks: topNetworks(prefix, ["edge", "consul"]),
-    secrets: topSecrets(input, targets),
+    networks: topNetworks(prefix, STACK_NETWORKS.haproxy),
+    secrets: topSecrets(input, STACK_SECRETS.haproxy),
   };
 }
 
@@ -307,7 +306,6 @@ export function renderKeepalived(input: RenderInput): ComposeFile {
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(vip)) {
     throw new Error(`stack render: keepalived VIP must be a.b.c.d/len, got '${vip}'`);
   }
-  const targets: SecretTarget[] = ["keepalived_password"];
   return {
     version: "3.8",
     services: {
@@ -321,7 +319,7 @@ export function renderKeepalived(input: RenderInput): ComposeFile {
         },
         networks: ["host"],
         cap_add: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
-        secrets: secretRefs(targets),
+        secrets: secretRefs(STACK_SECRETS.keepalived),
         healthcheck: health(["CMD", "/usr/lib/flotilla/keepalived-healthcheck"], "10s"),
         stop_grace_period: "10s",
         deploy: {
@@ -336,7 +334,7 @@ export function renderKeepalived(input: RenderInput): ComposeFile {
       },
     },
     networks: { host: { external: true, name: "host" } },
-    secrets: topSecrets(input, targets),
+    secrets: topSecrets(input, STACK_SECRETS.keepalived),
   };
 }
 
