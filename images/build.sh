@@ -41,12 +41,13 @@ done
 # webapp: its build stage runs `npm ci`; behind a TLS-inspecting proxy npm must trust the
 # CAs this host added (/usr/local/share/ca-certificates, or FLOTILLA_EXTRA_CA_FILE).
 # Public certificates only, and only in the build stage (not in the webapp image).
-extra_ca=${FLOTILLA_EXTRA_CA_FILE:-}
-if [ -z "$extra_ca" ] && compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  extra_ca=$(mktemp)
-  cat /usr/local/share/ca-certificates/*.crt >"$extra_ca"
+extra_ca_pem=
+if [ -n "${FLOTILLA_EXTRA_CA_FILE:-}" ]; then
+  extra_ca_pem=$(cat "$FLOTILLA_EXTRA_CA_FILE")
+elif compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  extra_ca_pem=$(cat /usr/local/share/ca-certificates/*.crt)
 fi
-[ -z "$extra_ca" ] || args+=(--build-arg "EXTRA_CA_CERTS=$(cat "$extra_ca")")
+[ -z "$extra_ca_pem" ] || args+=(--build-arg "EXTRA_CA_CERTS=$extra_ca_pem")
 
 built=()
 for name in "${images[@]}"; do
