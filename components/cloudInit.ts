@@ -35,9 +35,9 @@ export function renderCloudInit(args: CloudInitArgs): string {
     manage_etc_hosts: true,
     disable_root: true,
     ssh_pwauth: false,
-    // Only the program's host key: no other key the connection would not recognise.
+    // Only the program's host key: the image's keys are deleted, and with ssh_keys
+    // given cloud-init generates none, so the host answers with the pinned key alone.
     ssh_deletekeys: true,
-    ssh_genkeytypes: [],
     ssh_keys: {
       ed25519_private: ensureNewline(args.hostKey.privateKeyOpenssh),
       ed25519_public: args.hostKey.publicKeyOpenssh.trim(),

@@ -39,6 +39,13 @@ export interface Evaluation {
   childrenOf(resource: RecordedResource): RecordedResource[];
 }
 
+/** Extra provider state for chosen resources (merged over the default mock state), e.g. a command's stdout. */
+export type MockOutputs = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | undefined;
+
 /** Answers for the invokes the program is expected to make; anything else fails the test loudly. */
 export type InvokeAnswers = Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
 
@@ -97,6 +104,8 @@ export async function evaluate(
     secretKeys?: string[];
     stack?: string;
     invokes?: InvokeAnswers;
+    /** Extra state for chosen resources, on top of the built-in mock state. */
+    mockOutputs?: MockOutputs;
   } = {},
 ): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
@@ -129,7 +138,10 @@ export async function evaluate(
         });
         return {
           id: args.custom === false ? undefined : `${args.name}-id`,
-          state: mockState(args.type, args.name, inputs),
+          state: {
+            ...mockState(args.type, args.name, inputs),
+            ...(options.mockOutputs?.(args.type, args.name, inputs) ?? {}),
+          },
         };
       },
       call(args) {
@@ -221,9 +233,28 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "command:local:Command":
     case "command:remote:Command":
       return { ...inputs, stdout: "", stderr: "" };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        ...inputs,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${Buffer.from(name).toString("base64").replace(/=/g, "")}\n`,
+      };
+    case "openstack:networking/port:Port":
+      return { ...inputs, allFixedIps: [mockAddress("10.42.0", name)] };
+    case "openstack:networking/floatingIp:FloatingIp":
+      return { ...inputs, address: mockAddress("203.0.113", name) };
+    case "openstack:compute/volumeAttach:VolumeAttach":
+      return { ...inputs, device: "/dev/vdb" };
     default:
       return { ...inputs };
   }
+}
+
+/** A stable fake address per resource name (prefix.2 to prefix.254), for ports and floating IPs. */
+export function mockAddress(prefix: string, name: string): string {
+  let hash = 0;
+  for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return `${prefix}.${2 + (hash % 253)}`;
 }
 
 /** Evaluate index.ts for a committed stack file (`dev`, `helion`), with optional config overrides. */

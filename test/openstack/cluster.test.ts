@@ -1,0 +1,370 @@
+// OpenStackCluster over the committed `helion` stack file, under Pulumi mocks: every
+// resource, every security rule, the anti-affinity groups, the port/VIP wiring, the
+// pinned jump-host connection of every remote command, and what stays secret.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import { OpenStackCluster } from "../../components/openstackCluster";
+import {
+  type Evaluation,
+  evaluate,
+  type InvokeAnswers,
+  type MockOutputs,
+  mockAddress,
+  type RecordedResource,
+  stackConfig,
+} from "../support/pulumi";
+
+const invokes: InvokeAnswers = {
+  "openstack:networking/getNetwork:getNetwork": (inputs) => ({ id: `${inputs.name}-id`, name: inputs.name }),
+  "openstack:networking/getSubnet:getSubnet": (inputs) => ({
+    id: `${inputs.networkId}-subnet`,
+    cidr: "10.77.0.0/24",
+  }),
+};
+
+/** Fake join tokens and node IDs, as the scripts would print them. */
+const TOKENS = {
+  manager: "SWMTKN-1-clusterdigest0-managersecret0",
+  worker: "SWMTKN-1-clusterdigest0-workersecret00",
+};
+const mockOutputs: MockOutputs = (type, name) => {
+  if (type !== "command:remote:Command") return undefined;
+  if (name.endsWith("-join-tokens")) return { stdout: `${JSON.stringify(TOKENS)}\n` };
+  const node = /-(?:init|join-(.+))$/.exec(name);
+  if (node) return { stdout: `nodeid-${node[1] ?? "manager-0"}\n` };
+  return undefined;
+};
+
+async function helion(overrides: Record<string, unknown> = {}): Promise<Evaluation> {
+  const raw = stackConfig("helion", overrides);
+  return evaluate(
+    () => {
+      const cluster = new OpenStackCluster("flotilla", { config: parseConfig(raw).config });
+      return {
+        publicAddress: cluster.publicAddress,
+        bastionAddress: cluster.bastionAddress,
+        mysqlDataPath: cluster.mysqlDataPath,
+        lbPrivateAddresses: cluster.lbPrivateAddresses,
+        vipAddress: cluster.vipAddress,
+        managerConnection: cluster.managerConnection,
+        ready: cluster.ready,
+      };
+    },
+    { config: raw, invokes, stack: "helion", mockOutputs },
+  );
+}
+
+const T = {
+  instance: "openstack:compute/instance:Instance",
+  port: "openstack:networking/port:Port",
+  fip: "openstack:networking/floatingIp:FloatingIp",
+  sg: "openstack:networking/secGroup:SecGroup",
+  rule: "openstack:networking/secGroupRule:SecGroupRule",
+  serverGroup: "openstack:compute/serverGroup:ServerGroup",
+  remote: "command:remote:Command",
+};
+
+const id = (r: RecordedResource) => `${r.name}-id`;
+const byId = (ev: Evaluation, value: unknown) => ev.resources.find((r) => id(r) === value);
+/** The address the mock gives a port (or a floating IP). */
+const ip = (r: RecordedResource) => mockAddress(r.type === T.fip ? "203.0.113" : "10.42.0", r.name);
+
+describe("OpenStackCluster on the helion stack", () => {
+  it("registers every resource of the cluster, each under a flotilla:openstack component", async () => {
+    const ev = await helion();
+    const count = (type: string) => ev.byType(type).length;
+    expect(count("flotilla:openstack:OpenStackCluster")).toBe(1);
+    for (const c of [
+      "Network",
+      "SecurityGroups",
+      "Bastion",
+      "Vip",
+      "SwarmNodes",
+      "SwarmBootstrap",
+      "DataVolume",
+    ])
+      expect(count(`flotilla:openstack:${c}`), c).toBe(1);
+    expect(count("openstack:compute/keypair:Keypair")).toBe(1);
+    expect(count("openstack:networking/network:Network")).toBe(1);
+    expect(ev.one("openstack:networking/subnet:Subnet").inputs).toMatchObject({
+      cidr: "10.42.0.0/24",
+      dnsNameservers: ["8.8.8.8"],
+    });
+    expect(ev.one("openstack:networking/router:Router").inputs.externalNetworkId).toBe("ext-net-id");
+    expect(count("openstack:networking/routerInterface:RouterInterface")).toBe(1);
+    expect(count(T.sg)).toBe(4);
+    expect(count(T.instance)).toBe(1 + 3 + 3);
+    expect(count(T.port)).toBe(1 + 6 + 1);
+    expect(count(T.fip)).toBe(2);
+    expect(count("tls:index/privateKey:PrivateKey")).toBe(7);
+    expect(count(T.serverGroup)).toBe(2);
+    expect(count("openstack:blockstorage/volume:Volume")).toBe(1);
+    expect(count("openstack:compute/volumeAttach:VolumeAttach")).toBe(1);
+    // init, join-tokens, 5 joins, 6 members (labels / drain), the volume mount
+    expect(count(T.remote)).toBe(14);
+    for (const r of ev.resources.filter((r) => r.custom))
+      expect(ev.resources.find((p) => p.urn === r.parent)?.type, r.name).toMatch(/^flotilla:openstack:/);
+  });
+
+  it("opens exactly the rule table: least privilege, by security group", async () => {
+    const ev = await helion();
+    const groupName = (value: unknown) => byId(ev, value)?.name.replace("flotilla-sg-", "");
+    const table = ev.byType(T.rule).map((r) => {
+      const i = r.inputs;
+      const ports = i.portRangeMin === undefined ? "" : `${i.portRangeMin}-${i.portRangeMax}`;
+      const from = i.remoteIpPrefix ?? `group:${groupName(i.remoteGroupId)}`;
+      return `${groupName(i.securityGroupId)} ${i.direction} ${i.protocol} ${ports} from ${from}`.replace(
+        "  ",
+        " ",
+      );
+    });
+    expect(table.sort()).toEqual(
+      [
+        "bastion ingress tcp 22-22 from 203.0.113.0/24",
+        "node ingress tcp 22-22 from group:bastion",
+        "manager ingress tcp 2377-2377 from group:node",
+        "node ingress tcp 7946-7946 from group:node",
+        "node ingress udp 7946-7946 from group:node",
+        "node ingress udp 4789-4789 from group:node",
+        "lb ingress vrrp from group:lb",
+        "lb ingress tcp 80-80 from 0.0.0.0/0",
+        "lb ingress tcp 443-443 from 0.0.0.0/0",
+        "lb ingress tcp 8404-8404 from 203.0.113.0/24",
+        "lb ingress tcp 8500-8500 from 203.0.113.0/24",
+      ].sort(),
+    );
+  });
+
+  it("no rule opens SSH, MySQL, HAProxy stats or the Consul UI to 0.0.0.0/0, and none mentions MySQL", async () => {
+    const ev = await helion();
+    for (const r of ev.byType(T.rule)) {
+      const min = Number(r.inputs.portRangeMin ?? 1);
+      const max = Number(r.inputs.portRangeMax ?? 65535);
+      const covers = (port: number) => port >= min && port <= max;
+      if (r.inputs.remoteIpPrefix === "0.0.0.0/0")
+        for (const port of [22, 3306, 8404, 8500])
+          expect(covers(port), `${r.name} opens ${port} to the world`).toBe(false);
+      if (r.inputs.portRangeMin !== undefined) expect(covers(3306), `${r.name} covers MySQL`).toBe(false);
+      expect(r.inputs.remoteIpPrefix === undefined || r.inputs.remoteGroupId === undefined).toBe(true);
+    }
+  });
+
+  it("gives each port the groups of its role", async () => {
+    const ev = await helion();
+    const groupsOf = (name: string) =>
+      (ev.one(T.port, name).inputs.securityGroupIds as string[]).map((g) => byId(ev, g)?.name).sort();
+    expect(groupsOf("flotilla-bastion-port")).toEqual(["flotilla-sg-bastion"]);
+    expect(groupsOf("manager-1-port")).toEqual(["flotilla-sg-manager", "flotilla-sg-node"]);
+    expect(groupsOf("worker-0-port")).toEqual(["flotilla-sg-lb", "flotilla-sg-node"]);
+    expect(groupsOf("worker-2-port")).toEqual(["flotilla-sg-node"]);
+  });
+
+  it("puts managers in one anti-affinity group and load-balancer nodes in another", async () => {
+    const ev = await helion();
+    const groups = ev.byType(T.serverGroup);
+    for (const g of groups) expect(g.inputs.policies).toEqual(["anti-affinity"]);
+    const groupOf = (name: string) => {
+      const hints = ev.one(T.instance, name).inputs.schedulerHints as { group: string }[] | undefined;
+      return hints ? byId(ev, hints[0].group)?.name : undefined;
+    };
+    for (const m of ["manager-0", "manager-1", "manager-2"])
+      expect(groupOf(`${m}-vm`)).toBe("flotilla-swarm-managers-anti-affinity");
+    for (const w of ["worker-0", "worker-1"])
+      expect(groupOf(`${w}-vm`)).toBe("flotilla-swarm-lb-anti-affinity");
+    expect(groupOf("worker-2-vm")).toBeUndefined();
+    expect(ev.one(T.instance, "manager-0-vm").inputs.flavorName).toBe("standard.medium");
+    expect(ev.one(T.instance, "worker-2-vm").inputs.flavorName).toBe("standard.large");
+    expect(ev.one(T.instance, "bastion-vm").inputs.flavorName).toBe("standard.small");
+  });
+
+  it("reserves the VIP on its own port, allows it on the lb ports only, and publishes its floating IP", async () => {
+    const ev = await helion();
+    const vipPort = ev.one(T.port, "flotilla-vip-port");
+    const vip = ip(vipPort);
+    expect(vip).toMatch(/^10\.42\.0\.\d+$/);
+    expect(ev.outputs.vipAddress).toBe(vip);
+    for (const p of ev.byType(T.port)) {
+      const pairs = p.inputs.allowedAddressPairs;
+      if (/worker-[01]-port/.test(p.name)) expect(pairs, p.name).toEqual([{ ipAddress: vip }]);
+      else expect(pairs, p.name).toBeUndefined();
+    }
+    const vipFip = ev.one(T.fip, "flotilla-vip-fip");
+    expect(vipFip.inputs.portId).toBe(id(vipPort));
+    expect(vipFip.inputs.pool).toBe("ext-net");
+    expect(ev.outputs.publicAddress).toBe(ip(vipFip));
+    expect(ev.outputs.publicAddress).toMatch(/^203\.0\.113\.\d+$/);
+    expect(ev.outputs.lbPrivateAddresses).toEqual([
+      ip(ev.one(T.port, "worker-0-port")),
+      ip(ev.one(T.port, "worker-1-port")),
+    ]);
+    expect(ev.one(T.fip, "bastion-fip").inputs.portId).toBe(id(ev.one(T.port, "flotilla-bastion-port")));
+  });
+
+  it("runs every remote command through the bastion, pinning both host keys, with dial retries", async () => {
+    const ev = await helion();
+    const bastionKey = ev.one("tls:index/privateKey:PrivateKey", "flotilla-bastion-host-key");
+    const bastionFip = ev.outputs.bastionAddress;
+    expect(bastionFip).toMatch(/^203\.0\.113\.\d+$/);
+    const commands = ev.byType(T.remote);
+    expect(commands.length).toBeGreaterThan(0);
+    for (const c of commands) {
+      const conn = c.inputs.connection as Record<string, unknown> & { proxy: Record<string, unknown> };
+      expect(conn.proxy, c.name).toMatchObject({ host: bastionFip, user: "debian" });
+      expect(String(conn.proxy.hostKey)).toMatch(/^ssh-ed25519 /);
+      expect(String(conn.proxy.hostKey)).toContain(
+        Buffer.from(bastionKey.name).toString("base64").replace(/=/g, ""),
+      );
+      expect(String(conn.hostKey)).toMatch(/^ssh-ed25519 /);
+      expect(conn.hostKey).not.toBe(conn.proxy.hostKey);
+      expect(String(conn.host)).toMatch(/^10\.42\.0\.\d+$/);
+      expect(Number(conn.dialErrorLimit)).toBeGreaterThanOrEqual(60);
+      expect(Number(conn.proxy.dialErrorLimit)).toBeGreaterThanOrEqual(60);
+      expect(Number(conn.perDialTimeout)).toBeGreaterThan(0);
+    }
+    // Each node's commands pin that node's own key and address.
+    const join = ev.one(T.remote, "join-worker-1");
+    const conn = join.inputs.connection as Record<string, unknown>;
+    expect(conn.host).toBe(ip(ev.one(T.port, "worker-1-port")));
+    expect(String(conn.hostKey)).toContain(
+      Buffer.from("flotilla-swarm-worker-1-host-key").toString("base64").replace(/=/g, ""),
+    );
+    expect(ev.outputs.managerConnection).toMatchObject({ host: ip(ev.one(T.port, "manager-0-port")) });
+  });
+
+  it("connects directly (no proxy) with connection: direct", async () => {
+    const base = stackConfig("helion");
+    const os = JSON.parse(base["flotilla:openstack"]);
+    const ev = await helion({ "flotilla:openstack": { ...os, connection: "direct" } });
+    for (const c of ev.byType(T.remote)) {
+      const conn = c.inputs.connection as Record<string, unknown>;
+      expect(conn.proxy, c.name).toBeUndefined();
+      expect(String(conn.hostKey)).toMatch(/^ssh-ed25519 /);
+    }
+  });
+
+  it("bootstraps the Swarm: init, secret tokens, joins with the token on stdin, labels, drain on delete", async () => {
+    const ev = await helion();
+    const cmd = (name: string) => ev.one(T.remote, name);
+    expect(String(cmd("flotilla-bootstrap-init").inputs.create)).toMatch(/flotilla-init '10\.42\.0\.\d+'$/);
+    expect(String(cmd("flotilla-bootstrap-init").inputs.delete)).toContain("flotilla-leave");
+    expect(cmd("flotilla-bootstrap-join-tokens").inputs.logging).toBe("none");
+    expect(cmd("flotilla-bootstrap-join-tokens").dependencies).toContain(cmd("flotilla-bootstrap-init").urn);
+    for (const key of ["manager-1", "manager-2", "worker-0", "worker-1", "worker-2"]) {
+      const join = cmd(`flotilla-bootstrap-join-${key}`);
+      const role = key.startsWith("manager") ? "manager" : "worker";
+      expect(String(join.inputs.create)).toMatch(
+        new RegExp(`flotilla-join '${role}' '10\\.42\\.0\\.\\d+' '10\\.42\\.0\\.\\d+'$`),
+      );
+      expect(join.secretInputs).toContain("stdin");
+      expect(join.inputs.stdin).toBe(`${TOKENS[role]}\n`);
+      expect(String(join.inputs.create)).not.toContain(TOKENS[role]);
+      expect(JSON.stringify(join.inputs.connection)).not.toContain("SWMTKN-1-");
+      expect(String(join.inputs.delete)).toContain("flotilla-leave");
+      expect(join.dependencies).toContain(cmd("flotilla-bootstrap-join-tokens").urn);
+    }
+    const labels = (key: string) =>
+      String(cmd(`flotilla-bootstrap-member-${key}`).inputs.create).split("flotilla-label ")[1];
+    expect(labels("manager-0")).toBe("'nodeid-manager-0'");
+    expect(labels("manager-2")).toBe("'nodeid-manager-2'");
+    expect(labels("worker-0")).toBe("'nodeid-worker-0' 'lb=true'");
+    expect(labels("worker-1")).toBe("'nodeid-worker-1' 'lb=true'");
+    expect(labels("worker-2")).toBe("'nodeid-worker-2' 'db=true'");
+    expect(String(cmd("flotilla-bootstrap-member-worker-2").inputs.delete)).toMatch(
+      /flotilla-drain 'nodeid-worker-2'$/,
+    );
+    expect(ev.outputs.ready).toMatch(/swarm ready \(6 nodes\)/);
+    for (const key of ["manager-0", "worker-2"]) {
+      const member = cmd(`flotilla-bootstrap-member-${key}`);
+      expect(String(member.inputs.delete)).toContain("flotilla-drain");
+      // Labels and drains run on the first manager.
+      expect((member.inputs.connection as { host: string }).host).toBe(ip(ev.one(T.port, "manager-0-port")));
+    }
+  });
+
+  it("keeps cloud-init (with private host keys) secret and password login off", async () => {
+    const ev = await helion();
+    for (const vm of ev.byType(T.instance)) {
+      expect(vm.secretInputs, vm.name).toContain("userData");
+      const userData = String(vm.inputs.userData);
+      expect(userData.startsWith("#cloud-config\n")).toBe(true);
+      expect(userData).toContain("ssh_pwauth: false");
+      expect(userData).toContain("ed25519_private:");
+      expect(userData.includes("docker.io")).toBe(!vm.name.includes("bastion"));
+      expect(vm.inputs.keyPair).toBe("flotilla-operator");
+      expect(vm.inputs.imageName).toBe("debian-13-genericcloud-amd64");
+    }
+  });
+
+  it("attaches a protected volume to the db node and mounts it at mysql.dataPath", async () => {
+    const ev = await helion();
+    const volume = ev.one("openstack:blockstorage/volume:Volume");
+    expect(volume.protect).toBe(true);
+    expect(volume.inputs.size).toBe(50);
+    const attach = ev.one("openstack:compute/volumeAttach:VolumeAttach");
+    expect(attach.inputs.volumeId).toBe(id(volume));
+    expect(attach.inputs.instanceId).toBe(id(ev.one(T.instance, "worker-2-vm")));
+    const mount = ev.one(T.remote, "mysql-data-mount");
+    expect(String(mount.inputs.create)).toContain(
+      `flotilla-format-if-empty-and-mount '/srv/flotilla/mysql' '/dev/disk/by-id/virtio-${id(volume).slice(0, 20)}'`,
+    );
+    expect((mount.inputs.connection as { host: string }).host).toBe(ip(ev.one(T.port, "worker-2-port")));
+    expect(mount.dependencies).toContain(attach.urn);
+    expect(ev.outputs.mysqlDataPath).toBe("/srv/flotilla/mysql");
+    expect(String(ev.outputs.ready)).toContain("MySQL data at /srv/flotilla/mysql");
+  });
+
+  it("adding a worker adds only that worker's resources and leaves the other joins untouched", async () => {
+    const before = await helion();
+    const after = await helion({ "flotilla:swarm": { managers: 3, workers: 4, loadBalancerNodes: 2 } });
+    const names = (ev: Evaluation) => new Set(ev.resources.map((r) => `${r.type} ${r.name}`));
+    const added = [...names(after)].filter((n) => !names(before).has(n));
+    expect(added.sort()).toEqual(
+      [
+        "command:remote:Command flotilla-bootstrap-join-worker-3",
+        "command:remote:Command flotilla-bootstrap-member-worker-3",
+        "openstack:compute/instance:Instance flotilla-swarm-worker-3-vm",
+        "openstack:networking/port:Port flotilla-swarm-worker-3-port",
+        "tls:index/privateKey:PrivateKey flotilla-swarm-worker-3-host-key",
+      ].sort(),
+    );
+    expect([...names(before)].filter((n) => !names(after).has(n))).toEqual([]);
+    for (const key of ["manager-1", "manager-2", "worker-0", "worker-1", "worker-2"]) {
+      const a = before.one(T.remote, `join-${key}`).inputs;
+      const b = after.one(T.remote, `join-${key}`).inputs;
+      expect(b, key).toEqual(a);
+    }
+  });
+
+  it("uses an existing network by name, creating no network, subnet or router", async () => {
+    const os = JSON.parse(stackConfig("helion")["flotilla:openstack"]);
+    const ev = await helion({ "flotilla:openstack": { ...os, existingNetwork: "shared-net" } });
+    expect(ev.byType("openstack:networking/network:Network")).toHaveLength(0);
+    expect(ev.byType("openstack:networking/subnet:Subnet")).toHaveLength(0);
+    expect(ev.byType("openstack:networking/router:Router")).toHaveLength(0);
+    for (const p of ev.byType(T.port)) {
+      expect(p.inputs.networkId).toBe("shared-net-id");
+      expect(p.inputs.fixedIps).toEqual([{ subnetId: "shared-net-id-subnet" }]);
+    }
+    expect(ev.invokes.map((i) => i.inputs.name).filter(Boolean)).toEqual(
+      expect.arrayContaining(["ext-net", "shared-net"]),
+    );
+  });
+
+  it("without keepalived: no VIP port, the public floating IP on the first lb node", async () => {
+    const ev = await helion({ "flotilla:keepalived": { enabled: false } });
+    expect(ev.byType("flotilla:openstack:Vip")).toHaveLength(0);
+    for (const p of ev.byType(T.port)) expect(p.inputs.allowedAddressPairs).toBeUndefined();
+    const fip = ev.one(T.fip, "public-fip");
+    expect(fip.inputs.portId).toBe(id(ev.one(T.port, "worker-0-port")));
+    expect(ev.outputs.vipAddress).toBeUndefined();
+  });
+
+  it("refuses a config that is not for OpenStack", async () => {
+    await expect(
+      evaluate(() => {
+        new OpenStackCluster("x", { config: parseConfig({}).config });
+        return {};
+      }),
+    ).rejects.toThrow(/flotilla:target must be 'openstack'/);
+  });
+});

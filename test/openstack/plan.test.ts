@@ -1,0 +1,80 @@
+// Pure planning: node roles and labels, security groups per role, the rule table.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import { groupsFor, planNodes, securityRules } from "../../components/openstackPlan";
+import { stackConfig } from "../support/pulumi";
+
+const helion = parseConfig(stackConfig("helion")).config;
+
+describe("planNodes", () => {
+  it("managers first; the first loadBalancerNodes workers are lb, the last worker is db", () => {
+    expect(planNodes(helion.swarm).map((n) => `${n.key}:${n.labels.join("+")}`)).toEqual([
+      "manager-0:",
+      "manager-1:",
+      "manager-2:",
+      "worker-0:lb",
+      "worker-1:lb",
+      "worker-2:db",
+    ]);
+  });
+
+  it("a single worker can be both lb and db", () => {
+    expect(planNodes({ managers: 1, workers: 1, loadBalancerNodes: 1 }).map((n) => n.labels)).toEqual([
+      [],
+      ["lb", "db"],
+    ]);
+  });
+
+  it("only managers join the manager group; only lb nodes the lb group", () => {
+    const groups = planNodes(helion.swarm).map((n) => `${n.key}:${groupsFor(n).join("+")}`);
+    expect(groups).toEqual([
+      "manager-0:node+manager",
+      "manager-1:node+manager",
+      "manager-2:node+manager",
+      "worker-0:node+lb",
+      "worker-1:node+lb",
+      "worker-2:node",
+    ]);
+  });
+});
+
+describe("securityRules", () => {
+  const rules = securityRules(helion);
+
+  it("never opens SSH, MySQL, stats or the Consul UI to 0.0.0.0/0", () => {
+    const sensitive = [22, 3306, helion.haproxy.statsPort, helion.consul.uiPort];
+    for (const rule of rules) {
+      if (!("cidr" in rule.from) || rule.from.cidr !== "0.0.0.0/0") continue;
+      const [min, max] = rule.ports ?? [1, 65535];
+      for (const port of sensitive)
+        expect(port >= min && port <= max, `${rule.id} opens ${port}`).toBe(false);
+    }
+  });
+
+  it("has no rule for MySQL at all (3306 is reached over the overlay only)", () => {
+    expect(rules.filter((r) => r.ports && r.ports[0] <= 3306 && r.ports[1] >= 3306)).toEqual([]);
+  });
+
+  it("follows the admin and client CIDRs of the config", () => {
+    const other = parseConfig(
+      stackConfig("helion", {
+        "flotilla:access": { adminCidrs: ["198.51.100.7/32", "192.0.2.0/28"], clientCidrs: ["10.9.0.0/16"] },
+      }),
+    ).config;
+    const table = securityRules(other)
+      .filter((r) => "cidr" in r.from)
+      .map((r) => `${r.group} ${r.ports?.[0]} ${"cidr" in r.from ? r.from.cidr : ""}`);
+    expect(table.sort()).toEqual(
+      [
+        "bastion 22 198.51.100.7/32",
+        "bastion 22 192.0.2.0/28",
+        "lb 80 10.9.0.0/16",
+        "lb 443 10.9.0.0/16",
+        "lb 8404 198.51.100.7/32",
+        "lb 8404 192.0.2.0/28",
+        "lb 8500 198.51.100.7/32",
+        "lb 8500 192.0.2.0/28",
+      ].sort(),
+    );
+  });
+});
