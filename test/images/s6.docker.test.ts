@@ -74,6 +74,15 @@ describeWithDocker("s6 as PID 1 (s6-base, consul)", () => {
     const ms = killAndMeasureRestart(c, "demo");
     console.log(`s6-base: demo service back ${ms} ms after kill -9`);
     expect(ms).toBeLessThan(1000);
+    await waitReadyOverASecond(c, "demo/log");
+    const logMs = killAndMeasureRestart(c, "demo/log");
+    console.log(`s6-base: demo's logger back ${logMs} ms after kill -9`);
+    expect(logMs).toBeLessThan(1000);
+    // Lines written while the logger was being replaced are not lost (s6-svscan holds the pipe).
+    await waitReadyOverASecond(c, "demo");
+    expect(tryExec(c, ["s6-svc", "-r", "/run/service/demo"]).status).toBe(0);
+    await waitReadyOverASecond(c, "demo");
+    expect(docker(["logs", c]).match(/^\[demo\] demo started$/gm)?.length).toBeGreaterThanOrEqual(3);
   });
 
   it("reaps orphaned zombies", () => {
@@ -119,6 +128,10 @@ describeWithDocker("s6 as PID 1 (s6-base, consul)", () => {
     const ms = killAndMeasureRestart(c, "consul");
     console.log(`consul: agent back ${ms} ms after kill -9`);
     expect(ms).toBeLessThan(1000);
+    await waitReadyOverASecond(c, "consul/log");
+    const logMs = killAndMeasureRestart(c, "consul/log");
+    console.log(`consul: its logger back ${logMs} ms after kill -9`);
+    expect(logMs).toBeLessThan(1000);
     await waitReadyOverASecond(c, "consul");
     const stop = timedStop(c, GRACE_SECONDS);
     console.log(`consul: docker stop took ${stop.ms} ms, exit code ${stop.exitCode}`);
