@@ -2,10 +2,11 @@
 // keepalived (when enabled). Each waits for the one before it to converge, so the
 // webapp finds Consul and MySQL, and HAProxy finds webapp replicas in Consul.
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_PREFIX, imageRef, STACK_IMAGES, type StackImage, type StackName } from "./compose/names";
+import { DEFAULT_PREFIX, STACK_IMAGES, type StackImage, type StackName } from "./compose/names";
 import { enabledStacks } from "./compose/render";
 import { ConsulStack } from "./consulStack";
 import { HaproxyStack } from "./haproxyStack";
+import { imageTag } from "./imageCatalog";
 import { KeepalivedStack } from "./keepalivedStack";
 import { MysqlStack } from "./mysqlStack";
 import type { SwarmStack, SwarmStackArgs } from "./swarmStack";
@@ -48,7 +49,7 @@ export class Stacks extends pulumi.ComponentResource {
     const images = Object.fromEntries(
       STACK_IMAGES.map((image) => [
         image,
-        args.images?.[image] ?? imageRef(image, config.images.version, config.images.registry),
+        args.images?.[image] ?? imageTag(image, config.images.version, config.images.registry),
       ]),
     ) as Record<StackImage, pulumi.Input<string>>;
 

@@ -79,9 +79,3 @@ export const STACK_NETWORKS: Record<StackName, readonly NetworkKey[]> = {
   haproxy: ["edge", "consul"],
   keepalived: [],
 };
-
-/** The image reference the images issue builds: `[registry/]flotilla/<name>:<version>`. */
-export function imageRef(image: StackImage, version: string, registry?: string): string {
-  // A registry such as `host:5000/flotilla` already names the repository namespace.
-  return registry ? `${registry.replace(/\/+$/, "")}/${image}:${version}` : `flotilla/${image}:${version}`;
-}
