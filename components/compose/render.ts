@@ -320,7 +320,8 @@ export function renderKeepalived(input: RenderInput): ComposeFile {
         networks: ["host"],
         cap_add: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
         secrets: secretRefs(STACK_SECRETS.keepalived),
-        healthcheck: health(["CMD", "/usr/lib/flotilla/keepalived-healthcheck"], "10s"),
+        // Healthy while s6 has keepalived up (the image has no HEALTHCHECK of its own).
+        healthcheck: health(["CMD-SHELL", "s6-svstat -o up /run/service/keepalived | grep -qx true"], "10s"),
         stop_grace_period: "10s",
         deploy: {
           mode: "global",
