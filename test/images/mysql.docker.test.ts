@@ -6,7 +6,18 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithDocker, docker } from "../support/docker";
-import { buildImages, cleanup, image, labels, ramSecrets, tryExec, waitFor } from "./s6Support";
+import {
+  buildImages,
+  cleanup,
+  image,
+  killAndMeasureRestart,
+  labels,
+  ramSecrets,
+  timedStop,
+  tryExec,
+  waitFor,
+  waitReadyOverASecond,
+} from "./s6Support";
 
 const SUITE = "mysql";
 const VOLUME = "flotilla-mysql-data";
@@ -116,6 +127,17 @@ describeWithDocker("mysql image (MariaDB)", () => {
     );
   });
 
+  it("restarts a SIGKILLed mariadbd within a second, and recovers its data", async () => {
+    await waitReadyOverASecond(NAME, "mysql");
+    const ms = killAndMeasureRestart(NAME, "mysql");
+    console.log(`mysql: mariadbd back ${ms} ms after kill -9`);
+    expect(ms).toBeLessThan(1000);
+    await waitReadyOverASecond(NAME, "mysql");
+    expect(sql(NAME, "app", appPassword, "SELECT x FROM appdb.t", ["--host=127.0.0.1"]).out.trim()).toBe(
+      "42",
+    );
+  });
+
   it("refuses to initialise a data dir that is not empty but holds no database", async () => {
     const volume = "flotilla-mysql-foreign";
     docker(["volume", "create", ...labels(SUITE), volume]);
@@ -154,5 +176,13 @@ describeWithDocker("mysql image (MariaDB)", () => {
     const seen = `${docker(["inspect", NAME])}\n${docker(["logs", NAME])}`;
     expect(seen.includes(rootPassword), "root password visible").toBe(false);
     expect(seen.includes(appPassword), "app password visible").toBe(false);
+  });
+
+  it("shuts MariaDB down cleanly on docker stop: exit code 0 within a 30 s grace period", () => {
+    const { ms, exitCode } = timedStop(NAME, 30);
+    console.log(`mysql: docker stop took ${ms} ms, exit code ${exitCode}`);
+    expect(exitCode).toBe(0);
+    expect(ms).toBeLessThan(30_000);
+    expect(docker(["logs", NAME])).toMatch(/^\[mysql\] .*mariadbd: Shutdown complete$/m);
   });
 });
