@@ -84,7 +84,8 @@ function options(r: TestResource): AnalyzerResourceOptions {
   return opts;
 }
 
-function analyzeRequest(r: TestResource): AnalyzeRequest {
+/** The AnalyzeRequest the engine sends for one resource. */
+export function analyzeRequest(r: TestResource): AnalyzeRequest {
   const req = new AnalyzeRequest();
   req.setType(r.type);
   req.setName(r.name ?? "test");
@@ -100,7 +101,8 @@ function invoke<Req, Resp>(handler: Handler<Req, Resp>, request: Req): Promise<R
   });
 }
 
-function violations(resp: AnalyzeResponse): Violation[] {
+/** The diagnostics of an AnalyzeResponse, messages without the SDK's description prefix. */
+export function violations(resp: AnalyzeResponse): Violation[] {
   return resp.getDiagnosticsList().map((d) => ({
     policy: d.getPolicyname(),
     // The SDK prefixes each message with the policy's description and a newline.
