@@ -119,6 +119,16 @@ describeWithDocker("consul image: server cluster and client agents", () => {
     expect(docker(["inspect", SERVERS[1]])).not.toContain(key);
   });
 
+  it("runs the agent as the unprivileged consul user", () => {
+    const uid = tryExec(SERVERS[0], [
+      "sh",
+      "-c",
+      "awk '/^Uid:/ { print $2 }' /proc/$(s6-svstat -o pid /run/service/consul)/status",
+    ]).out.trim();
+    expect(uid).toBe(tryExec(SERVERS[0], ["id", "-u", "consul"]).out.trim());
+    expect(uid).not.toBe("0");
+  });
+
   it("a client agent with the gossip key joins; one with a wrong key cannot", async () => {
     runClient("flotilla-consul-client-ok", secrets.dir);
     runClient("flotilla-consul-client-bad", wrong.dir);
