@@ -23,18 +23,42 @@ export function heredocs(script: string): string[] {
   return bodies;
 }
 
-/** Every compose document (a YAML mapping with `services`) found in the given texts. */
+/**
+ * The parts of a text that may be a compose document: the text itself, and what follows
+ * each `%%<name>` marker line (a stdin stream that carries other data first, such as
+ * `NAME=<base64>` secret lines, then `%%compose` and the document).
+ */
+export function composeCandidates(text: string): string[] {
+  const parts = [text];
+  for (const m of text.matchAll(/^%%[A-Za-z0-9_-]+[ \t]*\r?$/gm)) {
+    parts.push(text.slice((m.index ?? 0) + m[0].length + 1));
+  }
+  return parts;
+}
+
+/** Every compose document (a YAML mapping with `services`) found in the given texts, once each. */
 export function composeDocuments(texts: string[]): Props[] {
-  const docs: Props[] = [];
-  for (const text of texts) {
+  const docs = new Map<string, Props>();
+  for (const text of texts.flatMap(composeCandidates)) {
     if (!/services\s*:/.test(text)) continue;
     for (const doc of parseAllDocuments(text)) {
       if (doc.errors.length > 0) continue;
       const value: unknown = doc.toJS();
-      if (isRecord(value) && isRecord(value.services)) docs.push(value);
+      if (isRecord(value) && isRecord(value.services)) docs.set(JSON.stringify(value), value);
     }
   }
-  return docs;
+  return [...docs.values()];
+}
+
+/** Scripts a command line carries base64-encoded (`bash -c "$(printf %s <b64> | base64 -d)"`). */
+export function embeddedScripts(commandLine: string): string[] {
+  const scripts: string[] = [];
+  for (const m of commandLine.matchAll(/[A-Za-z0-9+/]{40,}={0,2}/g)) {
+    const text = Buffer.from(m[0], "base64").toString("utf8");
+    // Keep only what decodes to text (a script), not random bytes.
+    if (/^[\t\n\r\x20-\x7e]*$/.test(text)) scripts.push(text);
+  }
+  return scripts;
 }
 
 /** Problems with the images of one compose document: one line per unpinned service image. */
@@ -51,7 +75,8 @@ export function composeImageProblems(doc: Props): string[] {
 }
 
 function commandTexts(p: Props): { scripts: string[]; documents: string[] } {
-  const scripts = [str(p.create), str(p.update)].filter((s): s is string => s !== undefined);
+  const lines = [str(p.create), str(p.update)].filter((s): s is string => s !== undefined);
+  const scripts = [...lines, ...lines.flatMap(embeddedScripts)];
   const environment = isRecord(p.environment) ? Object.values(p.environment).map(str) : [];
   const documents = [str(p.stdin), ...environment, ...scripts.flatMap(heredocs)].filter(
     (s): s is string => s !== undefined,
@@ -86,9 +111,10 @@ export const imagesPinnedByDigest: ResourceValidationPolicy = {
       case TYPES.localCommand:
       case TYPES.remoteCommand: {
         const { scripts, documents } = commandTexts(p);
-        if (!scripts.some((s) => STACK_DEPLOY.test(s))) return;
+        // Any compose document a command is handed is checked, whatever its script does;
+        // a `docker stack deploy` with no document in sight is refused as unverifiable.
         const docs = composeDocuments(documents);
-        if (docs.length === 0) {
+        if (docs.length === 0 && scripts.some((s) => STACK_DEPLOY.test(s))) {
           reportViolation(
             `command '${args.name}' runs 'docker stack deploy' but its compose document is not among its inputs (pass it as stdin with '-c -'), so its images cannot be checked`,
           );

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { heredocs, isPinned } from "../../policy/images";
+import { DEPLOY_SCRIPT, deployStdin, localCommand, remoteCommand } from "../../components/compose/deploy";
+import { embeddedScripts, heredocs, isPinned } from "../../policy/images";
 import { analyze, by, UNKNOWN, type Violation } from "./harness";
 
 const DIGEST = `sha256:${"ab12".repeat(16)}`;
@@ -63,6 +64,32 @@ describe("images-pinned-by-digest", () => {
     );
     expect(vs).toHaveLength(1);
     expect(vs[0].message).toContain("compose document is not among its inputs");
+  });
+
+  it("reads the project's own deploy format: secrets then `%%compose` on stdin, script local or embedded", async () => {
+    const stdin = deployStdin(
+      [{ name: "flotilla_mysql_root_1a2b", value: "not-shown" }],
+      compose({ mysql: "flotilla/mysql:0.1.0" }),
+    );
+    const remote = remoteCommand(DEPLOY_SCRIPT, ["--stack", "flotilla_db"]);
+    expect(embeddedScripts(remote).join("\n")).toContain("docker stack deploy");
+    for (const [type, create] of [
+      ["command:local:Command", localCommand(DEPLOY_SCRIPT, ["--stack", "flotilla_db"])],
+      ["command:remote:Command", remote],
+    ]) {
+      const vs = own(await analyze({ type, name: "db", props: { create, stdin } }));
+      expect(vs.map((v) => v.message)).toEqual([
+        "command 'db' deploys a stack whose service 'mysql' uses image 'flotilla/mysql:0.1.0' (not pinned by digest)",
+      ]);
+      // The secret values in the same stream are never echoed.
+      expect(vs[0].message).not.toContain("not-shown");
+      const pinned = deployStdin([{ name: "s", value: "v" }], compose({ mysql: PINNED }));
+      expect(own(await analyze({ type, name: "db", props: { create, stdin: pinned } }))).toEqual([]);
+    }
+    // The embedded script deploys a stack: without a document in sight, it is refused.
+    expect(
+      own(await analyze({ type: "command:remote:Command", name: "db", props: { create: remote } })),
+    ).toHaveLength(1);
   });
 
   it("ignores commands that deploy nothing", async () => {
