@@ -47,7 +47,10 @@ function drain(server: Server, config: WebappConfig, pool: ReturnType<typeof cre
   deadline.unref();
   void deregister(config).finally(() => {
     // Stops accepting, closes idle keep-alive connections, waits for in-flight requests.
+    // Keep-alive connections turn idle as their last response goes out: close them then.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
     server.close(() => {
+      clearInterval(sweep);
       clearTimeout(deadline);
       pool.end(() => {
         log(`drained in ${Date.now() - started} ms; exiting`);

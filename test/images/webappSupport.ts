@@ -1,0 +1,208 @@
+// Helpers shared by the webapp, haproxy and keepalived suites: the containers they
+// start (MariaDB, a Consul server, webapp replicas), HTTP from the host to published
+// loopback ports, and a bounded load loop.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
+import { docker } from "../support/docker";
+import { image, labels, waitFor } from "./s6Support";
+
+/** The secrets every web suite mounts at /run/secrets (random per run, in RAM). */
+export function webSecrets(): Record<string, string> {
+  return {
+    mysql_root_password: randomBytes(18).toString("base64url"),
+    mysql_password: randomBytes(18).toString("base64url"),
+    haproxy_stats_password: randomBytes(18).toString("base64url"),
+    keepalived_password: randomBytes(6).toString("base64url"),
+  };
+}
+
+/** docker without blocking the event loop (for actions during a load loop); resolves to stdout. */
+export async function dockerAsync(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)("docker", args, { timeout: 60_000 });
+  return stdout.trim();
+}
+
+/** "127.0.0.1:NNNN": where a container's port is published on the host. */
+export function published(container: string, port: number): string {
+  const line = docker(["port", container, `${port}/tcp`]).split("\n")[0];
+  if (!line) throw new Error(`${container} publishes no ${port}/tcp`);
+  return line.replace("0.0.0.0", "127.0.0.1");
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  /** `name=value` of every Set-Cookie. */
+  cookies: string[];
+}
+
+/** One HTTP request from the test process; throws on network errors and timeouts. */
+export async function http(
+  url: string,
+  options: { method?: string; cookie?: string; json?: unknown; auth?: string; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  const headers: Record<string, string> = {};
+  if (options.cookie) headers.cookie = options.cookie;
+  if (options.json !== undefined) headers["content-type"] = "application/json";
+  if (options.auth) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
+  const res = await fetch(url, {
+    method: options.method ?? "GET",
+    headers,
+    body: options.json === undefined ? undefined : JSON.stringify(options.json),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+  });
+  const cookies = res.headers.getSetCookie().map((c) => c.split(";")[0]);
+  return { status: res.status, body: await res.text(), cookies };
+}
+
+/** Poll until `url` answers `status` (bounded). */
+export async function waitHttp(url: string, status: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const r = await http(url, { timeoutMs: 2000 });
+      if (r.status === status) return;
+      last = `${r.status} ${r.body.slice(0, 200)}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} to answer ${status} (last: ${last})`);
+}
+
+/** A labelled network; returns its name. */
+export function network(suite: string, name: string, extra: string[] = []): string {
+  docker(["network", "create", ...labels(suite), ...extra, name]);
+  return name;
+}
+
+/** The flotilla/mysql container (database app, user app); waits until healthy. */
+export async function startMysql(
+  suite: string,
+  name: string,
+  net: string,
+  secretsDir: string,
+): Promise<void> {
+  docker([
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    net,
+    ...labels(suite),
+    "-e",
+    "MYSQL_DATABASE=app",
+    "-e",
+    "MYSQL_USER=app",
+    "-v",
+    `${secretsDir}:/run/secrets:ro`,
+    image("mysql"),
+  ]);
+  await waitFor(`${name} healthy`, 120_000, () =>
+    docker(["inspect", "-f", "{{.State.Health.Status}}", name]) === "healthy" ? true : undefined,
+  );
+}
+
+/** A one-server Consul cluster, its HTTP API published on loopback; waits for a leader. */
+export async function startConsulServer(suite: string, name: string, net: string): Promise<string> {
+  docker([
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--hostname",
+    name,
+    "--network",
+    net,
+    ...labels(suite),
+    "-e",
+    "CONSUL_BOOTSTRAP_EXPECT=1",
+    "-p",
+    "127.0.0.1::8500",
+    image("consul"),
+  ]);
+  const api = `http://${published(name, 8500)}`;
+  await waitFor(`${name} leader`, 60_000, () => {
+    const r = docker(["exec", name, "consul", "info"]);
+    return /leader_addr = \d/.test(r) ? true : undefined;
+  });
+  return api;
+}
+
+/** A webapp replica (hostname = name) against `mysqlHost`, joining `consul` when given. */
+export function startWebapp(
+  suite: string,
+  name: string,
+  net: string,
+  secretsDir: string,
+  options: { mysqlHost: string; consul?: string; publish?: boolean; env?: Record<string, string> },
+): void {
+  const env = {
+    MYSQL_HOST: options.mysqlHost,
+    MYSQL_DATABASE: "app",
+    MYSQL_USER: "app",
+    ...(options.consul ? { CONSUL_RETRY_JOIN: options.consul } : {}),
+    ...options.env,
+  };
+  docker([
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--hostname",
+    name,
+    "--network",
+    net,
+    ...labels(suite),
+    ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+    "-v",
+    `${secretsDir}:/run/secrets:ro`,
+    ...(options.publish === false ? [] : ["-p", "127.0.0.1::8080"]),
+    image("webapp"),
+  ]);
+}
+
+/**
+ * A bounded load loop: `rate` requests per second for `seconds`, each with a 5 s
+ * timeout; `during` runs once `afterMs` into the loop. Returns what was sent, what
+ * failed (error or non-2xx) and which hosts answered.
+ */
+export async function loadLoop(
+  url: string,
+  rate: number,
+  seconds: number,
+  during?: { afterMs: number; action: () => Promise<unknown> },
+): Promise<{ sent: number; failed: number; failures: string[]; hosts: Map<string, number> }> {
+  const total = rate * seconds;
+  const hosts = new Map<string, number>();
+  const failures: string[] = [];
+  const pending: Promise<void>[] = [];
+  const start = Date.now();
+  let acted: Promise<unknown> | undefined;
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    if (during && !acted && Date.now() - start >= during.afterMs) acted = during.action();
+    pending.push(
+      http(url, { timeoutMs: 5000 }).then(
+        (r) => {
+          if (r.status < 200 || r.status > 299) failures.push(`${r.status} ${r.body.slice(0, 100)}`);
+          else {
+            const host = String((JSON.parse(r.body) as { host: string }).host);
+            hosts.set(host, (hosts.get(host) ?? 0) + 1);
+          }
+        },
+        (error: unknown) => {
+          failures.push(String(error));
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  await acted;
+  return { sent: total, failed: failures.length, failures, hosts };
+}
