@@ -2,9 +2,12 @@
 // leader by joining one DNS name (like tasks.consul on Swarm); gossip is encrypted with
 // the key from the secret file, so a client agent with the key joins and one with a
 // wrong key cannot. The client agent is the reusable s6 service other images enable.
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithDocker, docker } from "../support/docker";
+import { ROOT } from "../support/pulumi";
 import { buildImages, cleanup, image, labels, ramSecrets, tryExec, waitFor } from "./s6Support";
 
 const SUITE = "consul";
@@ -141,6 +144,27 @@ describeWithDocker("consul image: server cluster and client agents", () => {
     expect(aliveMembers()).toHaveLength(4);
     expect(docker(["logs", "flotilla-consul-client-bad"])).toMatch(
       /\[consul\] .*(No installed keys could decrypt|decrypt|Failed to join)/i,
+    );
+  });
+
+  it("refuses an unknown CONSUL_SOURCE at build time, naming it", () => {
+    const r = spawnSync(
+      "docker",
+      [
+        "build",
+        "--build-arg",
+        `BASE_IMAGE=${image("s6-base")}`,
+        "--build-arg",
+        "CONSUL_SOURCE=elsewhere",
+        "--target",
+        "fetch",
+        path.join(ROOT, "images", "consul"),
+      ],
+      { encoding: "utf8", timeout: 300_000 },
+    );
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain(
+      "CONSUL_SOURCE must be hashicorp or debian-archive, not 'elsewhere'",
     );
   });
 

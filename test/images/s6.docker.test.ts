@@ -68,6 +68,13 @@ describeWithDocker("s6 as PID 1 (s6-base, consul)", () => {
     expect(docker(["logs", c])).toMatch(/^\[demo\] demo started$/m);
   });
 
+  it("rebuilds to the same image id when nothing changed (so the stacks' reference does not move)", () => {
+    const before = docker(["image", "inspect", "-f", "{{.Id}}", image("s6-base")]);
+    const out = buildImages(["s6-base"]);
+    expect(out).toContain(before);
+    expect(docker(["image", "inspect", "-f", "{{.Id}}", image("s6-base")])).toBe(before);
+  });
+
   it("restarts a SIGKILLed service within a second (s6-base demo)", async () => {
     const c = "flotilla-s6-pid1";
     await waitReadyOverASecond(c, "demo");
