@@ -152,6 +152,7 @@ describeWithDocker("consul image: server cluster and client agents", () => {
       "docker",
       [
         "build",
+        "--force-rm", // no failed intermediate container left behind
         "--build-arg",
         `BASE_IMAGE=${image("s6-base")}`,
         "--build-arg",
