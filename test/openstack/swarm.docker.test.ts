@@ -3,46 +3,16 @@
 // command lines the remote commands run (`sudo -n bash -c '<script>' ...`, through a
 // shell like SSH's). Init, join, label, drain and leave, each run twice.
 import { execFileSync, spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseJoinTokens } from "../../components/swarmBootstrap";
-import { type SwarmScript, scriptCommand } from "../../components/swarmScripts";
+import type { SwarmScript } from "../../components/swarmScripts";
 import { describeWithDocker, docker } from "../support/docker";
-import { ROOT } from "../support/pulumi";
+import { buildNodeImage, NODE_IMAGE, run } from "./nodes";
 
 const PREFIX = `flotilla-h3swarm-${process.pid}`;
 const NET = `${PREFIX}-net`;
 const NODES = { m0: `${PREFIX}-m0`, w1: `${PREFIX}-w1`, w2: `${PREFIX}-w2` };
-export const NODE_IMAGE = "flotilla-test-swarmnode:1";
 const LABELS = ["--label", "flotilla.test=1", "--label", `flotilla.suite=${PREFIX}`];
-
-/** Build (cached) the node image: Debian trixie with the Docker engine, as cloud-init installs it. */
-export function buildNodeImage(): void {
-  docker([
-    "build",
-    "-q",
-    "--label",
-    "flotilla.test=1",
-    "-t",
-    NODE_IMAGE,
-    path.join(ROOT, "test/openstack/node"),
-  ]);
-}
-
-/** Run a script on a node exactly as the remote command would; returns status, stdout, stderr. */
-export function run(
-  node: string,
-  script: SwarmScript,
-  args: string[] = [],
-  stdin = "",
-): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync("docker", ["exec", "-i", node, "sh", "-c", scriptCommand(script, args)], {
-    input: stdin,
-    encoding: "utf8",
-    timeout: 300_000,
-  });
-  return { status: result.status ?? -1, stdout: result.stdout.trim(), stderr: result.stderr };
-}
 
 function ok(node: string, script: SwarmScript, args: string[] = [], stdin = ""): string {
   const r = run(node, script, args, stdin);
@@ -66,6 +36,15 @@ function cleanup(): void {
     .filter(Boolean);
   if (ids.length > 0) docker(["rm", "-f", "-v", ...ids]);
   spawnSync("docker", ["network", "rm", NET], { stdio: "ignore" });
+  // The inner engines' cgroups (under the parent each node was given), once empty.
+  // Retried: the killed engines' processes take a moment to leave them.
+  const script = `for i in $(seq 1 20); do left=0
+    for d in /sys/fs/cgroup/*/${PREFIX}-*; do
+      [ -d "$d" ] && { find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || left=1; }
+    done
+    [ "$left" = 0 ] && exit 0; sleep 0.5; done; exit 1`;
+  if (spawnSync("sh", ["-c", script]).status !== 0)
+    console.warn(`cgroups /sys/fs/cgroup/*/${PREFIX}-* were left behind`);
 }
 
 describeWithDocker("Swarm bootstrap scripts on Docker-in-Docker nodes", () => {
