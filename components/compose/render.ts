@@ -39,6 +39,8 @@ export interface RenderInput {
   prefix?: string;
   /** Publish HAProxy on ports the engine picks instead of the configured ones (tests). */
   randomPorts?: boolean;
+  /** Extra labels on every container (the tests mark theirs `flotilla.test=1`). */
+  containerLabels?: Record<string, string>;
   /** The virtual IP (`a.b.c.d/len`) and the load-balancer nodes' addresses, when keepalived is enabled. */
   keepalived?: { vip: string; peers: string[] };
 }
@@ -355,7 +357,11 @@ export function enabledStacks(config: FlotillaConfig): StackName[] {
 
 /** Render one stack's compose document. */
 export function renderStack(stack: StackName, input: RenderInput): ComposeFile {
-  return RENDERERS[stack](input);
+  const document = RENDERERS[stack](input);
+  if (input.containerLabels) {
+    for (const s of Object.values(document.services)) s.labels = { ...input.containerLabels };
+  }
+  return document;
 }
 
 /** Every enabled stack's document, in deployment order. */

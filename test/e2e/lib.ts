@@ -1,0 +1,257 @@
+// Helpers of the end-to-end suite: deploy rendered stacks with the real deploy script,
+// find published ports, generate steady load (autocannon) and summarise it.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import {
+  DEPLOY_SCRIPT,
+  deployArgs,
+  deployStdin,
+  REMOVE_SCRIPT,
+  removeArgs,
+} from "../../components/compose/deploy";
+import {
+  SECRET_SOURCES,
+  SECRET_TARGETS,
+  type SecretTarget,
+  STACK_NETWORKS,
+  STACK_SECRETS,
+  type StackImage,
+  type StackName,
+  secretName,
+  serviceName,
+} from "../../components/compose/names";
+import { composeYaml, renderStack } from "../../components/compose/render";
+import type { FlotillaConfig, SecretKey } from "../../components/config";
+import { ROOT } from "../support/pulumi";
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Run a program without a shell, asynchronously (the load generator shares this event loop). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
+    });
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Run, and fail with the command's stderr when it fails. */
+export async function ok(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Fresh random secrets, in memory only (what the Secrets component would generate). */
+export function randomSecrets(): Record<SecretKey, string> {
+  const pw = () => randomBytes(24).toString("base64url");
+  return {
+    mysqlRootPassword: pw(),
+    mysqlPassword: pw(),
+    statsPassword: pw(),
+    keepalivedPassword: randomBytes(12).toString("base64url").slice(0, 16),
+    consulGossipKey: randomBytes(32).toString("base64"),
+  };
+}
+
+export interface E2eEnv {
+  prefix: string;
+  config: FlotillaConfig;
+  images: Record<StackImage, string>;
+  secrets: Record<SecretKey, string>;
+}
+
+function names(env: E2eEnv): Record<SecretTarget, string> {
+  return Object.fromEntries(
+    SECRET_TARGETS.map((t) => [t, secretName(env.prefix, t, env.secrets[SECRET_SOURCES[t]])]),
+  ) as Record<SecretTarget, string>;
+}
+
+/** Render one stack exactly as the Pulumi component does, and deploy it with scripts/stack-deploy.sh. */
+export async function deploy(env: E2eEnv, stack: StackName): Promise<string> {
+  const secretNames = names(env);
+  const yaml = composeYaml(
+    renderStack(stack, {
+      config: env.config,
+      images: env.images,
+      secretNames,
+      prefix: env.prefix,
+      randomPorts: true,
+      containerLabels: { "flotilla.test": "1", "flotilla.suite": "e2e" },
+    }),
+  );
+  const stdin = deployStdin(
+    STACK_SECRETS[stack].map((t) => ({ name: secretNames[t], value: env.secrets[SECRET_SOURCES[t]] })),
+    yaml,
+  );
+  const args = deployArgs({
+    prefix: env.prefix,
+    stack,
+    networks: STACK_NETWORKS[stack],
+    ensureDirs: stack === "mysql" ? [env.config.mysql.dataPath] : [],
+    resolveImage: "never",
+    waitSeconds: 240,
+  });
+  const r = await run("bash", [DEPLOY_SCRIPT, ...args], { input: stdin, timeoutMs: 300_000 });
+  if (r.code !== 0) throw new Error(`deploy of ${stack} failed: ${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+/** Remove one stack with scripts/stack-remove.sh (networks and secrets it alone used go too). */
+export async function remove(env: E2eEnv, stack: StackName): Promise<void> {
+  const secretNames = names(env);
+  await run(
+    "bash",
+    [
+      REMOVE_SCRIPT,
+      ...removeArgs(
+        env.prefix,
+        stack,
+        STACK_NETWORKS[stack],
+        STACK_SECRETS[stack].map((t) => secretNames[t]),
+      ),
+    ],
+    { timeoutMs: 180_000 },
+  );
+}
+
+/** Running containers of a stack's service (newest first). */
+export async function containers(env: E2eEnv, stack: StackName): Promise<string[]> {
+  const out = await ok("docker", [
+    "ps",
+    "-q",
+    "--filter",
+    `label=com.docker.swarm.service.name=${serviceName(env.prefix, stack)}`,
+  ]);
+  return out.split("\n").filter(Boolean);
+}
+
+/** The host port a HAProxy container's port is published on (host mode, engine-picked). */
+export async function publishedPort(env: E2eEnv, target: number): Promise<number> {
+  const [id] = await containers(env, "haproxy");
+  if (!id) throw new Error("no running HAProxy container");
+  const out = await ok("docker", ["port", id, `${target}/tcp`]);
+  const m = /:(\d+)$/m.exec(out.split("\n")[0]);
+  if (!m) throw new Error(`no published port for ${target}: ${out}`);
+  return Number(m[1]);
+}
+
+/** Poll until `check` is true or the time runs out; returns the milliseconds it took. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    try {
+      if (await check()) return Date.now() - start;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface LoadStats {
+  sent: number;
+  ok: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  seconds: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * Steady load through HAProxy: `rate` requests per second over a few keep-alive
+ * connections, until stopped. A failure is a connection error, a timeout or a non-2xx.
+ */
+export function startLoad(url: string, rate = 50): { stop: () => Promise<LoadStats> } {
+  if (!url.startsWith("http://127.0.0.1:")) throw new Error("load is for 127.0.0.1 only");
+  const latencies: number[] = [];
+  let okCount = 0;
+  let failed = 0;
+  const started = Date.now();
+  const instance = autocannon(
+    { url, connections: 4, overallRate: rate, duration: 600, timeout: 5 },
+    () => {},
+  );
+  instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+    if (status >= 200 && status < 300) okCount++;
+    else failed++;
+  });
+  instance.on("reqError", () => {
+    failed++;
+  });
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        instance.on("done", () => {
+          const sorted = [...latencies].sort((a, b) => a - b);
+          resolve({
+            sent: okCount + failed,
+            ok: okCount,
+            failed,
+            p50: percentile(sorted, 50),
+            p95: percentile(sorted, 95),
+            p99: percentile(sorted, 99),
+            seconds: (Date.now() - started) / 1000,
+          });
+        });
+        instance.stop();
+      }),
+  };
+}
+
+/** A browser-like client that keeps its cookies (session and HAProxy stickiness). */
+export class Client {
+  private cookies = new Map<string, string>();
+  constructor(private readonly base: string) {}
+  async request(
+    path: string,
+    init: RequestInit = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    const res = await fetch(`${this.base}${path}`, { ...init, headers, signal: AbortSignal.timeout(5000) });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair.indexOf("=");
+      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      body = { text };
+    }
+    return { status: res.status, body };
+  }
+}

@@ -1,0 +1,339 @@
+// End to end, on a real one-node Swarm (this machine's engine): the same rendered
+// stacks and the same deploy script as `pulumi up`, under steady load through HAProxy,
+// through a cold deploy, scaling, a killed replica, a rolling update, a MySQL restart
+// and a killed Consul server; then a screenshot of the stats page in headless Chromium.
+// Figures: printed, and written to test/artifacts/e2e-results.{json,md}.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type StackName, serviceName } from "../../components/compose/names";
+import { PORTS } from "../../components/compose/render";
+import { parseConfig } from "../../components/config";
+import { describeWithDocker } from "../support/docker";
+import { ROOT, stackConfig } from "../support/pulumi";
+import {
+  Client,
+  containers,
+  deploy,
+  type E2eEnv,
+  type LoadStats,
+  ok,
+  publishedPort,
+  randomSecrets,
+  remove,
+  run,
+  startLoad,
+  until,
+} from "./lib";
+
+const PREFIX = "flotilla-e2e";
+const ARTIFACTS = path.join(ROOT, "test", "artifacts");
+const VERSION = "0.1.0";
+const NEXT_TAG = "0.1.1-e2e";
+const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
+
+interface Row {
+  scenario: string;
+  load: LoadStats;
+  figure: string;
+}
+const rows: Row[] = [];
+
+function report(scenario: string, load: LoadStats, figure: string) {
+  rows.push({ scenario, load, figure });
+  console.log(
+    `\n${scenario}\n  sent ${load.sent}  failed ${load.failed}  p50 ${load.p50} ms  p95 ${load.p95} ms  p99 ${load.p99} ms  (${load.seconds.toFixed(1)} s)\n  ${figure}`,
+  );
+}
+
+function writeResults() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(path.join(ARTIFACTS, "e2e-results.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  const md = [
+    "| scenario | sent | failed | p50 ms | p95 ms | p99 ms | figure |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.load.sent} | ${r.load.failed} | ${r.load.p50} | ${r.load.p95} | ${r.load.p99} | ${r.figure} |`,
+    ),
+  ].join("\n");
+  writeFileSync(path.join(ARTIFACTS, "e2e-results.md"), `${md}\n`);
+  console.log(`\n${md}\n`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeWithDocker("five stacks on a one-node Swarm, under load", () => {
+  const dataDir = mkdtempSync("/tmp/flotilla-e2e-mysql-");
+  const secrets = randomSecrets();
+  const devConfig = (overrides: Record<string, unknown>) =>
+    parseConfig(
+      stackConfig("dev", {
+        "flotilla:mysql": { dataPath: dataDir },
+        // Scenario 7 needs a quorum to lose a member from: three servers from the start.
+        "flotilla:consul": { servers: 3 },
+        ...overrides,
+      }),
+    ).config;
+  const env: E2eEnv = {
+    prefix: PREFIX,
+    config: devConfig({}),
+    images: {
+      consul: `flotilla/consul:${VERSION}`,
+      mysql: `flotilla/mysql:${VERSION}`,
+      webapp: `flotilla/webapp:${VERSION}`,
+      haproxy: `flotilla/haproxy:${VERSION}`,
+      keepalived: `flotilla/keepalived:${VERSION}`,
+    },
+    secrets,
+  };
+  let base = "";
+  let statsUrl = "";
+
+  beforeAll(async () => {
+    // Images (Docker's cache makes this quick when they exist), and the one-node Swarm.
+    await ok("bash", ["images/build.sh", "--version", VERSION], { timeoutMs: 900_000 });
+    await ok("bash", ["scripts/local-swarm.sh"]);
+    // A stale run's stacks would skew the cold-deploy figure.
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    // The "new version" for the rolling update: the same image with another version label.
+    await ok(
+      "docker",
+      ["build", "-q", "--label", "flotilla.test=1", "-t", `flotilla/webapp:${NEXT_TAG}`, "-"],
+      {
+        input: `FROM flotilla/webapp:${VERSION}\nENV FLOTILLA_VERSION=${NEXT_TAG}\n`,
+      },
+    );
+  }, 900_000);
+
+  afterAll(async () => {
+    writeResults();
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await run("docker", ["image", "rm", `flotilla/webapp:${NEXT_TAG}`]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 300_000);
+
+  it("1. cold deploy of the stacks: first 200 through HAProxy", async () => {
+    const start = Date.now();
+    for (const stack of ORDER) await deploy(env, stack);
+    const deployed = Date.now() - start;
+    base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
+    statsUrl = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyStats)}/stats`;
+    await until("a 200 through HAProxy", async () => (await fetch(`${base}/`)).status === 200, 120_000);
+    const first = Date.now() - start;
+    const load = startLoad(`${base}/`);
+    await sleep(8000);
+    const stats = await load.stop();
+    report(
+      "1. cold deploy (consul ×3, mysql, webapp ×2, haproxy)",
+      stats,
+      `stacks converged in ${(deployed / 1000).toFixed(1)} s; first 200 at ${(first / 1000).toFixed(1)} s`,
+    );
+    expect(stats.failed).toBe(0);
+  }, 600_000);
+
+  it("2. stats page: 200 with the password, 401 without", async () => {
+    const load = startLoad(`${base}/`);
+    const auth = `Basic ${Buffer.from(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`).toString("base64")}`;
+    const withPw = await fetch(statsUrl, { headers: { authorization: auth } });
+    const without = await fetch(statsUrl);
+    const wrong = await fetch(statsUrl, {
+      headers: { authorization: `Basic ${Buffer.from("admin:wrong-password").toString("base64")}` },
+    });
+    const page = await withPw.text();
+    await sleep(3000);
+    const stats = await load.stop();
+    report(
+      "2. stats page",
+      stats,
+      `with password ${withPw.status}, without ${without.status}, wrong ${wrong.status}`,
+    );
+    expect(withPw.status).toBe(200);
+    expect(page).toContain("webapp");
+    expect(without.status).toBe(401);
+    expect(wrong.status).toBe(401);
+  });
+
+  it("3. scale the webapp 2 → 4: the new replicas serve traffic", async () => {
+    const before = new Set(await containers(env, "webapp"));
+    expect(before.size).toBe(2);
+    const load = startLoad(`${base}/`);
+    const start = Date.now();
+    env.config = devConfig({ "flotilla:webapp": { replicas: 4 } });
+    const deploying = deploy(env, "webapp");
+    const hosts = new Set<string>();
+    const ms = await until(
+      "four distinct webapp hosts answering through HAProxy",
+      async () => {
+        const r = await fetch(`${base}/`, { signal: AbortSignal.timeout(3000) });
+        if (r.ok) hosts.add(String(((await r.json()) as { host: string }).host));
+        return hosts.size >= 4;
+      },
+      180_000,
+      100,
+    );
+    await deploying;
+    const stats = await load.stop();
+    report(
+      "3. scale webapp 2 → 4",
+      stats,
+      `new replicas serving ${(ms / 1000).toFixed(1)} s after the deploy started`,
+    );
+    expect((await containers(env, "webapp")).length).toBe(4);
+    expect(stats.failed).toBe(0);
+    void start;
+  }, 300_000);
+
+  it("4. kill a webapp task: zero failed requests", async () => {
+    const load = startLoad(`${base}/`);
+    await sleep(3000);
+    const [victim] = await containers(env, "webapp");
+    await ok("docker", ["kill", victim]);
+    const replaced = await until(
+      "Swarm to replace the killed task",
+      async () => (await containers(env, "webapp")).filter((c) => !victim.startsWith(c)).length === 4,
+      60_000,
+    );
+    await sleep(5000);
+    const stats = await load.stop();
+    report(
+      "4. kill a webapp task (SIGKILL)",
+      stats,
+      `replacement running after ${(replaced / 1000).toFixed(1)} s`,
+    );
+    expect(stats.failed).toBe(0);
+  }, 120_000);
+
+  it("5. rolling update to a new image tag: zero failed requests, sessions kept", async () => {
+    const user = new Client(base);
+    const first = await user.request("/");
+    expect(first.status).toBe(200);
+    const load = startLoad(`${base}/`);
+    const start = Date.now();
+    env.images = { ...env.images, webapp: `flotilla/webapp:${NEXT_TAG}` };
+    await deploy(env, "webapp");
+    const rolled = Date.now() - start;
+    await sleep(3000);
+    const stats = await load.stop();
+    const after = await user.request("/");
+    report(
+      `5. rolling update ${VERSION} → ${NEXT_TAG}`,
+      stats,
+      `4 replicas replaced in ${(rolled / 1000).toFixed(1)} s; session ${after.body.sessionId === first.body.sessionId ? "kept" : "LOST"} (views ${first.body.views} → ${after.body.views})`,
+    );
+    expect(after.body.version).toBe(NEXT_TAG);
+    expect(after.body.sessionId).toBe(first.body.sessionId);
+    expect(after.body.views).toBe(Number(first.body.views) + 1);
+    expect(stats.failed).toBe(0);
+  }, 400_000);
+
+  it("6. restart MySQL: rows written before are still there; the app recovers by itself", async () => {
+    const customer = `e2e-${Date.now()}`;
+    const client = new Client(base);
+    const played = await client.request("/play", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ customer }),
+    });
+    expect(played.status).toBe(201);
+    const load = startLoad(`${base}/`);
+    const [oldDb] = await containers(env, "mysql");
+    const start = Date.now();
+    await ok("docker", ["service", "update", "--force", "--detach", serviceName(PREFIX, "mysql")]);
+    await until(
+      "the old MySQL container to stop",
+      async () => !(await containers(env, "mysql")).includes(oldDb),
+      90_000,
+    );
+    const recovered = await until(
+      "the app to answer again through HAProxy",
+      async () => (await fetch(`${base}/`, { signal: AbortSignal.timeout(3000) })).status === 200,
+      120_000,
+      200,
+    );
+    const total = Date.now() - start;
+    await sleep(3000);
+    const stats = await load.stop();
+    const again = await new Client(base).request("/play", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ customer }),
+    });
+    report(
+      "6. restart MySQL (service update --force)",
+      stats,
+      `app answering again ${(total / 1000).toFixed(1)} s after the restart began (${(recovered / 1000).toFixed(1)} s after the old server stopped); row kept: ${again.status === 409}`,
+    );
+    expect(again.status).toBe(409);
+  }, 300_000);
+
+  it("7. three Consul servers, one killed: a leader remains and discovery keeps working", async () => {
+    const servers = await containers(env, "consul");
+    expect(servers.length).toBe(3);
+    const load = startLoad(`${base}/`);
+    await sleep(2000);
+    const [victim, ...rest] = servers;
+    await ok("docker", ["kill", victim]);
+    const info = await ok("docker", ["exec", rest[0], "consul", "info"]);
+    const leaderMs = await until(
+      "a leader seen by a surviving server",
+      async () => /leader_addr = \d/.test(await ok("docker", ["exec", rest[0], "consul", "info"])),
+      30_000,
+    );
+    void info;
+    const instances = await ok("docker", ["exec", rest[1], "consul", "catalog", "nodes", "-service=webapp"]);
+    const back = await until(
+      "Swarm to replace the killed server and the cluster to count three again",
+      async () => {
+        const members = await ok("docker", ["exec", rest[0], "consul", "members", "-status=alive"]);
+        return members.split("\n").filter((l) => / server /.test(l)).length === 3;
+      },
+      90_000,
+      500,
+    );
+    await sleep(2000);
+    const stats = await load.stop();
+    const webapps = instances.split("\n").length - 1;
+    report(
+      "7. kill one of three Consul servers",
+      stats,
+      `leader present ${(leaderMs / 1000).toFixed(1)} s after the kill; ${webapps} webapp instances still in the catalog; 3 servers alive again after ${(back / 1000).toFixed(1)} s`,
+    );
+    expect(webapps).toBe(4);
+    expect(stats.failed).toBe(0);
+  }, 240_000);
+
+  it("8. a screenshot of the HAProxy stats page in headless Chromium", async () => {
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      // The password goes to the browser over its control pipe: never in argv or a URL.
+      const context = await browser.newContext({
+        httpCredentials: { username: env.config.haproxy.statsUser, password: secrets.statsPassword },
+        viewport: { width: 1400, height: 900 },
+      });
+      const page = await context.newPage();
+      const res = await page.goto(statsUrl);
+      expect(res?.status()).toBe(200);
+      await expect(page.title()).resolves.toMatch(/Statistics Report/i);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const file = path.join(ARTIFACTS, "haproxy-stats.png");
+      await page.screenshot({ path: file, fullPage: true });
+      copyFileSync(file, path.join(ROOT, "docs", "haproxy-stats.png"));
+      console.log(`\n8. screenshot: ${file} (copied to docs/haproxy-stats.png)`);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
