@@ -8,7 +8,8 @@
 # from it by webapp and haproxy).
 #
 # Environment (all optional): CONSUL_SOURCE (debian-archive | hashicorp), CONSUL_VERSION,
-# CONSUL_SHA256, CONSUL_DEBIAN_MIRROR: passed to the consul build (see docs/images.md).
+# CONSUL_SHA256, CONSUL_DEBIAN_MIRROR: passed to the consul build (see docs/images.md);
+# FLOTILLA_EXTRA_CA_FILE: CA certificates the webapp's npm ci must trust (see below).
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")"
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
   --version) version=${2:?--version needs a value}; shift 2 ;;
   --only) only+=("${2:?--only needs an image name}"); shift 2 ;;
-  -h | --help) sed -n '2,12p' "$self"; exit 0 ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$self" | sed '$d'; exit 0 ;;
   *) echo "build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
