@@ -19,6 +19,7 @@ import {
 } from "./s6Support";
 import {
   dockerAsync,
+  eventually,
   http,
   loadLoop,
   network,
@@ -120,11 +121,103 @@ describeWithDocker("haproxy image", () => {
   });
 
   it("serves from both replicas, and keeps a session on one with the sticky cookie", async () => {
-    const hosts = await import("./s6Support").then(({ waitFor }) =>
-      waitFor("both replicas behind HAProxy", 90_000, () => undefined as Set<string> | undefined).catch(
-        () => undefined,
-      ),
+    const started = Date.now();
+    await eventually("both replicas behind HAProxy", 90_000, async () => {
+      const hosts = await hostsBehind(6);
+      return hosts.has(web(1)) && hosts.has(web(2)) ? hosts : undefined;
+    });
+    console.log(`haproxy: both replicas served ${Date.now() - started} ms after HAProxy was healthy`);
+    const first = await http(lb("/"));
+    const cookie = first.cookies.join("; ");
+    expect(cookie).toMatch(/FLOTILLA_LB=/);
+    expect(cookie).toMatch(/flotilla\.sid=/);
+    const { host, sessionId } = JSON.parse(first.body);
+    for (let views = 2; views <= 6; views++) {
+      const next = JSON.parse((await http(lb("/"), { cookie })).body);
+      expect(next).toMatchObject({ host, sessionId, views });
+    }
+  });
+
+  it("puts a third replica in rotation within 5 s of passing its Consul check", async () => {
+    const started = Date.now();
+    startWeb(3);
+    const passing = await eventually(
+      `${web(3)} passing in Consul`,
+      60_000,
+      async () => {
+        const r = await http(`${consulApi}/v1/health/service/webapp?passing=1`);
+        const nodes = JSON.parse(r.body) as { Node: { Node: string } }[];
+        return nodes.some((n) => n.Node.Node === web(3)) ? Date.now() : undefined;
+      },
+      50,
     );
-    void hosts;
+    const served = await eventually(
+      `${web(3)} served through HAProxy`,
+      15_000,
+      async () => ((await hostsBehind(3)).has(web(3)) ? Date.now() : undefined),
+      50,
+    );
+    console.log(
+      `haproxy: ${web(3)} passing its check ${passing - started} ms after docker run, served ${served - passing} ms after that (${served - started} ms in all)`,
+    );
+    expect(served - passing).toBeLessThan(5000);
+  });
+
+  it("loses no request when a replica is stopped under 50 req/s for 10 s", async () => {
+    const result = await loadLoop(lb("/"), 50, 10, {
+      afterMs: 3000,
+      action: () => dockerAsync(["stop", web(1)]),
+    });
+    console.log(
+      `haproxy: docker stop of ${web(1)} under load: sent ${result.sent}, failed ${result.failed}; served by ${JSON.stringify(Object.fromEntries(result.hosts))}`,
+    );
+    expect(result.failures).toEqual([]);
+    expect(result.hosts.get(web(2))).toBeGreaterThan(0);
+    expect(result.hosts.get(web(3))).toBeGreaterThan(0);
+  });
+
+  it("loses no request when a replica is killed (SIGKILL) under 50 req/s for 10 s", async () => {
+    const result = await loadLoop(lb("/"), 50, 10, {
+      afterMs: 3000,
+      action: () => dockerAsync(["kill", web(3)]),
+    });
+    console.log(`haproxy: docker kill of ${web(3)} under load: sent ${result.sent}, failed ${result.failed}`);
+    expect(result.failures).toEqual([]);
+  });
+
+  it("answers the stats page 401 without the password and 200 with it; /metrics answers", async () => {
+    expect((await http(stats("/stats"))).status).toBe(401);
+    expect((await http(stats("/stats"), { auth: "admin:wrong" })).status).toBe(401);
+    const ok = await http(stats("/stats"), { auth: `admin:${values.haproxy_stats_password}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain("webapp");
+    const metrics = await http(stats("/metrics"));
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^haproxy_process_start_time_seconds /m);
+    expect(metrics.body).toMatch(/^haproxy_backend_active_servers\{proxy="webapp"\} \d+/m);
+  });
+
+  it("logs requests to stdout, prefixed by the service name", () => {
+    expect(docker(["logs", LB])).toMatch(
+      /^\[haproxy\] \S+ \[[^\]]+\] public webapp\/web\d+ .* 200 .*"GET \/ HTTP\/1\.1"$/m,
+    );
+  });
+
+  it("restarts each supervised process within a second of kill -9", async () => {
+    for (const service of ["haproxy", "consul"]) {
+      await waitReadyOverASecond(LB, service);
+      const ms = killAndMeasureRestart(LB, service);
+      console.log(`haproxy: ${service} back ${ms} ms after kill -9`);
+      expect(ms).toBeLessThan(1000);
+    }
+    await waitHttp(`http://${published(LB, 8405)}/healthz`, 200, 30_000);
+  });
+
+  it("stops within Docker's default grace period, exit code 0", () => {
+    const stop = timedStop(LB, 10);
+    console.log(`haproxy: docker stop took ${stop.ms} ms, exit ${stop.exitCode}`);
+    expect(stop.exitCode).toBe(0);
+    expect(stop.ms).toBeLessThan(10_000);
+    expect(docker(["logs", LB])).not.toContain(values.haproxy_stats_password);
   });
 });
