@@ -72,7 +72,8 @@ export class Bastion extends pulumi.ComponentResource {
         userData,
         metadata: { "flotilla-role": "bastion" },
       },
-      { parent: this },
+      // cloud-init runs at first boot only: a changed rendering must not replace running VMs.
+      { parent: this, ignoreChanges: ["userData"] },
     );
     const fip = new openstack.networking.FloatingIp(
       `${name}-fip`,

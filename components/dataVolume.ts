@@ -52,17 +52,21 @@ export class DataVolume extends pulumi.ComponentResource {
     const attach = new openstack.compute.VolumeAttach(
       `${name}-attach`,
       { instanceId: args.instanceId, volumeId: volume.id },
-      { parent: this },
+      // A volume attaches to one VM at a time: detach from the old `db` node first.
+      { parent: this, deleteBeforeReplace: true },
     );
     const mount = new command.remote.Command(
       `${name}-mount`,
       {
         connection: args.connection,
+        addPreviousOutputInEnv: false,
         create: pulumi
           .all([volume.id, attach.device])
           .apply(([id, device]) =>
             scriptCommand("format-if-empty-and-mount", [args.mountPath, ...deviceCandidates(id, device)]),
           ),
+        // Before the attachment goes: unmount (refused while MySQL still uses it).
+        delete: scriptCommand("unmount", [args.mountPath]),
         triggers: [attach.id],
       },
       { parent: this, dependsOn: [attach] },

@@ -47,7 +47,8 @@ export class OpenStackCluster extends pulumi.ComponentResource {
 
     const keyPair = new openstack.compute.Keypair(
       `${name}-operator`,
-      { name: `${name}-operator`, publicKey: os.sshPublicKey },
+      // Keypair names are unique per OpenStack user: include the stack.
+      { name: `${name}-${pulumi.getStack()}-operator`, publicKey: os.sshPublicKey },
       { parent: this },
     );
     const network = new Network(

@@ -38,6 +38,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       `${name}-init`,
       {
         connection: managerConnection,
+        addPreviousOutputInEnv: false,
         create: first.privateAddress.apply((addr) => scriptCommand("init", [addr])),
         delete: scriptCommand("leave"),
         triggers: [first.instanceId],
@@ -48,6 +49,8 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       `${name}-join-tokens`,
       {
         connection: managerConnection,
+        // Never hand the previous tokens back to the host in its environment.
+        addPreviousOutputInEnv: false,
         create: scriptCommand("join-tokens"),
         triggers: [first.instanceId],
         // The tokens are secrets: never logged, encrypted in state.
@@ -65,6 +68,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         `${name}-join-${node.plan.key}`,
         {
           connection: args.connect(node),
+          addPreviousOutputInEnv: false,
           create: pulumi
             .all([first.privateAddress, node.privateAddress])
             .apply(([manager, addr]) => scriptCommand("join", [node.plan.role, manager, addr])),
@@ -85,6 +89,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         `${name}-member-${node.plan.key}`,
         {
           connection: managerConnection,
+          addPreviousOutputInEnv: false,
           create: id.apply((nodeId) =>
             scriptCommand("label", [nodeId, ...node.plan.labels.map((label) => `${label}=true`)]),
           ),

@@ -104,7 +104,8 @@ export class SwarmNodes extends pulumi.ComponentResource {
           userData,
           metadata: { "flotilla-role": plan.role, "flotilla-labels": plan.labels.join(",") },
         },
-        { parent: this },
+        // cloud-init runs at first boot only: a changed rendering must not replace running VMs.
+        { parent: this, ignoreChanges: ["userData"] },
       );
       return {
         plan,

@@ -14,7 +14,8 @@ export type SwarmScript =
   | "label"
   | "drain"
   | "leave"
-  | "format-if-empty-and-mount";
+  | "format-if-empty-and-mount"
+  | "unmount";
 
 const SOURCE_LINE = /^# shellcheck source=scripts\/swarm\/lib\.sh\n\. "\$\(dirname "\$0"\)\/lib\.sh"\n/m;
 

@@ -290,7 +290,8 @@ describe("OpenStackCluster on the helion stack", () => {
       expect(userData).toContain("ssh_pwauth: false");
       expect(userData).toContain("ed25519_private:");
       expect(userData.includes("docker.io")).toBe(!vm.name.includes("bastion"));
-      expect(vm.inputs.keyPair).toBe("flotilla-operator");
+      expect(vm.inputs.keyPair).toBe("flotilla-helion-operator");
+      expect(vm.ignoreChanges, vm.name).toContain("userData");
       expect(vm.inputs.imageName).toBe("debian-13-genericcloud-amd64");
     }
   });
@@ -309,6 +310,9 @@ describe("OpenStackCluster on the helion stack", () => {
     );
     expect((mount.inputs.connection as { host: string }).host).toBe(ip(ev.one(T.port, "worker-2-port")));
     expect(mount.dependencies).toContain(attach.urn);
+    expect(String(mount.inputs.delete)).toMatch(/flotilla-unmount '\/srv\/flotilla\/mysql'$/);
+    expect(attach.deleteBeforeReplace).toBe(true);
+    for (const c of ev.byType(T.remote)) expect(c.inputs.addPreviousOutputInEnv, c.name).toBe(false);
     expect(ev.outputs.mysqlDataPath).toBe("/srv/flotilla/mysql");
     expect(String(ev.outputs.ready)).toContain("MySQL data at /srv/flotilla/mysql");
   });

@@ -12,6 +12,7 @@ const SCRIPTS: SwarmScript[] = [
   "drain",
   "leave",
   "format-if-empty-and-mount",
+  "unmount",
 ];
 
 describe("remote scripts", () => {

@@ -100,6 +100,18 @@ describeWithDocker("format-if-empty-and-mount.sh on a real block device", () => 
     expect(sh(`grep -c ' ${MOUNT} ' /etc/fstab`)).toBe("1");
   });
 
+  it("unmount.sh unmounts and drops the fstab entry; run again, nothing to do; remounting keeps the data", () => {
+    const first = run(NODE, "unmount", [MOUNT]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toContain("unmounted");
+    expect(sh(`findmnt -n ${MOUNT} || echo none`)).toBe("none");
+    expect(sh(`grep -c ' ${MOUNT} ' /etc/fstab || true`)).toBe("0");
+    expect(run(NODE, "unmount", [MOUNT]).stderr).toContain("not mounted: nothing to do");
+    const again = run(NODE, "format-if-empty-and-mount", [MOUNT, devices[0]]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(sh(`cat ${MOUNT}/marker`)).toBe("precious");
+  });
+
   it("refuses a device with a partition table instead of formatting it", () => {
     const dev = loopDevice("/var/tmp/partitioned.img");
     devices.push(dev);
