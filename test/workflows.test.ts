@@ -239,6 +239,12 @@ describe.each(FILES)("%s: secrets and permissions", (file) => {
     }
   });
 
+  it("uses actions by release tag (or commit), never a branch", () => {
+    for (const s of steps(wf)) {
+      if (s.uses) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+    }
+  });
+
   it("documents every secret it uses in docs/ci-and-policies.md", () => {
     const docs = readFileSync(path.join(ROOT, "docs", "ci-and-policies.md"), "utf8");
     const used = [...text(file).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]);
