@@ -72,6 +72,9 @@ const ip = (r: RecordedResource) => mockAddress(r.type === T.fip ? "203.0.113" :
 describe("OpenStackCluster on the helion stack", () => {
   it("registers every resource of the cluster, each under a flotilla:openstack component", async () => {
     const ev = await helion();
+    console.log(
+      `helion OpenStackCluster registers ${ev.resources.length} resources:\n${ev.resources.map((r) => `${r.type} ${r.name}`).join("\n")}`,
+    );
     const count = (type: string) => ev.byType(type).length;
     expect(count("flotilla:openstack:OpenStackCluster")).toBe(1);
     for (const c of [
