@@ -4,22 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { OpenStackCluster } from "../../components/openstackCluster";
-import { evaluate, type InvokeAnswers, type MockOutputs, stackConfig } from "../support/pulumi";
+import { evaluate, stackConfig } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource } from "./harness";
-
-const invokes: InvokeAnswers = {
-  "openstack:networking/getNetwork:getNetwork": (inputs) => ({ id: `${inputs.name}-id`, name: inputs.name }),
-  "openstack:networking/getSubnet:getSubnet": (inputs) => ({
-    id: `${inputs.networkId}-subnet`,
-    cidr: "10.42.0.0/24",
-  }),
-};
-const mockOutputs: MockOutputs = (type, name) => {
-  if (type !== "command:remote:Command") return undefined;
-  if (name.endsWith("-join-tokens"))
-    return { stdout: '{"manager":"SWMTKN-1-a-b","worker":"SWMTKN-1-a-c"}\n' };
-  return { stdout: "nodeid\n" };
-};
+import { openstackInvokes, openstackOutputs } from "./mocks";
 
 describe("the helion OpenStack cluster under the policy pack", () => {
   it("has no violation and needs no remediation", async () => {
@@ -29,7 +16,7 @@ describe("the helion OpenStack cluster under the policy pack", () => {
         new OpenStackCluster("flotilla", { config: parseConfig(raw).config });
         return {};
       },
-      { config: raw, invokes, stack: "helion", mockOutputs },
+      { config: raw, invokes: openstackInvokes, stack: "helion", mockOutputs: openstackOutputs },
     );
     const resources: TestResource[] = ev.resources.map(fromRecorded);
     expect(

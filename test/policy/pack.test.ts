@@ -13,6 +13,7 @@ import { policies } from "../../policy/policies";
 import { TYPES } from "../../policy/util";
 import { evaluate, evaluateStack, ROOT } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type Violation } from "./harness";
+import { openstackInvokes, openstackOutputs } from "./mocks";
 
 const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
 
@@ -132,7 +133,7 @@ describe("the flotilla policy pack", () => {
   it.each(["dev", "helion"])(
     "passes the committed %s stack (program evaluated under mocks)",
     async (stack) => {
-      const ev = await evaluateStack(stack);
+      const ev = await evaluateStack(stack, { invokes: openstackInvokes, mockOutputs: openstackOutputs });
       const resources = ev.resources.map(fromRecorded);
       const mandatory: Violation[] = [];
       for (const r of resources) mandatory.push(...(await analyze(r)).filter((v) => v.level === "mandatory"));

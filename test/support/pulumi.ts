@@ -260,7 +260,12 @@ export function mockAddress(prefix: string, name: string): string {
 /** Evaluate index.ts for a committed stack file (`dev`, `helion`), with optional config overrides. */
 export async function evaluateStack(
   stack: string,
-  options: { overrides?: Record<string, unknown>; secretKeys?: string[]; invokes?: InvokeAnswers } = {},
+  options: {
+    overrides?: Record<string, unknown>;
+    secretKeys?: string[];
+    invokes?: InvokeAnswers;
+    mockOutputs?: MockOutputs;
+  } = {},
 ): Promise<Evaluation> {
   vi.resetModules();
   return evaluate(
@@ -273,6 +278,7 @@ export async function evaluateStack(
       secretKeys: options.secretKeys,
       stack,
       invokes: options.invokes,
+      mockOutputs: options.mockOutputs,
     },
   );
 }
