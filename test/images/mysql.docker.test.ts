@@ -115,12 +115,27 @@ describeWithDocker("mysql image (MariaDB)", () => {
     expect(asNobody("wrong").status).not.toBe(0);
   });
 
-  it("keeps the data when the container is re-created on the same volume, without re-initialising", async () => {
+  it("keeps the data when the container is re-created on the same volume (files owned by another uid), without re-initialising", async () => {
     docker(["rm", "-f", NAME]);
+    // As if the files came from another host or image: another owner id.
+    docker([
+      "run",
+      "--rm",
+      ...labels(SUITE),
+      "-v",
+      `${VOLUME}:/data`,
+      "--entrypoint",
+      "chown",
+      image("mysql"),
+      "-R",
+      "12345:12345",
+      "/data",
+    ]);
     run(NAME, VOLUME);
     await healthy(NAME);
     const logs = docker(["logs", NAME]);
     expect(logs).toMatch(/holds a database: keeping it/);
+    expect(logs).toMatch(/handing its files to the mysql user/);
     expect(logs).not.toMatch(/initialising/);
     expect(sql(NAME, "app", appPassword, "SELECT x FROM appdb.t", ["--host=127.0.0.1"]).out.trim()).toBe(
       "42",
