@@ -56,6 +56,14 @@ describeWithDocker("haproxy image", () => {
     return hosts;
   };
 
+  /** HAProxy's recent log, without the per-request lines, and its failed requests: for diagnosis. */
+  const haproxyEvents = (): string =>
+    docker(["logs", "--since", "30s", LB])
+      .split("\n")
+      .filter((l) => l.startsWith("[haproxy]") && (!l.includes('"GET / HTTP') || !/ 200 /.test(l)))
+      .slice(-80)
+      .join("\n");
+
   beforeAll(async () => {
     cleanup(SUITE);
     buildImages(["s6-base", "consul", "mysql", "webapp", "haproxy"]);
@@ -171,6 +179,7 @@ describeWithDocker("haproxy image", () => {
     console.log(
       `haproxy: docker stop of ${web(1)} under load: sent ${result.sent}, failed ${result.failed}; served by ${JSON.stringify(Object.fromEntries(result.hosts))}`,
     );
+    if (result.failed) console.log(haproxyEvents());
     expect(result.failures).toEqual([]);
     expect(result.hosts.get(web(2))).toBeGreaterThan(0);
     expect(result.hosts.get(web(3))).toBeGreaterThan(0);
@@ -182,6 +191,7 @@ describeWithDocker("haproxy image", () => {
       action: () => dockerAsync(["kill", web(3)]),
     });
     console.log(`haproxy: docker kill of ${web(3)} under load: sent ${result.sent}, failed ${result.failed}`);
+    if (result.failed) console.log(haproxyEvents());
     expect(result.failures).toEqual([]);
   });
 
