@@ -75,7 +75,8 @@ function rolling(
 }
 
 function health(test: string[], startPeriod: ComposeHealthcheck["start_period"]): ComposeHealthcheck {
-  return { test, interval: "5s", timeout: "3s", retries: 3, start_period: startPeriod };
+  // Generous timeout and retries: a busy node must not get healthy tasks killed.
+  return { test, interval: "5s", timeout: "5s", retries: 5, start_period: startPeriod };
 }
 
 function secretRefs(targets: readonly SecretTarget[]): ComposeServiceSecret[] {
