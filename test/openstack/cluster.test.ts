@@ -7,20 +7,14 @@ import { OpenStackCluster } from "../../components/openstackCluster";
 import {
   type Evaluation,
   evaluate,
-  type InvokeAnswers,
   type MockOutputs,
   mockAddress,
   type RecordedResource,
   stackConfig,
 } from "../support/pulumi";
+import { openstackInvokes } from "./invokes";
 
-const invokes: InvokeAnswers = {
-  "openstack:networking/getNetwork:getNetwork": (inputs) => ({ id: `${inputs.name}-id`, name: inputs.name }),
-  "openstack:networking/getSubnet:getSubnet": (inputs) => ({
-    id: `${inputs.networkId}-subnet`,
-    cidr: "10.77.0.0/24",
-  }),
-};
+const invokes = openstackInvokes;
 
 /** Fake join tokens and node IDs, as the scripts would print them. */
 const TOKENS = {
