@@ -32,6 +32,11 @@ describe("the flotilla policy pack", () => {
     }
   });
 
+  it("is documented: docs/ci-and-policies.md has a row for every policy", () => {
+    const docs = readFileSync(path.join(ROOT, "docs", "ci-and-policies.md"), "utf8");
+    for (const p of policies) expect(docs).toMatch(new RegExp(`^\\| \`${p.name}\` +\\|`, "m"));
+  });
+
   it("guards the type tokens the provider SDKs really register", () => {
     expect(TYPES.secGroupRule).toBe(typeOf(openstack.networking.SecGroupRule));
     expect(TYPES.volumes).toEqual([
