@@ -4,7 +4,15 @@
 // with its passphrase and cloud credentials from secrets, least-privilege permissions,
 // no secret literal, shell snippets clean under shellcheck.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { validateWorkflow } from "@action-validator/core";
@@ -158,6 +166,12 @@ describe("preview workflow", () => {
       expect(line.startsWith("stacks=")).toBe(true);
       expect(JSON.parse(line.slice("stacks=".length))).toEqual(openstackStacks());
       expect(openstackStacks()).toContain("helion");
+      // With no OpenStack stack at all it lists none (and the preview job is skipped).
+      const devOnly = path.join(dir, "dev-only");
+      mkdirSync(devOnly);
+      copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(devOnly, "Pulumi.dev.yaml"));
+      execFileSync("bash", ["-c", script], { cwd: devOnly, env: { ...process.env, GITHUB_OUTPUT: output } });
+      expect(readFileSync(output, "utf8").trim().split("\n").pop()).toBe("stacks=[]");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
