@@ -3,6 +3,7 @@
 // loopback ports, and a bounded load loop.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { get as httpGet } from "node:http";
 import { promisify } from "node:util";
 import { docker } from "../support/docker";
 import { image, labels, waitFor } from "./s6Support";
@@ -167,6 +168,26 @@ export function startWebapp(
 }
 
 /**
+ * GET on a connection of its own (no keep-alive reuse): each request stands for an
+ * independent client, and a client-side reuse race cannot pass for a failed request.
+ */
+function freshConnectionGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/**
  * A bounded load loop: `rate` requests per second for `seconds`, each with a 5 s
  * timeout; `during` runs once `afterMs` into the loop. Returns what was sent, what
  * failed (error or non-2xx) and which hosts answered.
@@ -188,7 +209,7 @@ export async function loadLoop(
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
     if (during && !acted && Date.now() - start >= during.afterMs) acted = during.action();
     pending.push(
-      http(url, { timeoutMs: 5000 }).then(
+      freshConnectionGet(url, 5000).then(
         (r) => {
           if (r.status < 200 || r.status > 299) failures.push(`${r.status} ${r.body.slice(0, 100)}`);
           else {

@@ -35,14 +35,14 @@ export const MIGRATIONS: readonly { version: number; statements: readonly string
 const MIGRATION_LOCK = "flotilla.webapp.migrations";
 
 /** A callback pool (what express-mysql-session wants); use `.promise()` for our own queries. */
-export function createPool(config: WebappConfig): mysql.Pool {
+export function createPool(config: WebappConfig, connectionLimit = 10): mysql.Pool {
   return mysql.createPool({
     host: config.mysql.host,
     port: config.mysql.port,
     user: config.mysql.user,
     password: config.mysql.password,
     database: config.mysql.database,
-    connectionLimit: 10,
+    connectionLimit,
     connectTimeout: 2000,
     waitForConnections: true,
     queueLimit: 100,

@@ -4,7 +4,7 @@
 import type { Server } from "node:http";
 import { type AppState, createApp } from "./app";
 import { ConfigError, loadConfig, type WebappConfig } from "./config";
-import { createPool, migrate } from "./db";
+import { createPool, migrate, ping } from "./db";
 
 const log = (line: string): void => console.log(line);
 
@@ -72,8 +72,17 @@ function main(): void {
     }
     throw error;
   }
-  const state: AppState = { migrated: false, draining: false };
+  const state: AppState = { migrated: false, draining: false, databaseUp: false };
   const pool = createPool(config);
+  // Readiness pings use a connection of their own, never queued behind requests.
+  const healthPool = createPool(config, 1);
+  const watch = setInterval(() => {
+    void ping(healthPool.promise(), 2000).then((up) => {
+      if (up !== state.databaseUp) log(`database ${up ? "reachable" : "unreachable"}`);
+      state.databaseUp = up;
+    });
+  }, 1000);
+  watch.unref();
   const app = createApp(config, pool, state);
   const server = app.listen(config.port, () => {
     log(`listening on :${config.port} as ${config.host}, version ${config.version}`);
