@@ -13,6 +13,8 @@ export interface BastionArgs {
   readonly securityGroupId: pulumi.Input<string>;
   /** External network name the floating IP comes from. */
   readonly externalNetwork: pulumi.Input<string>;
+  /** What the floating IP must wait for (the router interface: Network.floatingIpDependencies). */
+  readonly floatingIpDependencies?: pulumi.Resource[];
   /** Glance image and Nova flavor names. */
   readonly image: pulumi.Input<string>;
   readonly flavor: pulumi.Input<string>;
@@ -78,7 +80,7 @@ export class Bastion extends pulumi.ComponentResource {
     const fip = new openstack.networking.FloatingIp(
       `${name}-fip`,
       { pool: args.externalNetwork, portId: port.id, description: `${name} (Flotilla bastion)` },
-      { parent: this, dependsOn: [instance] },
+      { parent: this, dependsOn: [instance, ...(args.floatingIpDependencies ?? [])] },
     );
     this.publicAddress = fip.address;
     this.privateAddress = port.allFixedIps.apply((ips) => ips[0]);

@@ -21,6 +21,11 @@ export class Network extends pulumi.ComponentResource {
   readonly subnetId: pulumi.Output<string>;
   /** ID of the external network (floating IPs come from it). */
   readonly externalNetworkId: pulumi.Output<string>;
+  /**
+   * What a floating IP on this network must wait for: the router interface that makes
+   * the subnet reachable from the external network (nothing for an existing network).
+   */
+  readonly floatingIpDependencies: pulumi.Resource[];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:openstack:Network", name, {}, opts);
@@ -37,6 +42,7 @@ export class Network extends pulumi.ComponentResource {
         { networkId: network.id, ipVersion: 4 },
         { parent: this },
       ).id;
+      this.floatingIpDependencies = [];
     } else {
       const network = new openstack.networking.Network(
         `${name}-net`,
@@ -60,13 +66,14 @@ export class Network extends pulumi.ComponentResource {
         { name: `${name}-router`, adminStateUp: true, externalNetworkId: external.id },
         { parent: this },
       );
-      new openstack.networking.RouterInterface(
+      const routerInterface = new openstack.networking.RouterInterface(
         `${name}-router-interface`,
         { routerId: router.id, subnetId: subnet.id },
         { parent: this },
       );
       this.networkId = network.id;
       this.subnetId = subnet.id;
+      this.floatingIpDependencies = [routerInterface];
     }
     this.registerOutputs({
       networkId: this.networkId,

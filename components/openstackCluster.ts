@@ -69,6 +69,7 @@ export class OpenStackCluster extends pulumi.ComponentResource {
         subnetId: network.subnetId,
         securityGroupId: groups.ids.bastion,
         externalNetwork: os.externalNetwork,
+        floatingIpDependencies: network.floatingIpDependencies,
         image: os.image,
         flavor: os.flavors.bastion,
         keyPair: keyPair.name,
@@ -86,6 +87,7 @@ export class OpenStackCluster extends pulumi.ComponentResource {
             subnetId: network.subnetId,
             securityGroupId: groups.ids.lb,
             externalNetwork: os.externalNetwork,
+            floatingIpDependencies: network.floatingIpDependencies,
           },
           { parent: this },
         )
@@ -147,7 +149,7 @@ export class OpenStackCluster extends pulumi.ComponentResource {
       this.publicAddress = new openstack.networking.FloatingIp(
         `${name}-public-fip`,
         { pool: os.externalNetwork, portId: front.portId, description: `${name} (Flotilla public address)` },
-        { parent: this },
+        { parent: this, dependsOn: network.floatingIpDependencies },
       ).address;
     }
     this.managerConnection = connect(swarm.nodes[0]);

@@ -13,6 +13,8 @@ export interface VipArgs {
   readonly securityGroupId: pulumi.Input<string>;
   /** External network name the floating IP comes from. */
   readonly externalNetwork: pulumi.Input<string>;
+  /** What the floating IP must wait for (the router interface: Network.floatingIpDependencies). */
+  readonly floatingIpDependencies?: pulumi.Resource[];
 }
 
 export class Vip extends pulumi.ComponentResource {
@@ -40,7 +42,7 @@ export class Vip extends pulumi.ComponentResource {
     const fip = new openstack.networking.FloatingIp(
       `${name}-fip`,
       { pool: args.externalNetwork, portId: port.id, description: `${name} (Flotilla public address)` },
-      { parent: this },
+      { parent: this, dependsOn: args.floatingIpDependencies },
     );
     this.portId = port.id;
     this.address = port.allFixedIps.apply((ips) => ips[0]);

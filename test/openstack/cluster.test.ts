@@ -195,6 +195,9 @@ describe("OpenStackCluster on the helion stack", () => {
       ip(ev.one(T.port, "worker-1-port")),
     ]);
     expect(ev.one(T.fip, "bastion-fip").inputs.portId).toBe(id(ev.one(T.port, "flotilla-bastion-port")));
+    // A floating IP needs the subnet routed to the external network first.
+    const routerInterface = ev.one("openstack:networking/routerInterface:RouterInterface");
+    for (const fip of ev.byType(T.fip)) expect(fip.dependencies, fip.name).toContain(routerInterface.urn);
   });
 
   it("runs every remote command through the bastion, pinning both host keys, with dial retries", async () => {
@@ -357,6 +360,7 @@ describe("OpenStackCluster on the helion stack", () => {
     for (const p of ev.byType(T.port)) expect(p.inputs.allowedAddressPairs).toBeUndefined();
     const fip = ev.one(T.fip, "public-fip");
     expect(fip.inputs.portId).toBe(id(ev.one(T.port, "worker-0-port")));
+    expect(fip.dependencies).toContain(ev.one("openstack:networking/routerInterface:RouterInterface").urn);
     expect(ev.outputs.vipAddress).toBeUndefined();
   });
 
