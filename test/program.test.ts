@@ -1,6 +1,17 @@
 // The whole program (index.ts) evaluated under mocks for each committed stack file.
 import { describe, expect, it } from "vitest";
-import { type Evaluation, evaluateStack } from "./support/pulumi";
+import { openstackInvokes } from "./openstack/invokes";
+import { type Evaluation, evaluateStack, type MockOutputs } from "./support/pulumi";
+
+/** What the swarm bootstrap scripts print on a real cluster (join tokens, node ids). */
+const swarmOutputs: MockOutputs = (type, name) => {
+  if (type !== "command:remote:Command") return undefined;
+  if (name.endsWith("-join-tokens"))
+    return { stdout: '{"manager":"SWMTKN-1-x-m","worker":"SWMTKN-1-x-w"}\n' };
+  const node = /-(?:init|join-(.+))$/.exec(name);
+  return node ? { stdout: `nodeid-${node[1] ?? "manager-0"}\n` } : undefined;
+};
+const helion = () => evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmOutputs });
 
 function graph(ev: Evaluation): string {
   return ev.resources.map((r) => `${r.type} ${r.name}`).join("\n");
@@ -17,6 +28,11 @@ describe("Pulumi.dev.yaml", () => {
         expect(r.type, `${r.name} sits at the top but is not a component`).toMatch(/^flotilla:/);
     }
     expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(1);
+    expect(ev.byType("flotilla:images:Images")).toHaveLength(1);
+    expect(ev.byType("flotilla:stacks:Stacks")).toHaveLength(1);
+    // keepalived is off on a one-node dev Swarm.
+    expect(ev.byType("flotilla:stacks:KeepalivedStack")).toHaveLength(0);
+    expect(ev.byType("flotilla:stacks:WebappStack")).toHaveLength(1);
     expect(ev.outputs.publicUrl).toBe("http://localhost:8080/");
     expect(ev.outputs.statsUrl).toBe("http://localhost:8404/stats");
   });
@@ -61,10 +77,39 @@ describe("Pulumi.dev.yaml", () => {
 });
 
 describe("Pulumi.helion.yaml", () => {
-  it("evaluates without errors", async () => {
-    const ev = await evaluateStack("helion");
+  it("evaluates: the OpenStack cluster, six pushed images, five stacks deployed on a manager", async () => {
+    const ev = await helion();
     console.log(`helion registers ${ev.resources.length} resources:\n${graph(ev)}`);
-    expect(ev.byType("flotilla:secrets:Secrets")).toHaveLength(1);
     expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(0);
+    expect(ev.byType("flotilla:openstack:OpenStackCluster")).toHaveLength(1);
+    expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(1 + 3 + 3);
+    expect(ev.byType("docker:index/image:Image")).toHaveLength(6);
+    const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type)).map((r) => r.type);
+    expect(stacks.sort()).toEqual(
+      ["Consul", "Haproxy", "Keepalived", "Mysql", "Webapp"].map((s) => `flotilla:stacks:${s}Stack`).sort(),
+    );
+    // Every deploy runs over SSH on the manager, none on the operator's machine.
+    const deploys = ev
+      .byType("command:remote:Command")
+      .filter((c) => String(c.inputs.create).includes("stack"));
+    expect(deploys.length).toBeGreaterThanOrEqual(5);
+    expect(
+      ev.byType("command:local:Command").filter((c) => String(c.inputs.create).includes("stack deploy")),
+    ).toEqual([]);
+    expect(String(ev.outputs.publicUrl)).toMatch(/^http:\/\/[\d.]+:80\/$/);
+    expect(ev.outputs.bastionAddress).toBeTruthy();
+  });
+
+  it("no generated secret appears in any input that Pulumi would store in plaintext", async () => {
+    const ev = await helion();
+    const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => `mock-${r.name}-`);
+    expect(generated).toHaveLength(4);
+    for (const r of ev.resources) {
+      for (const [key, value] of Object.entries(r.inputs)) {
+        if (r.secretInputs.includes(key)) continue;
+        const text = JSON.stringify(value) ?? "";
+        for (const secret of generated) expect(text, `${r.type} ${r.name}.${key}`).not.toContain(secret);
+      }
+    }
   });
 });
