@@ -317,6 +317,14 @@ describe("OpenStackCluster on the helion stack", () => {
     expect(String(ev.outputs.ready)).toContain("MySQL data at /srv/flotilla/mysql");
   });
 
+  it("is deterministic: a second evaluation registers the same resources with the same inputs", async () => {
+    const snapshot = (ev: Evaluation) =>
+      ev.resources
+        .map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }))
+        .sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+    expect(snapshot(await helion())).toEqual(snapshot(await helion()));
+  });
+
   it("adding a worker adds only that worker's resources and leaves the other joins untouched", async () => {
     const before = await helion();
     const after = await helion({ "flotilla:swarm": { managers: 3, workers: 4, loadBalancerNodes: 2 } });
