@@ -60,7 +60,8 @@ describeWithDocker("haproxy image", () => {
   const haproxyEvents = (): string =>
     docker(["logs", "--since", "30s", LB])
       .split("\n")
-      .filter((l) => l.startsWith("[haproxy]") && (!l.includes('"GET / HTTP') || !/ 200 /.test(l)))
+      // Events, and requests that did not end cleanly (termination state other than --).
+      .filter((l) => l.startsWith("[haproxy]") && (!l.includes('"GET / HTTP') || !/ 200 \d+ - - --/.test(l)))
       .slice(-80)
       .join("\n");
 
