@@ -30,7 +30,8 @@ export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppStat
   // The store's typings come with their own copy of mysql2's types: same callback API.
   type StorePool = ConstructorParameters<typeof MySQLStore>[1];
   const store = new MySQLStore(
-    { createDatabaseTable: false, clearExpired: true },
+    // No touch: every GET / saves the session, which moves its expiry anyway.
+    { createDatabaseTable: false, clearExpired: true, disableTouch: true },
     pool as unknown as StorePool,
   );
 
@@ -76,13 +77,19 @@ export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppStat
     }),
   );
 
-  app.get("/", (req, res) => {
+  // The session is saved before the first byte of the answer goes out. (Left to
+  // express-session, the body is written first and the response finished after the
+  // save: a replica dying in between sends half an answer, which HAProxy cannot retry.)
+  app.get("/", (req, res, next) => {
     req.session.views = (req.session.views ?? 0) + 1;
-    res.json({
-      host: config.host,
-      version: config.version,
-      sessionId: req.sessionID,
-      views: req.session.views,
+    req.session.save((error) => {
+      if (error) return next(error);
+      res.json({
+        host: config.host,
+        version: config.version,
+        sessionId: req.sessionID,
+        views: req.session.views,
+      });
     });
   });
 
