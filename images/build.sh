@@ -8,7 +8,7 @@
 # from it by webapp and haproxy).
 #
 # Environment (all optional): CONSUL_SOURCE (debian-archive | hashicorp), CONSUL_VERSION,
-# CONSUL_SHA256, CONSUL_DEBIAN_MIRROR: passed to the consul build (see docs/images.md);
+# CONSUL_SHA256, CONSUL_DEBIAN_MIRROR, CONSUL_RELEASES_URL: passed to the consul build;
 # FLOTILLA_EXTRA_CA_FILE: CA certificates the webapp's npm ci must trust (see below).
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
@@ -37,7 +37,7 @@ args=(
   --build-arg "CONSUL_IMAGE=flotilla/consul:$version"
   --build-arg "FLOTILLA_VERSION=$version"
 )
-for var in CONSUL_SOURCE CONSUL_VERSION CONSUL_SHA256 CONSUL_DEBIAN_MIRROR; do
+for var in CONSUL_SOURCE CONSUL_VERSION CONSUL_SHA256 CONSUL_DEBIAN_MIRROR CONSUL_RELEASES_URL; do
   if [ -n "${!var:-}" ]; then args+=(--build-arg "$var=${!var}"); fi
 done
 # webapp: its build stage runs `npm ci`; behind a TLS-inspecting proxy npm must trust the

@@ -6,7 +6,8 @@
 #                                 Debian mirror is reachable.
 #   CONSUL_SOURCE=hashicorp       HashiCorp's release zip for CONSUL_VERSION, checked
 #                                 against the release's SHA256SUMS and, when given, the
-#                                 pinned CONSUL_SHA256.
+#                                 pinned CONSUL_SHA256. CONSUL_RELEASES_URL replaces
+#                                 https://releases.hashicorp.com (an internal mirror).
 set -eu
 
 source=${CONSUL_SOURCE:?CONSUL_SOURCE must be hashicorp or debian-archive}
@@ -33,9 +34,11 @@ hashicorp)
   arm64) arch=arm64 ;;
   *) echo "fetch-consul: no HashiCorp build for $(dpkg --print-architecture)" >&2; exit 1 ;;
   esac
-  DEBIAN_FRONTEND=noninteractive apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl unzip ca-certificates
-  base="https://releases.hashicorp.com/consul/$version"
+  if ! command -v curl >/dev/null || ! command -v unzip >/dev/null; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl unzip ca-certificates
+  fi
+  base="${CONSUL_RELEASES_URL:-https://releases.hashicorp.com}/consul/$version"
   zip="consul_${version}_linux_${arch}.zip"
   work=$(mktemp -d)
   cd "$work"
