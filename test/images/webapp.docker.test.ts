@@ -139,6 +139,7 @@ describeWithDocker("webapp image", () => {
     expect(stop.ms).toBeLessThan(10_000);
     const logs = docker(["logs", web(4)]);
     expect(logs).toMatch(/^\[webapp\] SIGTERM: draining/m);
+    expect(logs).toMatch(/^\[webapp\] consul: deregistered webapp-flotilla-webapp-4 \(HTTP 200\)$/m);
     expect(logs).toMatch(/^\[webapp\] drained in \d+ ms; exiting$/m);
   });
 
