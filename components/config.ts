@@ -246,7 +246,7 @@ export const configSchema = z
           input: undefined,
         });
       }
-      // The first `loadBalancerNodes` workers carry `lb`, the last one `db`.
+      // The first `loadBalancerNodes` workers carry `lb`, the next one `db`.
       if (c.swarm.loadBalancerNodes + 1 > c.swarm.workers) {
         ctx.addIssue({
           code: "custom",

@@ -17,8 +17,9 @@ export interface NodePlan {
 
 /**
  * Managers first, then workers; the first `loadBalancerNodes` workers carry `lb`, the
- * last worker carries `db`. Keys are positional, so adding a worker adds one node
- * (and moves `db` to it: the MySQL volume follows the label, see docs/openstack.md).
+ * next one carries `db` (or the last worker, when every worker is a load balancer).
+ * Keys are positional and `db` sits right after the `lb` nodes, so adding a worker
+ * adds one plain node and never moves the database or its volume.
  */
 export function planNodes(swarm: FlotillaConfig["swarm"]): NodePlan[] {
   const nodes: NodePlan[] = [];
@@ -27,7 +28,7 @@ export function planNodes(swarm: FlotillaConfig["swarm"]): NodePlan[] {
   for (let i = 0; i < swarm.workers; i++) {
     const labels: NodeLabel[] = [];
     if (i < swarm.loadBalancerNodes) labels.push("lb");
-    if (i === swarm.workers - 1) labels.push("db");
+    if (i === Math.min(swarm.loadBalancerNodes, swarm.workers - 1)) labels.push("db");
     nodes.push({ key: `worker-${i}`, role: "worker", index: i, labels });
   }
   return nodes;

@@ -7,7 +7,7 @@ import { stackConfig } from "../support/pulumi";
 const helion = parseConfig(stackConfig("helion")).config;
 
 describe("planNodes", () => {
-  it("managers first; the first loadBalancerNodes workers are lb, the last worker is db", () => {
+  it("managers first; the first loadBalancerNodes workers are lb, the next worker is db", () => {
     expect(planNodes(helion.swarm).map((n) => `${n.key}:${n.labels.join("+")}`)).toEqual([
       "manager-0:",
       "manager-1:",
@@ -16,6 +16,12 @@ describe("planNodes", () => {
       "worker-1:lb",
       "worker-2:db",
     ]);
+  });
+
+  it("adding workers never moves the db label (the MySQL volume stays where it is)", () => {
+    const db = (workers: number) =>
+      planNodes({ managers: 3, workers, loadBalancerNodes: 2 }).find((n) => n.labels.includes("db"))?.key;
+    expect([3, 4, 6, 10].map(db)).toEqual(["worker-2", "worker-2", "worker-2", "worker-2"]);
   });
 
   it("a single worker can be both lb and db", () => {
