@@ -53,6 +53,8 @@ export function run(
       clearTimeout(timer);
       resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
     });
+    // A script that refuses its arguments exits before reading its input: not our error.
+    child.stdin.on("error", () => {});
     child.stdin.end(opts.input ?? "");
   });
 }

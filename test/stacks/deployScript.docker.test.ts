@@ -1,0 +1,107 @@
+// scripts/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
+// stack: convergence, a no-op second run, a rotated secret rolling the service and the
+// old secret pruned, clear refusals of bad input, and a removal that leaves nothing.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { secretName, serviceName } from "../../components/compose/names";
+import { parseConfig } from "../../components/config";
+import { deploy, type E2eEnv, ok, randomSecrets, remove, run } from "../e2e/lib";
+import { describeWithDocker, docker } from "../support/docker";
+import { stackConfig } from "../support/pulumi";
+
+const PREFIX = "flotilla-dtest";
+
+describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
+  const env: E2eEnv = {
+    prefix: PREFIX,
+    config: parseConfig(stackConfig("dev")).config,
+    images: {
+      consul: "flotilla/consul:0.1.0",
+      mysql: "flotilla/mysql:0.1.0",
+      webapp: "flotilla/webapp:0.1.0",
+      haproxy: "flotilla/haproxy:0.1.0",
+      keepalived: "flotilla/keepalived:0.1.0",
+    },
+    secrets: randomSecrets(),
+  };
+  const service = serviceName(PREFIX, "consul");
+  const secrets = () =>
+    docker([
+      "secret",
+      "ls",
+      "--filter",
+      `label=flotilla.secret=${PREFIX}-consul_gossip_key`,
+      "--format",
+      "{{.Name}}",
+    ])
+      .split("\n")
+      .filter(Boolean);
+
+  beforeAll(async () => {
+    await ok("bash", ["images/build.sh", "--only", "s6-base", "--only", "consul"], { timeoutMs: 900_000 });
+    await ok("bash", ["scripts/local-swarm.sh"]);
+    await remove(env, "consul");
+  }, 900_000);
+  afterAll(async () => {
+    await remove(env, "consul");
+  }, 180_000);
+
+  it("deploys, converges, and a second run with the same input changes nothing", async () => {
+    const out = await deploy(env, "consul");
+    expect(out).toMatch(/converged in \d+ s/);
+    expect(secrets()).toEqual([secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey)]);
+    // `docker stack deploy` always sends an update; an unchanged document must leave
+    // the spec and the running task alone. (Docker CLI 28 adds an empty DNSConfig on the
+    // first update of a service the engine created, so compare from the second run on.)
+    await deploy(env, "consul");
+    const spec = () => docker(["service", "inspect", "-f", "{{json .Spec}}", service]);
+    const task = () => docker(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]);
+    const [specBefore, taskBefore] = [spec(), task()];
+    await deploy(env, "consul");
+    expect(spec()).toBe(specBefore);
+    expect(task()).toBe(taskBefore);
+  }, 300_000);
+
+  it("a rotated secret gets a new name, rolls the service, and the old secret is pruned", async () => {
+    const oldName = secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey);
+    env.secrets = { ...env.secrets, consulGossipKey: randomBytes(32).toString("base64") };
+    const newName = secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey);
+    const out = await deploy(env, "consul");
+    expect(out).toContain(`created secret ${newName}`);
+    expect(out).toContain(`removed unused secret ${oldName}`);
+    expect(secrets()).toEqual([newName]);
+    const used = docker([
+      "service",
+      "inspect",
+      "-f",
+      "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}{{end}}",
+      service,
+    ]);
+    expect(used).toBe(newName);
+  }, 300_000);
+
+  it("refuses bad input with a clear message and never echoes a value", async () => {
+    const noCompose = await run("bash", ["scripts/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
+      input: "flotilla-x-key-0123=c2VjcmV0LXZhbHVl\n",
+    });
+    expect(noCompose.code).not.toBe(0);
+    expect(noCompose.stderr).toContain("no '%%compose' line");
+    const notBase64 = await run("bash", ["scripts/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
+      input: "flotilla-x-key-0123=not base64 at all!\n%%compose\nversion: '3.8'\n",
+    });
+    expect(notBase64.code).not.toBe(0);
+    expect(notBase64.stderr).toContain("is not base64 (not shown)");
+    expect(notBase64.stderr).not.toContain("not base64 at all!");
+    const badName = await run("bash", ["scripts/stack-deploy.sh", "--stack", "bad name"], { input: "" });
+    expect(badName.stderr).toContain("--stack must be a Docker name");
+  });
+
+  it("removal takes the stack, its network and its secret, and is idempotent", async () => {
+    await remove(env, "consul");
+    expect(docker(["service", "ls", "-q", "--filter", `name=${service}`])).toBe("");
+    expect(secrets()).toEqual([]);
+    expect(docker(["network", "ls", "-q", "--filter", `name=${PREFIX}-consul`])).toBe("");
+    const again = await run("bash", ["scripts/stack-remove.sh", "--stack", `${PREFIX}-consul`]);
+    expect(again.code).toBe(0);
+  }, 180_000);
+});
