@@ -20,6 +20,32 @@ describeWithDocker("consul image: server cluster and client agents", () => {
   const secrets = ramSecrets({ consul_gossip_key: key });
   const wrong = ramSecrets({ consul_gossip_key: randomBytes(32).toString("base64") });
 
+  /** Run one of the three servers, its data on its own volume (also used to re-create one). */
+  const runServer = (name: string): void => {
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--hostname",
+      name,
+      ...labels(SUITE),
+      "--network",
+      NET,
+      "--network-alias",
+      ALIAS,
+      "-e",
+      "CONSUL_BOOTSTRAP_EXPECT=3",
+      "-e",
+      `CONSUL_RETRY_JOIN=${ALIAS}`,
+      "-v",
+      `${name}-data:/consul/data`,
+      "-v",
+      `${secrets.dir}:/run/secrets:ro`,
+      image("consul"),
+    ]);
+  };
+
   /** Run a client agent: the consul image with its server service swapped for the reusable client service. */
   const runClient = (name: string, secretDir: string): void => {
     docker([
@@ -56,28 +82,7 @@ describeWithDocker("consul image: server cluster and client agents", () => {
     docker(["network", "create", ...labels(SUITE), NET]);
     for (const name of SERVERS) {
       docker(["volume", "create", ...labels(SUITE), `${name}-data`]);
-      docker([
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--hostname",
-        name,
-        ...labels(SUITE),
-        "--network",
-        NET,
-        "--network-alias",
-        ALIAS,
-        "-e",
-        "CONSUL_BOOTSTRAP_EXPECT=3",
-        "-e",
-        `CONSUL_RETRY_JOIN=${ALIAS}`,
-        "-v",
-        `${name}-data:/consul/data`,
-        "-v",
-        `${secrets.dir}:/run/secrets:ro`,
-        image("consul"),
-      ]);
+      runServer(name);
     }
   });
 
@@ -174,28 +179,7 @@ describeWithDocker("consul image: server cluster and client agents", () => {
     const before = tryExec(name, ["cat", "/consul/data/node-id"]).out.trim();
     expect(before).toMatch(/^[0-9a-f-]{36}$/);
     docker(["rm", "-f", name]);
-    docker([
-      "run",
-      "-d",
-      "--name",
-      name,
-      "--hostname",
-      name,
-      ...labels(SUITE),
-      "--network",
-      NET,
-      "--network-alias",
-      ALIAS,
-      "-e",
-      "CONSUL_BOOTSTRAP_EXPECT=3",
-      "-e",
-      `CONSUL_RETRY_JOIN=${ALIAS}`,
-      "-v",
-      `${name}-data:/consul/data`,
-      "-v",
-      `${secrets.dir}:/run/secrets:ro`,
-      image("consul"),
-    ]);
+    runServer(name);
     await waitFor("the re-created server to be healthy", 90_000, () =>
       docker(["inspect", "-f", "{{.State.Health.Status}}", name]) === "healthy" ? true : undefined,
     );
