@@ -60,7 +60,7 @@ for name in "${images[@]}"; do
   fi
   start=$(date +%s)
   log=$(mktemp /tmp/flotilla-build-"$name".XXXXXX)
-  if ! docker build "${args[@]}" -t "flotilla/$name:$version" "$name" >"$log" 2>&1; then
+  if ! docker build --force-rm "${args[@]}" -t "flotilla/$name:$version" "$name" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "build.sh: building flotilla/$name:$version failed (full log: $log)" >&2
     exit 1
