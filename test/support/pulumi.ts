@@ -49,13 +49,11 @@ export type MockOutputs = (
 /** Answers for the invokes the program is expected to make; anything else fails the test loudly. */
 export type InvokeAnswers = Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
 function unwrapSecrets(value: unknown, pathSoFar: string, found: Set<string>): unknown {
   if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${pathSoFar}[${i}]`, found));
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    if (obj[pulumi.runtime.specialSigKey] === SECRET_SIG) {
+    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
       found.add(pathSoFar.split(/[.[]/)[0]);
       return unwrapSecrets(obj.value, pathSoFar, found);
     }
