@@ -1,17 +1,9 @@
 // The whole program (index.ts) evaluated under mocks for each committed stack file.
 import { describe, expect, it } from "vitest";
-import { openstackInvokes } from "./openstack/invokes";
-import { type Evaluation, evaluateStack, type MockOutputs } from "./support/pulumi";
+import { openstackInvokes, swarmScriptOutputs } from "./openstack/invokes";
+import { type Evaluation, evaluateStack } from "./support/pulumi";
 
-/** What the swarm bootstrap scripts print on a real cluster (join tokens, node ids). */
-const swarmOutputs: MockOutputs = (type, name) => {
-  if (type !== "command:remote:Command") return undefined;
-  if (name.endsWith("-join-tokens"))
-    return { stdout: '{"manager":"SWMTKN-1-x-m","worker":"SWMTKN-1-x-w"}\n' };
-  const node = /-(?:init|join-(.+))$/.exec(name);
-  return node ? { stdout: `nodeid-${node[1] ?? "manager-0"}\n` } : undefined;
-};
-const helion = () => evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmOutputs });
+const helion = () => evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmScriptOutputs });
 
 function graph(ev: Evaluation): string {
   return ev.resources.map((r) => `${r.type} ${r.name}`).join("\n");

@@ -7,27 +7,16 @@ import { OpenStackCluster } from "../../components/openstackCluster";
 import {
   type Evaluation,
   evaluate,
-  type MockOutputs,
   mockAddress,
   type RecordedResource,
   stackConfig,
 } from "../support/pulumi";
-import { openstackInvokes } from "./invokes";
+import { openstackInvokes, SWARM_TOKENS, swarmScriptOutputs } from "./invokes";
 
 const invokes = openstackInvokes;
 
-/** Fake join tokens and node IDs, as the scripts would print them. */
-const TOKENS = {
-  manager: "SWMTKN-1-clusterdigest0-managersecret0",
-  worker: "SWMTKN-1-clusterdigest0-workersecret00",
-};
-const mockOutputs: MockOutputs = (type, name) => {
-  if (type !== "command:remote:Command") return undefined;
-  if (name.endsWith("-join-tokens")) return { stdout: `${JSON.stringify(TOKENS)}\n` };
-  const node = /-(?:init|join-(.+))$/.exec(name);
-  if (node) return { stdout: `nodeid-${node[1] ?? "manager-0"}\n` };
-  return undefined;
-};
+const TOKENS = SWARM_TOKENS;
+const mockOutputs = swarmScriptOutputs;
 
 /** The unmodified helion evaluation, computed once (each evaluation takes a few seconds). */
 let plain: Promise<Evaluation> | undefined;

@@ -1,7 +1,8 @@
-// Answers for the data-source lookups the OpenStack components make (the external
-// network by name, an existing network and its subnet), for any mock evaluation of a
-// `target: openstack` program: `evaluateStack("helion", { invokes: openstackInvokes })`.
-import type { InvokeAnswers } from "../support/pulumi";
+// What an OpenStack program asks of the cloud under mocks (the external network by name,
+// an existing network and its subnet) and what its remote scripts print (join tokens,
+// node IDs), for any mock evaluation of a `target: openstack` program:
+// `evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmScriptOutputs })`.
+import type { InvokeAnswers, MockOutputs } from "../support/pulumi";
 
 export const openstackInvokes: InvokeAnswers = {
   "openstack:networking/getNetwork:getNetwork": (inputs) => ({ id: `${inputs.name}-id`, name: inputs.name }),
@@ -9,4 +10,19 @@ export const openstackInvokes: InvokeAnswers = {
     id: `${inputs.networkId}-subnet`,
     cidr: "10.77.0.0/24",
   }),
+};
+
+/** Fake join tokens, as `join-tokens.sh` would print them. */
+export const SWARM_TOKENS = {
+  manager: "SWMTKN-1-clusterdigest0-managersecret0",
+  worker: "SWMTKN-1-clusterdigest0-workersecret00",
+};
+
+/** The stdout of the swarm bootstrap's remote commands: the join tokens, and each node's id. */
+export const swarmScriptOutputs: MockOutputs = (type, name) => {
+  if (type !== "command:remote:Command") return undefined;
+  if (name.endsWith("-join-tokens")) return { stdout: `${JSON.stringify(SWARM_TOKENS)}\n` };
+  const node = /-(?:init|join-(.+))$/.exec(name);
+  if (node) return { stdout: `nodeid-${node[1] ?? "manager-0"}\n` };
+  return undefined;
 };

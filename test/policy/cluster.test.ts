@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { OpenStackCluster } from "../../components/openstackCluster";
+import { openstackInvokes, swarmScriptOutputs } from "../openstack/invokes";
 import { evaluate, stackConfig } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource } from "./harness";
-import { openstackInvokes, openstackOutputs } from "./mocks";
 
 describe("the helion OpenStack cluster under the policy pack", () => {
   it("has no violation and needs no remediation", async () => {
@@ -16,7 +16,7 @@ describe("the helion OpenStack cluster under the policy pack", () => {
         new OpenStackCluster("flotilla", { config: parseConfig(raw).config });
         return {};
       },
-      { config: raw, invokes: openstackInvokes, stack: "helion", mockOutputs: openstackOutputs },
+      { config: raw, invokes: openstackInvokes, stack: "helion", mockOutputs: swarmScriptOutputs },
     );
     const resources: TestResource[] = ev.resources.map(fromRecorded);
     expect(

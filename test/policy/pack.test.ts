@@ -11,9 +11,9 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { policies } from "../../policy/policies";
 import { TYPES } from "../../policy/util";
+import { openstackInvokes, swarmScriptOutputs } from "../openstack/invokes";
 import { evaluate, evaluateStack, ROOT } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type Violation } from "./harness";
-import { openstackInvokes, openstackOutputs } from "./mocks";
 
 const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
 
@@ -138,7 +138,7 @@ describe("the flotilla policy pack", () => {
   it.each(["dev", "helion"])(
     "passes the committed %s stack (program evaluated under mocks)",
     async (stack) => {
-      const ev = await evaluateStack(stack, { invokes: openstackInvokes, mockOutputs: openstackOutputs });
+      const ev = await evaluateStack(stack, { invokes: openstackInvokes, mockOutputs: swarmScriptOutputs });
       const resources = ev.resources.map(fromRecorded);
       const mandatory: Violation[] = [];
       for (const r of resources) mandatory.push(...(await analyze(r)).filter((v) => v.level === "mandatory"));
