@@ -9,8 +9,8 @@ export interface GuardedPort {
   readonly service: string;
 }
 
-/** The guarded ports; HAProxy stats and the Consul UI follow the `haproxyStatsPort` / `consulUiPort` policy config. */
-export function guardedPorts(statsPort = 8404, consulUiPort = 8500): GuardedPort[] {
+/** The guarded ports; HAProxy stats follows the `haproxyStatsPort` policy config. */
+export function guardedPorts(statsPort = 8404): GuardedPort[] {
   return [
     { from: 22, to: 22, service: "SSH" },
     { from: 2375, to: 2377, service: "the Docker API / Swarm management" },
@@ -18,7 +18,6 @@ export function guardedPorts(statsPort = 8404, consulUiPort = 8500): GuardedPort
     { from: statsPort, to: statsPort, service: "HAProxy stats" },
     { from: 8300, to: 8302, service: "Consul RPC/Serf" },
     { from: 8500, to: 8500, service: "the Consul HTTP API/UI" },
-    ...(consulUiPort === 8500 ? [] : [{ from: consulUiPort, to: consulUiPort, service: "the Consul UI" }]),
     { from: 8600, to: 8600, service: "Consul DNS" },
   ];
 }
@@ -76,21 +75,11 @@ export const noWorldOpenAdminPorts: ResourceValidationPolicy = {
         default: 8404,
         description: "The HAProxy stats port (flotilla:haproxy.statsPort).",
       },
-      consulUiPort: {
-        type: "integer",
-        minimum: 1,
-        maximum: 65535,
-        default: 8500,
-        description: "The Consul UI port published to admins (flotilla:consul.uiPort).",
-      },
     },
   },
   validateResource: (args, reportViolation) => {
     if (args.type !== TYPES.secGroupRule) return;
-    const { haproxyStatsPort, consulUiPort } = args.getConfig<{
-      haproxyStatsPort?: number;
-      consulUiPort?: number;
-    }>();
+    const { haproxyStatsPort } = args.getConfig<{ haproxyStatsPort?: number }>();
     const p = args.props;
     const exposed = exposedServices(
       {
@@ -101,7 +90,7 @@ export const noWorldOpenAdminPorts: ResourceValidationPolicy = {
         remoteIpPrefix: str(p.remoteIpPrefix),
         remoteGroupId: str(p.remoteGroupId),
       },
-      guardedPorts(haproxyStatsPort ?? 8404, consulUiPort ?? 8500),
+      guardedPorts(haproxyStatsPort ?? 8404),
     );
     if (exposed.length > 0) {
       const remote = str(p.remoteIpPrefix) || "any address (no remoteIpPrefix or remoteGroupId)";

@@ -33,7 +33,7 @@ describe("Pulumi.dev.yaml", () => {
     const ev = await evaluateStack("dev");
     const init = ev.one("command:local:Command", "flotilla-init");
     expect(ev.resources.find((r) => r.urn === init.parent)?.type).toBe("flotilla:swarm:LocalSwarm");
-    expect(String(init.inputs.create)).toMatch(/scripts\/local-swarm\.sh"$/);
+    expect(String(init.inputs.create)).toMatch(/scripts\/host\/local-swarm\.sh$/);
   });
 
   it("generates every secret the operator did not set, as Pulumi secrets", async () => {

@@ -31,7 +31,7 @@ describe("shell scripts", () => {
 
   it("there are scripts to check (the discovery works)", () => {
     expect(scripts).toContain(".ci/run");
-    expect(scripts).toContain("scripts/start-dockerd.sh");
+    expect(scripts).toContain("scripts/dev/start-dockerd.sh");
   });
 
   it.each(scripts)("%s passes shellcheck", (file) => {

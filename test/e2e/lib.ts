@@ -3,14 +3,15 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
+import type { FlotillaConfig, SecretKey } from "../../components/config";
 import {
+  composeYaml,
   DEPLOY_SCRIPT,
   deployArgs,
   deployStdin,
   REMOVE_SCRIPT,
   removeArgs,
-} from "../../components/compose/deploy";
-import {
+  renderStack,
   SECRET_SOURCES,
   SECRET_TARGETS,
   type SecretTarget,
@@ -20,9 +21,7 @@ import {
   type StackName,
   secretName,
   serviceName,
-} from "../../components/compose/names";
-import { composeYaml, renderStack } from "../../components/compose/render";
-import type { FlotillaConfig, SecretKey } from "../../components/config";
+} from "../../components/stacks";
 import { ROOT } from "../support/pulumi";
 
 export interface Run {
@@ -91,7 +90,7 @@ function names(env: E2eEnv): Record<SecretTarget, string> {
   ) as Record<SecretTarget, string>;
 }
 
-/** Render one stack exactly as the Pulumi component does, and deploy it with scripts/stack-deploy.sh. */
+/** Render one stack exactly as the Pulumi component does, and deploy it with scripts/host/stack-deploy.sh. */
 export async function deploy(env: E2eEnv, stack: StackName): Promise<string> {
   const secretNames = names(env);
   const yaml = composeYaml(
@@ -121,7 +120,7 @@ export async function deploy(env: E2eEnv, stack: StackName): Promise<string> {
   return r.stdout;
 }
 
-/** Remove one stack with scripts/stack-remove.sh (networks and secrets it alone used go too). */
+/** Remove one stack with scripts/host/stack-remove.sh (networks and secrets it alone used go too). */
 export async function remove(env: E2eEnv, stack: StackName): Promise<void> {
   const secretNames = names(env);
   await run(

@@ -7,9 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type StackName, serviceName } from "../../components/compose/names";
-import { PORTS } from "../../components/compose/render";
 import { parseConfig } from "../../components/config";
+import { PORTS, type StackName, serviceName } from "../../components/stacks";
 import { describeWithDocker } from "../support/docker";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
@@ -108,7 +107,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
   beforeAll(async () => {
     // Images (Docker's cache makes this quick when they exist), and the one-node Swarm.
     await ok("bash", ["images/build.sh", "--version", VERSION], { timeoutMs: 900_000 });
-    await ok("bash", ["scripts/local-swarm.sh"]);
+    await ok("bash", ["scripts/host/local-swarm.sh"]);
     // A stale run's stacks would skew the cold-deploy figure.
     for (const stack of [...ORDER].reverse()) await remove(env, stack);
     // The "new version" for the rolling update: the same image with another version label.

@@ -1,7 +1,8 @@
 // Pure planning: node roles and labels, security groups per role, the rule table.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
-import { groupsFor, planNodes, securityRules } from "../../components/openstackPlan";
+import { groupsFor, securityRules } from "../../components/openstack";
+import { planNodes } from "../../components/swarm";
 import { stackConfig } from "../support/pulumi";
 
 const helion = parseConfig(stackConfig("helion")).config;
@@ -48,7 +49,8 @@ describe("securityRules", () => {
   const rules = securityRules(helion);
 
   it("never opens SSH, MySQL, stats or the Consul UI to 0.0.0.0/0", () => {
-    const sensitive = [22, 3306, helion.haproxy.statsPort, helion.consul.uiPort];
+    // 8500: Consul's HTTP API and UI.
+    const sensitive = [22, 3306, helion.haproxy.statsPort, 8500];
     for (const rule of rules) {
       if (!("cidr" in rule.from) || rule.from.cidr !== "0.0.0.0/0") continue;
       const [min, max] = rule.ports ?? [1, 65535];
@@ -59,6 +61,10 @@ describe("securityRules", () => {
 
   it("has no rule for MySQL at all (3306 is reached over the overlay only)", () => {
     expect(rules.filter((r) => r.ports && r.ports[0] <= 3306 && r.ports[1] >= 3306)).toEqual([]);
+  });
+
+  it("has no rule for the Consul HTTP port (8500): nothing serves it outside the overlay", () => {
+    expect(rules.filter((r) => r.ports && r.ports[0] <= 8500 && r.ports[1] >= 8500)).toEqual([]);
   });
 
   it("follows the admin and client CIDRs of the config", () => {
@@ -78,8 +84,6 @@ describe("securityRules", () => {
         "lb 443 10.9.0.0/16",
         "lb 8404 198.51.100.7/32",
         "lb 8404 192.0.2.0/28",
-        "lb 8500 198.51.100.7/32",
-        "lb 8500 192.0.2.0/28",
       ].sort(),
     );
   });

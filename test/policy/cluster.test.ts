@@ -3,7 +3,7 @@
 // helion would report, without a cloud.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
-import { OpenStackCluster } from "../../components/openstackCluster";
+import { OpenStackCluster } from "../../components/openstack";
 import { openstackInvokes, swarmScriptOutputs } from "../openstack/invokes";
 import { evaluate, stackConfig } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource } from "./harness";

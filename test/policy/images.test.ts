@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { DEPLOY_SCRIPT, deployStdin, localCommand, remoteCommand } from "../../components/compose/deploy";
+import { localCommand, remoteCommand } from "../../components/repo";
+import { DEPLOY_SCRIPT, deployStdin } from "../../components/stacks";
 import { embeddedScripts, heredocs, isPinned } from "../../policy/images";
 import { analyze, by, UNKNOWN, type Violation } from "./harness";
 

@@ -2,9 +2,8 @@
 // with the images pinned by digest they pass the pack, Consul's quorum read from the
 // rendered compose document; left to their default tags, the pack refuses them.
 import { describe, expect, it } from "vitest";
-import { STACK_IMAGES } from "../../components/compose/names";
 import { parseConfig, SECRET_KEYS } from "../../components/config";
-import { Stacks } from "../../components/stacks";
+import { STACK_IMAGES, Stacks } from "../../components/stacks";
 import { evaluate, stackConfig } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource } from "./harness";
 

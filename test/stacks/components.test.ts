@@ -86,7 +86,8 @@ describe("Stacks component", () => {
       expect(c.type).toBe("command:remote:Command");
       expect(c.inputs.connection).toMatchObject({ host: "10.42.0.5", user: "debian" });
       expect(c.inputs.create).toMatch(
-        /^bash -c "\$\(printf %s [A-Za-z0-9+/=]+ \| base64 -d\)" stack-deploy /,
+        // As root (`sudo -n`): the login user is in group sudo, not docker (issue 10).
+        /^sudo -n bash -c "\$\(printf %s [A-Za-z0-9+/=]+ \| base64 -d\)" flotilla-stack-deploy /,
       );
       expect(c.inputs.create).toContain("--resolve-image always");
       expect(c.inputs.create).not.toContain("--ensure-dir");

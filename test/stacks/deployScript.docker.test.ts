@@ -1,10 +1,10 @@
-// scripts/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
+// scripts/host/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
 // stack: convergence, a no-op second run, a rotated secret rolling the service and the
 // old secret pruned, clear refusals of bad input, and a removal that leaves nothing.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { secretName, serviceName } from "../../components/compose/names";
 import { parseConfig } from "../../components/config";
+import { secretName, serviceName } from "../../components/stacks";
 import { deploy, type E2eEnv, ok, randomSecrets, remove, run } from "../e2e/lib";
 import { describeWithDocker, docker } from "../support/docker";
 import { stackConfig } from "../support/pulumi";
@@ -39,7 +39,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
 
   beforeAll(async () => {
     await ok("bash", ["images/build.sh", "--only", "s6-base", "--only", "consul"], { timeoutMs: 900_000 });
-    await ok("bash", ["scripts/local-swarm.sh"]);
+    await ok("bash", ["scripts/host/local-swarm.sh"]);
     await remove(env, "consul");
   }, 900_000);
   afterAll(async () => {
@@ -81,18 +81,18 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
   }, 300_000);
 
   it("refuses bad input with a clear message and never echoes a value", async () => {
-    const noCompose = await run("bash", ["scripts/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
+    const noCompose = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
       input: "flotilla-x-key-0123=c2VjcmV0LXZhbHVl\n",
     });
     expect(noCompose.code).not.toBe(0);
     expect(noCompose.stderr).toContain("no '%%compose' line");
-    const notBase64 = await run("bash", ["scripts/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
+    const notBase64 = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
       input: "flotilla-x-key-0123=not base64 at all!\n%%compose\nversion: '3.8'\n",
     });
     expect(notBase64.code).not.toBe(0);
     expect(notBase64.stderr).toContain("is not base64 (not shown)");
     expect(notBase64.stderr).not.toContain("not base64 at all!");
-    const badName = await run("bash", ["scripts/stack-deploy.sh", "--stack", "bad name"], { input: "" });
+    const badName = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", "bad name"], { input: "" });
     expect(badName.stderr).toContain("--stack must be a Docker name");
   });
 
@@ -101,7 +101,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(docker(["service", "ls", "-q", "--filter", `name=${service}`])).toBe("");
     expect(secrets()).toEqual([]);
     expect(docker(["network", "ls", "-q", "--filter", `name=${PREFIX}-consul`])).toBe("");
-    const again = await run("bash", ["scripts/stack-remove.sh", "--stack", `${PREFIX}-consul`]);
+    const again = await run("bash", ["scripts/host/stack-remove.sh", "--stack", `${PREFIX}-consul`]);
     expect(again.code).toBe(0);
   }, 180_000);
 });

@@ -6,8 +6,10 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { REPO_ROOT } from "../../components/repo";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
+/** The repository root (components/repo knows it). */
+export const ROOT = REPO_ROOT;
 
 export interface RecordedResource {
   type: string;

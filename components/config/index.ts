@@ -1,0 +1,18 @@
+// The configuration: one zod schema with every cross-field rule, its parsing into one
+// error listing every problem, the JSON Schema for editors, and loading it from Pulumi.
+export { stackFileJsonSchema } from "./jsonSchema";
+export { loadConfig } from "./load";
+export { ConfigError, describeIssues, fromPulumiConfig, type ParsedConfig, parseConfig } from "./parse";
+export {
+  configSchema,
+  crossFieldIssues,
+  DEBIAN_ARCHIVE_CONSUL_VERSION,
+  type FlotillaConfig,
+  NAMESPACE,
+  type OpenStackConfig,
+  SECRET_KEYS,
+  type SecretKey,
+  TARGETS,
+  type Target,
+  type TargetTraits,
+} from "./schema";

@@ -1,0 +1,158 @@
+// Parsing the raw Pulumi config against the schema: one ConfigError listing every
+// problem, each naming its full `flotilla:` key, what was expected and what was given.
+// Pure (no Pulumi imports): unit-tested without mocks.
+import { z } from "zod";
+import { configSchema, type FlotillaConfig, NAMESPACE, SECRET_KEYS, type SecretKey } from "./schema";
+
+/** Raised when the stack configuration is invalid; `problems` has one line per problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `invalid Flotilla configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+function describeInput(input: unknown): string {
+  if (input === undefined) return "nothing";
+  const text = JSON.stringify(input);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function configKey(path: readonly PropertyKey[]): string {
+  return `${NAMESPACE}:${path.map(String).join(".")}`;
+}
+
+/** Levenshtein distance, for "did you mean" on misspelt keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  // Walk the schema's shape along the path to list the keys allowed there.
+  let node: z.ZodType = configSchema;
+  for (const segment of path) {
+    const shape = objectShape(node);
+    if (!shape || typeof segment !== "string" || !(segment in shape)) return [];
+    node = shape[segment];
+  }
+  const shape = objectShape(node);
+  const keys = shape ? Object.keys(shape) : [];
+  return path.length === 0 ? [...keys, ...SECRET_KEYS] : keys;
+}
+
+function objectShape(node: z.ZodType): Record<string, z.ZodType> | undefined {
+  let current: z.ZodType = node;
+  // Unwrap defaults, optionals and refinements down to the object, if any.
+  for (let i = 0; i < 5; i++) {
+    if (current instanceof z.ZodObject) return current.shape as Record<string, z.ZodType>;
+    const inner = (current as { def?: { innerType?: z.ZodType } }).def?.innerType;
+    if (!inner) return undefined;
+    current = inner;
+  }
+  return undefined;
+}
+
+function unknownKeyProblem(path: readonly PropertyKey[], key: string): string {
+  const known = knownKeysAt(path);
+  const best = known
+    .map((k) => ({ k, d: distance(k.toLowerCase(), key.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0];
+  const hint = best && best.d <= 3 ? `did you mean '${configKey([...path, best.k])}'?` : "";
+  return `${configKey([...path, key])}: unknown key${hint ? ` (${hint})` : ""}; expected one of: ${known.join(", ")}`;
+}
+
+/** Turn zod issues into one line each, naming the full `flotilla:` key, what was expected and what was given. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const problems: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) problems.push(unknownKeyProblem(issue.path, key));
+      continue;
+    }
+    const given = "input" in issue ? `, got ${describeInput(issue.input)}` : "";
+    problems.push(`${configKey(issue.path)}: ${issue.message}${given}`);
+  }
+  return problems;
+}
+
+/**
+ * Raw Pulumi config (`pulumi.runtime.allConfig()`: every value a string, structured
+ * values JSON-encoded) to the plain object the schema parses. Keys of other
+ * namespaces (provider settings such as `openstack:authUrl`) are left alone.
+ */
+export function fromPulumiConfig(raw: Record<string, string>): {
+  values: Record<string, unknown>;
+  secrets: Partial<Record<SecretKey, string>>;
+} {
+  const values: Record<string, unknown> = {};
+  const secrets: Partial<Record<SecretKey, string>> = {};
+  for (const [fullKey, text] of Object.entries(raw)) {
+    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+    const key = fullKey.slice(NAMESPACE.length + 1);
+    if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      secrets[key as SecretKey] = text;
+      continue;
+    }
+    values[key] = parseValue(text);
+  }
+  return { values, secrets };
+}
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // plain strings are stored unquoted
+  }
+}
+
+/** Checks on operator-set secrets that never echo the value. */
+function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(secrets)) {
+    if (value === undefined) continue;
+    if (key === "consulGossipKey") {
+      if (Buffer.from(value, "base64").length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(value)) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected 32 random bytes in base64 (consul keygen), got a value that is not (not shown: it is a secret)`,
+        );
+      }
+    } else if (value.length < 12) {
+      problems.push(
+        `${NAMESPACE}:${key}: expected at least 12 characters, got ${value.length} (value not shown: it is a secret)`,
+      );
+    }
+  }
+  return problems;
+}
+
+export interface ParsedConfig {
+  config: FlotillaConfig;
+  /** Operator-set secrets (plain strings here; the program wraps them as Pulumi secrets at once). */
+  secrets: Partial<Record<SecretKey, string>>;
+}
+
+/** Parse and validate the raw Pulumi config; throws one ConfigError listing every problem. */
+export function parseConfig(raw: Record<string, string>): ParsedConfig {
+  const { values, secrets } = fromPulumiConfig(raw);
+  const result = configSchema.safeParse(values, { reportInput: true });
+  const problems = [
+    ...(result.success ? [] : describeIssues(result.error.issues)),
+    ...secretProblems(secrets),
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return { config: result.data, secrets };
+}

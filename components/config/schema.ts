@@ -1,0 +1,349 @@
+// The whole program's configuration: one zod schema, parsed once at start-up, holding
+// every cross-field rule (components keep only invariant asserts). Pure module (no
+// Pulumi imports) so it is unit-tested without mocks and can emit the JSON Schema that
+// editors use to validate Pulumi.<stack>.yaml.
+import { z } from "zod";
+
+/** The Pulumi config namespace (the project name): keys are `flotilla:<key>`. */
+export const NAMESPACE = "flotilla";
+
+/**
+ * Secret keys, set with `pulumi config set --secret flotilla:<key>`. They never go
+ * through the schema (a parse error must not echo a password); when unset, the
+ * Secrets component generates them.
+ */
+export const SECRET_KEYS = [
+  "mysqlRootPassword",
+  "mysqlPassword",
+  "statsPassword",
+  "keepalivedPassword",
+  "consulGossipKey",
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Quorum sizes: an odd count keeps a majority through one (or two) failures. */
+const quorumCount = (what: string) =>
+  z
+    .int({ error: `expected a whole number of ${what}` })
+    .refine((n) => n === 1 || n === 3 || n === 5 || n === 7, {
+      error: `expected an odd number of ${what} (1, 3, 5 or 7) so a majority survives a failure`,
+    });
+
+const count = (what: string, max: number) =>
+  z
+    .int({ error: `expected a whole number of ${what}` })
+    .min(0, { error: `expected zero or more ${what}` })
+    .max(max, { error: `expected at most ${max} ${what}` });
+
+const port = z
+  .int({ error: "expected a TCP port number" })
+  .min(1, { error: "expected a TCP port from 1 to 65535" })
+  .max(65535, { error: "expected a TCP port from 1 to 65535" });
+
+const cidr = z.cidrv4({ error: "expected an IPv4 CIDR such as 10.0.0.0/24" });
+const name = z
+  .string({ error: "expected a name" })
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, { error: "expected a lower-case name: letters, digits, '-' or '_'" });
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+
+const swarmSchema = z.strictObject({
+  managers: quorumCount("Swarm managers").default(1).describe("Swarm managers (Raft quorum): 1, 3, 5 or 7."),
+  workers: count("Swarm workers", 50)
+    .default(0)
+    .describe("Swarm workers, load-balancer and database nodes included."),
+  loadBalancerNodes: count("load-balancer nodes", 10)
+    .default(2)
+    .describe("How many workers are load-balancer nodes (label `lb`: HAProxy and keepalived)."),
+});
+
+const consulSchema = z.strictObject({
+  servers: quorumCount("Consul servers").default(1).describe("Consul servers (Raft quorum): 1, 3, 5 or 7."),
+  datacenter: name.default("dc1").describe("Consul datacenter name."),
+});
+
+const webappSchema = z.strictObject({
+  replicas: count("webapp replicas", 100).default(2).describe("Webapp replicas behind HAProxy."),
+  port: port.default(8080).describe("Port the webapp listens on inside its container."),
+  drainSeconds: z
+    .int()
+    .min(1)
+    .max(300)
+    .default(10)
+    .describe("Seconds a stopping replica has to drain in-flight requests."),
+});
+
+const haproxySchema = z.strictObject({
+  httpPort: port.default(80).describe("Public HTTP port published on the load-balancer nodes."),
+  httpsPort: port
+    .default(443)
+    .describe(
+      "Public HTTPS port opened to the client CIDRs on the load-balancer nodes (OpenStack). Reserved: HAProxy does not listen on it yet (issue 13 adds TLS).",
+    ),
+  statsPort: port.default(8404).describe("HAProxy stats page port (admin CIDRs only, password protected)."),
+  statsUser: name.default("admin").describe("HAProxy stats page user name."),
+});
+
+const mysqlSchema = z.strictObject({
+  database: name.default("flotilla").describe("Application database name."),
+  user: name.default("flotilla").describe("Application user (privileges on the application database only)."),
+  dataPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, { error: "expected an absolute path" })
+    .default("/srv/flotilla/mysql")
+    .describe(
+      "Host path of the MySQL data directory on the `db` node (the Cinder volume mount on OpenStack).",
+    ),
+  volumeSizeGb: z
+    .int()
+    .min(1, { error: "expected at least 1 GiB" })
+    .max(16384)
+    .default(20)
+    .describe("Size of the Cinder data volume in GiB (OpenStack only)."),
+});
+
+const keepalivedSchema = z.strictObject({
+  enabled: z
+    .boolean({ error: "expected true or false" })
+    .default(false)
+    .describe(
+      "Run keepalived for a virtual IP in front of the HAProxy nodes (needs two or more `lb` nodes).",
+    ),
+  virtualRouterId: z
+    .int()
+    .min(1)
+    .max(255)
+    .default(51)
+    .describe("VRRP virtual router id, unique on the network segment."),
+});
+
+const accessSchema = z.strictObject({
+  adminCidrs: z
+    .array(cidr)
+    .min(1, { error: "expected at least one admin CIDR" })
+    .default(["127.0.0.1/32"])
+    .describe("CIDRs allowed to SSH to the bastion and to reach the HAProxy stats page."),
+  clientCidrs: z
+    .array(cidr)
+    .min(1, { error: "expected at least one client CIDR" })
+    .default(["0.0.0.0/0"])
+    .describe("CIDRs allowed to reach the public HTTP port."),
+});
+
+const imagesSchema = z.strictObject({
+  registry: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Registry the images are pushed to (required on OpenStack so every node can pull them)."),
+  baseImage: nonEmpty("an image reference")
+    .default("debian:trixie-slim")
+    .describe("Base image of every Flotilla image."),
+  consulSource: z
+    .enum(["hashicorp", "debian-archive"], { error: "expected 'hashicorp' or 'debian-archive'" })
+    .default("debian-archive")
+    .describe(
+      "Where the Consul binary comes from: HashiCorp's release, or Debian's archived package (offline).",
+    ),
+  consulVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 1.20.2" })
+    .default("1.8.7")
+    .describe("Consul version (for `consulSource: hashicorp`)."),
+  version: nonEmpty("a version label")
+    .default("0.1.0")
+    .describe("Version label baked into the images and shown by the webapp."),
+});
+
+const openstackSchema = z.strictObject({
+  externalNetwork: nonEmpty("the external network name").describe(
+    "Name of the external (provider) network that floating IPs come from.",
+  ),
+  image: nonEmpty("a Glance image name").describe(
+    "Glance image name for every VM (a Debian or Ubuntu cloud image).",
+  ),
+  flavors: z
+    .strictObject({
+      bastion: nonEmpty("a flavor name").describe("Nova flavor of the bastion."),
+      manager: nonEmpty("a flavor name").describe("Nova flavor of the Swarm managers."),
+      worker: nonEmpty("a flavor name").describe(
+        "Nova flavor of the Swarm workers (load-balancer and database nodes included).",
+      ),
+    })
+    .describe("Nova flavors per role."),
+  subnetCidr: cidr.default("10.42.0.0/24").describe("CIDR of the private cluster subnet Flotilla creates."),
+  existingNetwork: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Use an existing private network (by name) instead of creating one."),
+  dnsNameservers: z
+    .array(z.ipv4({ error: "expected an IPv4 address" }))
+    .default([])
+    .describe("DNS servers handed to the private subnet."),
+  sshPublicKey: z
+    .string({ error: "expected an OpenSSH public key" })
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, {
+      error: "expected an OpenSSH public key ('ssh-ed25519 AAAA...')",
+    })
+    .describe("Public SSH key of the operator, installed on the bastion and every node."),
+  sshUser: name.default("debian").describe("Login user of the cloud image."),
+  connection: z
+    .enum(["jump", "direct"], { error: "expected 'jump' or 'direct'" })
+    .default("jump")
+    .describe(
+      "How `pulumi up` reaches the nodes: through the bastion as jump host, or directly (run on the bastion).",
+    ),
+  availabilityZone: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Availability zone for VMs and volumes (the cloud's default when unset)."),
+  volumeType: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Cinder volume type for the MySQL data volume (the cloud's default when unset)."),
+});
+
+/** The only Consul version Debian's archive has (bullseye's package): `consulSource: debian-archive` builds it. */
+export const DEBIAN_ARCHIVE_CONSUL_VERSION = "1.8.7";
+
+/** What a target provides, as far as the cross-field rules below care. */
+export interface TargetTraits {
+  /** One line for the `target` key's description. */
+  readonly description: string;
+  /** The config section only this target reads (required with it, refused without it), with a hint of its keys. */
+  readonly section?: { readonly key: "openstack"; readonly hint: string };
+  /** Managers, workers and `lb`/`db` nodes as `swarm.*` says (not a one-node Swarm). */
+  readonly multiNode: boolean;
+  /** A virtual IP exists that keepalived can move between the `lb` nodes. */
+  readonly virtualIp: boolean;
+  /** Images are pushed to `images.registry`, where every node pulls them. */
+  readonly pushesImages: boolean;
+}
+
+/** Every target: adding one is one entry here (and its component in components/<target>/). */
+export const TARGETS = {
+  local: {
+    description: "the local Docker engine (one-node Swarm)",
+    multiNode: false,
+    virtualIp: false,
+    pushesImages: false,
+  },
+  openstack: {
+    description: "an OpenStack cloud",
+    section: { key: "openstack", hint: "externalNetwork, image, flavors, sshPublicKey" },
+    multiNode: true,
+    virtualIp: true,
+    pushesImages: true,
+  },
+} as const satisfies Record<string, TargetTraits>;
+export type Target = keyof typeof TARGETS;
+const TARGET_NAMES = Object.keys(TARGETS) as [Target, ...Target[]];
+
+/** `'a' or 'b'`, `'a', 'b' or 'c'`. */
+function oneOf(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length < 2 ? quoted.join("") : `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+}
+
+const baseSchema = z.strictObject({
+  target: z
+    .enum(TARGET_NAMES, { error: `expected ${oneOf(TARGET_NAMES)}` })
+    .default("local")
+    .describe(
+      `Where the stack lands: ${TARGET_NAMES.map((t) => `\`${t}\`, ${TARGETS[t].description}`).join("; ")}.`,
+    ),
+  swarm: swarmSchema
+    .prefault({})
+    .describe("Swarm cluster shape (multi-node targets; `local` is always a one-node Swarm)."),
+  consul: consulSchema.prefault({}).describe("Consul servers that the webapp and HAProxy agents join."),
+  webapp: webappSchema.prefault({}).describe("The web application service."),
+  haproxy: haproxySchema.prefault({}).describe("The HAProxy load balancer in front of the webapp."),
+  mysql: mysqlSchema.prefault({}).describe("The MariaDB (MySQL-compatible) service and its data."),
+  keepalived: keepalivedSchema
+    .prefault({})
+    .describe("keepalived: a virtual IP moving between the HAProxy nodes."),
+  access: accessSchema.prefault({}).describe("Who may reach what (security groups on OpenStack)."),
+  images: imagesSchema.prefault({}).describe("How the Docker images are built and where they are pushed."),
+  openstack: openstackSchema
+    .optional()
+    .describe("OpenStack cloud settings; required when target is `openstack`."),
+});
+
+type RawConfig = z.infer<typeof baseSchema>;
+type Issue = { path: (string | number)[]; message: string; input: unknown };
+
+/**
+ * Every rule that relates two or more keys, once. Each names the key to fix; the
+ * components rely on them and keep only asserts that no config can trip.
+ */
+export function crossFieldIssues(c: RawConfig): Issue[] {
+  const issues: Issue[] = [];
+  const traits: TargetTraits = TARGETS[c.target];
+  for (const [target, other] of Object.entries(TARGETS) as [Target, TargetTraits][]) {
+    const section = other.section;
+    if (!section) continue;
+    if (target === c.target && !c[section.key])
+      issues.push({
+        path: [section.key],
+        message: `required when target is '${target}' (${section.hint})`,
+        input: undefined,
+      });
+    if (target !== c.target && c[section.key] && traits.section?.key !== section.key)
+      issues.push({
+        path: ["target"],
+        message: `is '${c.target}' but an '${section.key}' section is set: set target to '${target}' or remove the section`,
+        input: c.target,
+      });
+  }
+  if (traits.pushesImages && !c.images.registry)
+    issues.push({
+      path: ["images", "registry"],
+      message: `required when target is '${c.target}' (every node pulls the images from it)`,
+      input: undefined,
+    });
+  if (traits.multiNode) {
+    // The first `loadBalancerNodes` workers carry `lb`, the next one `db`.
+    if (c.swarm.loadBalancerNodes + 1 > c.swarm.workers)
+      issues.push({
+        path: ["swarm", "workers"],
+        message: `expected at least ${c.swarm.loadBalancerNodes + 1} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and one database node)`,
+        input: c.swarm.workers,
+      });
+    if (c.consul.servers > c.swarm.managers)
+      issues.push({
+        path: ["consul", "servers"],
+        message: `expected no more Consul servers than Swarm managers (${c.swarm.managers}): they are spread one per manager`,
+        input: c.consul.servers,
+      });
+  }
+  if (c.keepalived.enabled && !traits.virtualIp)
+    issues.push({
+      path: ["keepalived", "enabled"],
+      message: `expected false when target is '${c.target}': keepalived moves a virtual IP between load-balancer nodes, which only ${oneOf(TARGET_NAMES.filter((t) => TARGETS[t].virtualIp))} provides`,
+      input: c.keepalived.enabled,
+    });
+  if (c.keepalived.enabled && traits.virtualIp && c.swarm.loadBalancerNodes < 2)
+    issues.push({
+      path: ["swarm", "loadBalancerNodes"],
+      message: "expected at least 2 load-balancer nodes when keepalived is enabled",
+      input: c.swarm.loadBalancerNodes,
+    });
+  if (c.images.consulSource === "debian-archive" && c.images.consulVersion !== DEBIAN_ARCHIVE_CONSUL_VERSION)
+    issues.push({
+      path: ["images", "consulVersion"],
+      message: `expected ${DEBIAN_ARCHIVE_CONSUL_VERSION}, the only Consul version in Debian's archive (set flotilla:images.consulSource to 'hashicorp' for another version)`,
+      input: c.images.consulVersion,
+    });
+  return issues;
+}
+
+export const configSchema = baseSchema.superRefine((c, ctx) => {
+  for (const issue of crossFieldIssues(c)) ctx.addIssue({ code: "custom", ...issue });
+});
+
+/** The validated configuration every component receives. */
+export type FlotillaConfig = z.infer<typeof configSchema>;
+export type OpenStackConfig = z.infer<typeof openstackSchema>;

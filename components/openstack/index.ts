@@ -1,0 +1,4 @@
+// The OpenStack target: OpenStackCluster composes network, security groups, bastion,
+// VIP, Swarm VMs, bootstrap and the MySQL data volume; the rest is its parts.
+export { OpenStackCluster, type OpenStackClusterArgs } from "./cluster";
+export { type GroupName, groupsFor, type RuleSpec, securityRules } from "./plan";

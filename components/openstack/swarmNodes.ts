@@ -1,0 +1,126 @@
+// The Swarm's VMs: one port and one instance per planned node, managers in one
+// anti-affinity server group and load-balancer nodes in another (one hypervisor
+// failure cannot take the Raft quorum or both HAProxies), the Docker engine from
+// cloud-init, and a program-generated host key per node.
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { hostKey, type NodePlan, renderCloudInit } from "../swarm";
+import { type GroupName, groupsFor } from "./plan";
+
+export interface SwarmNodesArgs {
+  /** The planned nodes (planNodes(config.swarm)). */
+  readonly nodes: readonly NodePlan[];
+  /** Private network and subnet of the nodes' ports. */
+  readonly networkId: pulumi.Input<string>;
+  readonly subnetId: pulumi.Input<string>;
+  /** Security group IDs by role. */
+  readonly securityGroupIds: Record<GroupName, pulumi.Input<string>>;
+  /** Glance image name and Nova flavors per role. */
+  readonly image: pulumi.Input<string>;
+  readonly managerFlavor: pulumi.Input<string>;
+  readonly workerFlavor: pulumi.Input<string>;
+  /** Nova keypair name (the operator's key). */
+  readonly keyPair: pulumi.Input<string>;
+  /** The operator's public key and the image's login user. */
+  readonly sshPublicKey: string;
+  readonly sshUser: string;
+  /** The keepalived VIP, allowed on the load-balancer nodes' ports (none: no VIP). */
+  readonly vipAddress?: pulumi.Input<string>;
+  /** Availability zone (the cloud's default when unset). */
+  readonly availabilityZone?: pulumi.Input<string>;
+}
+
+export interface SwarmNode {
+  readonly plan: NodePlan;
+  /** Host name and VM name. */
+  readonly hostname: string;
+  readonly instanceId: pulumi.Output<string>;
+  readonly portId: pulumi.Output<string>;
+  /** The node's private address (Swarm advertise address, SSH target). */
+  readonly privateAddress: pulumi.Output<string>;
+  /** The node's pinned SSH host key (`ssh-ed25519 ...`). */
+  readonly hostPublicKey: pulumi.Output<string>;
+}
+
+export class SwarmNodes extends pulumi.ComponentResource {
+  /** Every node, in plan order (managers first). */
+  readonly nodes: SwarmNode[];
+
+  constructor(name: string, args: SwarmNodesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flotilla:openstack:SwarmNodes", name, {}, opts);
+    if (!args.nodes.some((n) => n.role === "manager"))
+      throw new Error("SwarmNodes: at least one manager is required");
+    const serverGroup = (what: string) =>
+      new openstack.compute.ServerGroup(
+        `${name}-${what}-anti-affinity`,
+        { name: `${name}-${what}`, policies: ["anti-affinity"] },
+        { parent: this },
+      );
+    const managersGroup = serverGroup("managers");
+    const lbGroup = args.nodes.some((n) => n.labels.includes("lb")) ? serverGroup("lb") : undefined;
+
+    this.nodes = args.nodes.map((plan) => {
+      const hostname = `${name}-${plan.key}`;
+      const key = hostKey(`${hostname}-host-key`, this);
+      const isLb = plan.labels.includes("lb");
+      const port = new openstack.networking.Port(
+        `${hostname}-port`,
+        {
+          name: `${hostname}-port`,
+          networkId: args.networkId,
+          fixedIps: [{ subnetId: args.subnetId }],
+          securityGroupIds: groupsFor(plan).map((g) => args.securityGroupIds[g]),
+          allowedAddressPairs:
+            isLb && args.vipAddress !== undefined ? [{ ipAddress: args.vipAddress }] : undefined,
+          adminStateUp: true,
+        },
+        { parent: this },
+      );
+      const userData = pulumi.secret(
+        pulumi
+          .all([key.privateKeyOpenssh, key.publicKeyOpenssh])
+          .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
+            renderCloudInit({
+              hostname,
+              sshUser: args.sshUser,
+              authorizedKeys: [args.sshPublicKey],
+              hostKey: { privateKeyOpenssh, publicKeyOpenssh },
+              docker: true,
+            }),
+          ),
+      );
+      const group = plan.role === "manager" ? managersGroup : isLb ? lbGroup : undefined;
+      const instance = new openstack.compute.Instance(
+        `${hostname}-vm`,
+        {
+          name: hostname,
+          imageName: args.image,
+          flavorName: plan.role === "manager" ? args.managerFlavor : args.workerFlavor,
+          keyPair: args.keyPair,
+          availabilityZone: args.availabilityZone,
+          networks: [{ port: port.id }],
+          schedulerHints: group ? [{ group: group.id }] : undefined,
+          userData,
+          metadata: { "flotilla-role": plan.role, "flotilla-labels": plan.labels.join(",") },
+        },
+        // cloud-init runs at first boot only: a changed rendering must not replace running VMs.
+        { parent: this, ignoreChanges: ["userData"] },
+      );
+      return {
+        plan,
+        hostname,
+        instanceId: instance.id,
+        portId: port.id,
+        privateAddress: port.allFixedIps.apply((ips) => ips[0]),
+        hostPublicKey: key.publicKeyOpenssh,
+      };
+    });
+    this.registerOutputs({
+      nodes: this.nodes.map((n) => ({
+        key: n.plan.key,
+        privateAddress: n.privateAddress,
+        instanceId: n.instanceId,
+      })),
+    });
+  }
+}

@@ -1,0 +1,62 @@
+// Every password and key the stacks need, as Pulumi secrets: the operator's value
+// when set with `pulumi config set --secret`, otherwise generated once by the random
+// provider and kept in (encrypted) state.
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { SecretKey } from "../config";
+
+export interface SecretsArgs {
+  /** Operator-set values (from `flotilla:<key>` secret config); missing ones are generated. */
+  readonly provided: Partial<Record<SecretKey, string>>;
+}
+
+/**
+ * The stacks' secrets (`flotilla:secrets:Secrets`): a RandomPassword (or RandomBytes for
+ * the gossip key) per secret the operator did not set. Outputs each secret, and `values`,
+ * all of them by key, the shape the stacks take whole.
+ */
+export class Secrets extends pulumi.ComponentResource {
+  /** MariaDB root password. */
+  readonly mysqlRootPassword: pulumi.Output<string>;
+  /** Password of the application's MariaDB user. */
+  readonly mysqlPassword: pulumi.Output<string>;
+  /** HAProxy stats page password. */
+  readonly statsPassword: pulumi.Output<string>;
+  /** keepalived VRRP authentication password (VRRP uses at most 8 characters). */
+  readonly keepalivedPassword: pulumi.Output<string>;
+  /** Consul gossip encryption key: 32 random bytes, base64. */
+  readonly consulGossipKey: pulumi.Output<string>;
+  /** Every secret by key (what the Stacks component takes). */
+  readonly values: Readonly<Record<SecretKey, pulumi.Output<string>>>;
+
+  constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flotilla:secrets:Secrets", name, {}, opts);
+
+    const password = (key: SecretKey, length: number): pulumi.Output<string> => {
+      const given = args.provided[key];
+      if (given !== undefined) return pulumi.secret(given);
+      // Alphanumeric only: the values travel through env files, SQL and keepalived.conf.
+      return new random.RandomPassword(`${name}-${key}`, { length, special: false }, { parent: this }).result;
+    };
+
+    this.mysqlRootPassword = password("mysqlRootPassword", 32);
+    this.mysqlPassword = password("mysqlPassword", 32);
+    this.statsPassword = password("statsPassword", 24);
+    this.keepalivedPassword = password("keepalivedPassword", 16);
+    this.consulGossipKey =
+      args.provided.consulGossipKey !== undefined
+        ? pulumi.secret(args.provided.consulGossipKey)
+        : pulumi.secret(
+            new random.RandomBytes(`${name}-consulGossipKey`, { length: 32 }, { parent: this }).base64,
+          );
+
+    this.values = {
+      mysqlRootPassword: this.mysqlRootPassword,
+      mysqlPassword: this.mysqlPassword,
+      statsPassword: this.statsPassword,
+      keepalivedPassword: this.keepalivedPassword,
+      consulGossipKey: this.consulGossipKey,
+    };
+    this.registerOutputs(this.values);
+  }
+}

@@ -1,0 +1,112 @@
+// The stack catalog: every stack in one table, in deployment order (each may depend on
+// the ones before it), with its renderer, image, networks, secrets and component type
+// token. Everything else (names, documents, components, the e2e suite) reads it.
+import type { FlotillaConfig } from "../config";
+import type { NetworkKey, SecretTarget } from "./names";
+import {
+  type RenderInput,
+  renderConsul,
+  renderHaproxy,
+  renderKeepalived,
+  renderMysql,
+  renderWebapp,
+} from "./renderers";
+import type { ComposeFile, StackFacts } from "./types";
+
+/** One stack: what it runs, what it joins and reads, how it is rendered and declared. */
+export interface StackSpec extends StackFacts {
+  /** Pulumi type token of its component (`flotilla:stacks:<Name>Stack`): part of its URN, keep it stable. */
+  readonly type: string;
+  /** What the stack is, in one line (docs and the component's description). */
+  readonly description: string;
+  /** Whether this config deploys it. */
+  readonly enabled: (config: FlotillaConfig) => boolean;
+  /** Host directories the local deploy creates first (the MySQL data path; on clouds, the volume's mount). */
+  readonly hostDirs?: (config: FlotillaConfig) => string[];
+  /** Needs keepalived's virtual IP and the load-balancer peers to render. */
+  readonly needsVip?: boolean;
+  /** Its compose document. */
+  readonly render: (input: RenderInput, stack: StackFacts) => ComposeFile;
+}
+
+const always = () => true;
+
+export const STACK_CATALOG = [
+  {
+    name: "consul",
+    type: "flotilla:stacks:ConsulStack",
+    description: "Consul servers (Raft quorum over the managers), on their own overlay network",
+    image: "consul",
+    networks: ["consul"],
+    secrets: ["consul_gossip_key"],
+    enabled: always,
+    render: renderConsul,
+  },
+  {
+    name: "mysql",
+    type: "flotilla:stacks:MysqlStack",
+    description:
+      "MariaDB on the `db` node, its data on the host path, on the data network only, never published",
+    image: "mysql",
+    networks: ["data"],
+    secrets: ["mysql_root_password", "mysql_password"],
+    enabled: always,
+    hostDirs: (config) => [config.mysql.dataPath],
+    render: renderMysql,
+  },
+  {
+    name: "webapp",
+    type: "flotilla:stacks:WebappStack",
+    description:
+      "the webapp replicas on the edge, data and Consul networks, rolling `start-first` with rollback",
+    image: "webapp",
+    networks: ["edge", "data", "consul"],
+    secrets: ["mysql_password", "consul_gossip_key"],
+    enabled: always,
+    render: renderWebapp,
+  },
+  {
+    name: "haproxy",
+    type: "flotilla:stacks:HaproxyStack",
+    description: "HAProxy on every `lb` node (ports on the node), backends from Consul DNS",
+    image: "haproxy",
+    networks: ["edge", "consul"],
+    secrets: ["haproxy_stats_password", "consul_gossip_key"],
+    enabled: always,
+    render: renderHaproxy,
+  },
+  {
+    name: "keepalived",
+    type: "flotilla:stacks:KeepalivedStack",
+    description: "keepalived on every `lb` node (host network), moving the virtual IP to a healthy HAProxy",
+    image: "keepalived",
+    networks: [],
+    secrets: ["keepalived_password"],
+    enabled: (config) => config.keepalived.enabled,
+    needsVip: true,
+    render: renderKeepalived,
+  },
+] as const satisfies readonly StackSpec[];
+
+/** A stack of the catalog. */
+export type StackName = (typeof STACK_CATALOG)[number]["name"];
+
+/** The stacks, in deployment order. */
+export const STACKS: readonly StackName[] = STACK_CATALOG.map((s) => s.name);
+
+/** The catalog entry of a stack. */
+export function stackSpec(stack: StackName): StackSpec {
+  const spec = STACK_CATALOG.find((s) => s.name === stack);
+  if (!spec) throw new Error(`no stack '${stack}' in the catalog`);
+  return spec;
+}
+
+const byStack = <T>(pick: (s: StackSpec) => T) =>
+  Object.fromEntries(STACK_CATALOG.map((s) => [s.name, pick(s)])) as Record<StackName, T>;
+
+/** The Docker secrets each stack's service reads. */
+export const STACK_SECRETS: Record<StackName, readonly SecretTarget[]> = byStack((s) => s.secrets);
+/** The overlay networks each stack joins (keepalived uses the host's network instead). */
+export const STACK_NETWORKS: Record<StackName, readonly NetworkKey[]> = byStack((s) => s.networks);
+/** The images the stacks run, in deployment order. */
+export const STACK_IMAGES = STACK_CATALOG.map((s) => s.image);

@@ -1,0 +1,58 @@
+// The deploy script's arguments and standard input, as pure functions: what the Pulumi
+// components run and what the end-to-end suite runs are built the same way (the command
+// line around them comes from components/repo: `localCommand` or `remoteCommand`).
+import type { StackName } from "./catalog";
+import { type NetworkKey, networkName, stackName } from "./names";
+
+/** The scripts, relative to the repository root (host scripts: they run on a manager). */
+export const DEPLOY_SCRIPT = "scripts/host/stack-deploy.sh";
+export const REMOVE_SCRIPT = "scripts/host/stack-remove.sh";
+
+export interface DeployOptions {
+  prefix: string;
+  stack: StackName;
+  networks: readonly NetworkKey[];
+  /** Host directories to create first (the local target's MySQL data path). */
+  ensureDirs?: readonly string[];
+  /** `never` for local images (a registry lookup could pin someone else's image). */
+  resolveImage: "always" | "changed" | "never";
+  waitSeconds?: number;
+}
+
+/** Arguments of scripts/stack-deploy.sh (no secret: those go on stdin). */
+export function deployArgs(o: DeployOptions): string[] {
+  return [
+    "--stack",
+    stackName(o.prefix, o.stack),
+    ...o.networks.flatMap((n) => ["--network", networkName(o.prefix, n)]),
+    ...(o.ensureDirs ?? []).flatMap((d) => ["--ensure-dir", d]),
+    "--resolve-image",
+    o.resolveImage,
+    "--wait",
+    String(o.waitSeconds ?? 300),
+  ];
+}
+
+/** Arguments of scripts/stack-remove.sh. */
+export function removeArgs(
+  prefix: string,
+  stack: StackName,
+  networks: readonly NetworkKey[],
+  secretNames: readonly string[],
+): string[] {
+  return [
+    "--stack",
+    stackName(prefix, stack),
+    ...networks.flatMap((n) => ["--network", networkName(prefix, n)]),
+    ...secretNames.flatMap((s) => ["--secret", s]),
+  ];
+}
+
+/**
+ * The deploy script's standard input: one `NAME=base64(value)` line per Docker secret,
+ * a `%%compose` line, then the compose document.
+ */
+export function deployStdin(secrets: readonly { name: string; value: string }[], yaml: string): string {
+  const lines = secrets.map(({ name, value }) => `${name}=${Buffer.from(value, "utf8").toString("base64")}`);
+  return `${lines.join("\n")}${lines.length ? "\n" : ""}%%compose\n${yaml}`;
+}

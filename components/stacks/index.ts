@@ -1,0 +1,47 @@
+// The stacks: the catalog (one entry per stack), the pure renderers and names, the deploy
+// script's arguments, and the SwarmStack and Stacks components.
+export {
+  STACK_CATALOG,
+  STACK_IMAGES,
+  STACK_NETWORKS,
+  STACK_SECRETS,
+  STACKS,
+  type StackName,
+  type StackSpec,
+  stackSpec,
+} from "./catalog";
+export {
+  DEPLOY_SCRIPT,
+  type DeployOptions,
+  deployArgs,
+  deployStdin,
+  REMOVE_SCRIPT,
+  removeArgs,
+} from "./deploy";
+export {
+  DEFAULT_PREFIX,
+  NETWORKS,
+  type NetworkKey,
+  networkName,
+  SECRET_HASH_LENGTH,
+  SECRET_LABEL,
+  SECRET_SOURCES,
+  SECRET_TARGETS,
+  type SecretTarget,
+  secretName,
+  serviceName,
+  stackName,
+} from "./names";
+export {
+  composeHash,
+  composeYaml,
+  documentSecrets,
+  enabledStacks,
+  overlayNetworks,
+  renderStack,
+  renderStacks,
+} from "./render";
+export { PORTS, type RenderInput, swarmLiteral } from "./renderers";
+export { Stacks, type StacksArgs } from "./stacks";
+export { type StackSecrets, SwarmStack, type SwarmStackArgs } from "./swarmStack";
+export type { ComposeFile, StackFacts, StackImage } from "./types";

@@ -1,0 +1,56 @@
+// Names shared by the renderers, the deploy script's arguments and the components:
+// stacks, services, overlay networks and content-hashed Docker secret names. Which
+// stacks exist, and what each one uses, is the catalog's (catalog.ts).
+import { createHash } from "node:crypto";
+
+/** The overlay networks: least privilege, each joined only by the services that need it. */
+export const NETWORKS = ["edge", "data", "consul"] as const;
+export type NetworkKey = (typeof NETWORKS)[number];
+
+/**
+ * Docker secret targets (file names under /run/secrets/ in the containers) and the
+ * `Secrets` component output each one carries.
+ */
+export const SECRET_SOURCES = {
+  mysql_root_password: "mysqlRootPassword",
+  mysql_password: "mysqlPassword",
+  haproxy_stats_password: "statsPassword",
+  keepalived_password: "keepalivedPassword",
+  consul_gossip_key: "consulGossipKey",
+} as const;
+export type SecretTarget = keyof typeof SECRET_SOURCES;
+export const SECRET_TARGETS = Object.keys(SECRET_SOURCES) as SecretTarget[];
+
+/** Default prefix of every Swarm object Flotilla creates (stacks, networks, secrets). */
+export const DEFAULT_PREFIX = "flotilla";
+
+/** The Swarm stack name of a catalog stack. */
+export function stackName(prefix: string, stack: string): string {
+  return `${prefix}-${stack}`;
+}
+
+/** The full Swarm service name (`<stack>_<service>`); each stack has one service named after it. */
+export function serviceName(prefix: string, stack: string): string {
+  return `${stackName(prefix, stack)}_${stack}`;
+}
+
+/** The Swarm name of an overlay network. */
+export function networkName(prefix: string, network: NetworkKey): string {
+  return `${prefix}-${network}`;
+}
+
+/** Characters of the SHA-256 hex digest kept in a secret's name. */
+export const SECRET_HASH_LENGTH = 16;
+
+/**
+ * The content-hashed Docker secret name for a value: a new value is a new name, so a
+ * rotation makes Swarm roll the services that use it (Docker secrets are immutable).
+ * The name reveals nothing usable: 64 bits of SHA-256 of a long random value.
+ */
+export function secretName(prefix: string, target: SecretTarget, value: string): string {
+  const digest = createHash("sha256").update(value, "utf8").digest("hex").slice(0, SECRET_HASH_LENGTH);
+  return `${prefix}-${target}-${digest}`;
+}
+
+/** The label every Flotilla-managed secret carries, so the deploy script prunes only its own. */
+export const SECRET_LABEL = "flotilla.secret";

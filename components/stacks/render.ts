@@ -1,0 +1,56 @@
+// Rendering by stack: the catalog's renderer for each enabled stack, in deployment order,
+// and the YAML the deploy script receives (sorted keys: equal input, equal text and hash).
+import { createHash } from "node:crypto";
+import { stringify } from "yaml";
+import type { FlotillaConfig } from "../config";
+import { STACK_CATALOG, type StackName, stackSpec } from "./catalog";
+import type { RenderInput } from "./renderers";
+import type { ComposeFile } from "./types";
+
+/** The stacks this config deploys, in order (keepalived only when enabled). */
+export function enabledStacks(config: FlotillaConfig): StackName[] {
+  return STACK_CATALOG.filter((s) => s.enabled(config)).map((s) => s.name);
+}
+
+/** Render one stack's compose document. */
+export function renderStack(stack: StackName, input: RenderInput): ComposeFile {
+  const spec = stackSpec(stack);
+  const document = spec.render(input, spec);
+  if (input.containerLabels) {
+    for (const s of Object.values(document.services)) s.labels = { ...input.containerLabels };
+  }
+  return document;
+}
+
+/** Every enabled stack's document, in deployment order. */
+export function renderStacks(input: RenderInput): { stack: StackName; document: ComposeFile }[] {
+  return enabledStacks(input.config).map((stack) => ({ stack, document: renderStack(stack, input) }));
+}
+
+/** The YAML the deploy script hands to `docker stack deploy`: keys sorted, so equal input gives equal text. */
+export function composeYaml(document: ComposeFile): string {
+  return `# Rendered by Flotilla (components/stacks); do not edit.\n${stringify(document, {
+    sortMapEntries: true,
+    lineWidth: 0,
+  })}`;
+}
+
+/** SHA-256 of the rendered YAML: what a redeploy is keyed on. */
+export function composeHash(yaml: string): string {
+  return createHash("sha256").update(yaml, "utf8").digest("hex");
+}
+
+/** The overlay networks a document uses that the deploy script must create (never `host`). */
+export function overlayNetworks(document: ComposeFile): string[] {
+  return Object.values(document.networks ?? {})
+    .map((n) => n.name)
+    .filter((n) => n !== "host")
+    .sort();
+}
+
+/** The Docker secret names a document uses. */
+export function documentSecrets(document: ComposeFile): string[] {
+  return Object.values(document.secrets ?? {})
+    .map((s) => s.name)
+    .sort();
+}

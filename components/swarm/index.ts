@@ -1,0 +1,22 @@
+// What every Swarm target shares: the node plan, cloud-init, host keys, SSH connections
+// (jump or direct), the bootstrap script command lines, SwarmBootstrap, and the
+// ClusterTarget shape a target's cluster gives the program.
+export { type BootstrapNode, parseJoinTokens, SwarmBootstrap, type SwarmBootstrapArgs } from "./bootstrap";
+export { type CloudInitArgs, renderCloudInit } from "./cloudInit";
+export {
+  type ConnectionPlan,
+  DIAL_ERROR_LIMIT,
+  nodeConnection,
+  PER_DIAL_TIMEOUT,
+  type SshTarget,
+} from "./connection";
+export { type HostKey, hostKey } from "./hostKey";
+export { type NodeLabel, type NodePlan, planNodes } from "./plan";
+export {
+  SWARM_SCRIPTS_DIR,
+  type SwarmScript,
+  scriptCommand,
+  swarmScriptPath,
+  swarmScriptText,
+} from "./scripts";
+export { type ClusterTarget, type Deployer, deployerCommand, type VirtualIp } from "./target";

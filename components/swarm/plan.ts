@@ -1,0 +1,35 @@
+// Pure planning of a multi-node Swarm (shared by every target that builds one): which
+// nodes exist, their roles, and the placement labels the stacks' constraints use.
+// No Pulumi imports: unit-tested without mocks.
+import type { FlotillaConfig } from "../config";
+
+/** Placement labels the stacks' constraints use (node.labels.lb / node.labels.db). */
+export type NodeLabel = "lb" | "db";
+
+export interface NodePlan {
+  /** Stable key, part of every resource name of the node: `manager-0`, `worker-2`. */
+  readonly key: string;
+  readonly role: "manager" | "worker";
+  readonly index: number;
+  /** Placement labels (`lb=true`, `db=true`) the bootstrap applies. */
+  readonly labels: readonly NodeLabel[];
+}
+
+/**
+ * Managers first, then workers; the first `loadBalancerNodes` workers carry `lb`, the
+ * next one carries `db` (or the last worker, when every worker is a load balancer).
+ * Keys are positional and `db` sits right after the `lb` nodes, so adding a worker
+ * adds one plain node and never moves the database or its volume.
+ */
+export function planNodes(swarm: FlotillaConfig["swarm"]): NodePlan[] {
+  const nodes: NodePlan[] = [];
+  for (let i = 0; i < swarm.managers; i++)
+    nodes.push({ key: `manager-${i}`, role: "manager", index: i, labels: [] });
+  for (let i = 0; i < swarm.workers; i++) {
+    const labels: NodeLabel[] = [];
+    if (i < swarm.loadBalancerNodes) labels.push("lb");
+    if (i === Math.min(swarm.loadBalancerNodes, swarm.workers - 1)) labels.push("db");
+    nodes.push({ key: `worker-${i}`, role: "worker", index: i, labels });
+  }
+  return nodes;
+}

@@ -1,0 +1,43 @@
+// The shape every target's cluster gives the program (LocalSwarm, OpenStackCluster, and
+// any new target): where the stacks deploy, where customers reach them, keepalived's
+// virtual IP when there is one, the bastion when there is one, and what to wait for.
+import type * as command from "@pulumi/command";
+import type * as pulumi from "@pulumi/pulumi";
+import { localCommand, remoteCommand } from "../repo";
+
+/** Where `docker stack deploy` runs: this machine's engine, or a Swarm manager over SSH. */
+export type Deployer =
+  | { readonly kind: "local" }
+  | {
+      readonly kind: "remote";
+      /** SSH connection to a manager (pinned host key; through the bastion or direct). */
+      readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    };
+
+/** keepalived's virtual IP (`a.b.c.d/32`, a host route whatever the subnet) and the load-balancer nodes' addresses. */
+export interface VirtualIp {
+  readonly vip: string;
+  readonly peers: string[];
+}
+
+/**
+ * A Swarm to deploy the stacks onto: what index.ts wires, whatever the target. It is the
+ * cluster's component itself, so the stacks can depend on it.
+ */
+export interface ClusterTarget extends pulumi.Resource {
+  /** Where the stacks' deploy commands run. */
+  readonly deployer: Deployer;
+  /** The host customers reach the webapp at (the VIP's floating IP, a node's, or `localhost`). */
+  readonly publicAddress: pulumi.Output<string>;
+  /** keepalived's virtual IP and peers; undefined when the target has no VIP or keepalived is off. */
+  readonly virtualIp?: pulumi.Output<VirtualIp>;
+  /** The bastion's public address; undefined when the target has no bastion. */
+  readonly bastionAddress?: pulumi.Output<string>;
+  /** Resolves once the Swarm is up, labelled and its data paths ready (a one-line summary). */
+  readonly ready: pulumi.Output<string>;
+}
+
+/** The command line that runs a repository script where a deployer deploys (remote: as root, `sudo -n`). */
+export function deployerCommand(deployer: Deployer, script: string, args: readonly string[]): string {
+  return deployer.kind === "local" ? localCommand(script, args) : remoteCommand(script, args);
+}

@@ -1,0 +1,170 @@
+// The Images component under Pulumi mocks: six docker.Image builds in dependency order,
+// build args wired from the base/consul images' digests, push vs local by target, the
+// Consul source as build args; plus the catalog's agreement with images/build.sh and
+// the Dockerfiles.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../components/config";
+import {
+  IMAGE_CATALOG,
+  IMAGE_NAMES,
+  Images,
+  imageBuildArgs,
+  imageTag,
+  registryServer,
+} from "../../components/images";
+import { type Evaluation, evaluate, type RecordedResource, ROOT, resolved } from "../support/pulumi";
+
+const IMAGE = "docker:index/image:Image";
+
+async function build(
+  raw: Record<string, unknown>,
+): Promise<{ ev: Evaluation; refs: Record<string, string> }> {
+  const config = configSchema.parse(raw);
+  let refs: Record<string, string> = {};
+  const ev = await evaluate(async () => {
+    const images = new Images("flotilla", { target: config.target, images: config.images });
+    refs = Object.fromEntries(
+      await Promise.all(Object.entries(images.refs).map(async ([k, v]) => [k, await resolved(v)] as const)),
+    );
+    return {};
+  });
+  return { ev, refs };
+}
+
+const image = (ev: Evaluation, name: string): RecordedResource => ev.one(IMAGE, `flotilla-${name}`);
+const args = (r: RecordedResource): Record<string, string> =>
+  (r.inputs.build as { args: Record<string, string> }).args;
+
+const OPENSTACK = {
+  target: "openstack",
+  images: { registry: "registry.example.com:5000/flotilla" },
+  swarm: { managers: 3, workers: 3 },
+  openstack: {
+    externalNetwork: "ext",
+    image: "debian-13",
+    flavors: { bastion: "s", manager: "m", worker: "l" },
+    sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockKey ops@x",
+  },
+};
+
+describe("Images component", () => {
+  it("builds the six images locally, without pushing and never during preview", async () => {
+    const { ev } = await build({});
+    const images = ev.byType(IMAGE);
+    // Registration order is asynchronous; the build order is in dependsOn (next test).
+    expect(images.map((r) => r.name).sort()).toEqual(IMAGE_NAMES.map((n) => `flotilla-${n}`).sort());
+    const component = ev.one("flotilla:images:Images");
+    for (const r of images) {
+      expect(r.parent).toBe(component.urn);
+      expect(r.inputs.skipPush).toBe(true);
+      expect(r.inputs.buildOnPreview).toBe(false);
+      expect(r.inputs.registry).toBeUndefined();
+    }
+    expect(image(ev, "webapp").inputs.imageName).toBe("flotilla/webapp:0.1.0");
+    expect(String((image(ev, "mysql").inputs.build as { context: string }).context)).toBe(
+      path.join(ROOT, "images", "mysql"),
+    );
+  });
+
+  it("builds s6-base after the Debian base image, and every other image FROM s6-base's digest", async () => {
+    const { ev, refs } = await build({});
+    const bootstrap = ev.one("command:local:Command", "flotilla-debian-base");
+    expect(String(bootstrap.inputs.create)).toMatch(/images\/base\/bootstrap-debian\.sh$/);
+    const base = image(ev, "s6-base");
+    expect(base.dependencies).toEqual([bootstrap.urn]);
+    expect(args(base)).toEqual({ DEBIAN_IMAGE: "debian:trixie-slim", FLOTILLA_VERSION: "0.1.0" });
+    for (const name of IMAGE_NAMES.filter((n) => n !== "s6-base")) {
+      expect(image(ev, name).dependencies, name).toContain(base.urn);
+      expect(args(image(ev, name)).BASE_IMAGE, name).toBe(refs["s6-base"]);
+    }
+    expect(refs["s6-base"]).toMatch(/@sha256:/);
+  });
+
+  it("gives webapp and haproxy the consul image's digest (CONSUL_IMAGE), and only them", async () => {
+    const { ev, refs } = await build({});
+    const consul = image(ev, "consul");
+    for (const name of ["webapp", "haproxy"]) {
+      expect(image(ev, name).dependencies).toContain(consul.urn);
+      expect(args(image(ev, name)).CONSUL_IMAGE).toBe(refs.consul);
+    }
+    for (const name of ["s6-base", "consul", "mysql", "keepalived"]) {
+      expect(args(image(ev, name)).CONSUL_IMAGE, name).toBeUndefined();
+    }
+  });
+
+  it("exposes refs = repoDigest per image", async () => {
+    const { ev, refs } = await build({});
+    expect(Object.keys(refs)).toEqual([...IMAGE_NAMES]);
+    for (const name of IMAGE_NAMES) expect(refs[name]).toBe(`flotilla/${name}@sha256:${"0".repeat(64)}`);
+    expect(ev.byType(IMAGE)).toHaveLength(6);
+  });
+
+  it("pushes to the registry on OpenStack, under the registry prefix", async () => {
+    const { ev } = await build(OPENSTACK);
+    for (const name of IMAGE_NAMES) {
+      const r = image(ev, name);
+      expect(r.inputs.skipPush).toBe(false);
+      expect(r.inputs.imageName).toBe(`registry.example.com:5000/flotilla/${name}:0.1.0`);
+      expect(r.inputs.registry).toEqual({ server: "registry.example.com:5000" });
+    }
+  });
+
+  it("passes the Consul source to the consul build: Debian's archive by default, HashiCorp on request", async () => {
+    const byDefault = await build({});
+    expect(args(image(byDefault.ev, "consul"))).toMatchObject({
+      CONSUL_SOURCE: "debian-archive",
+      CONSUL_VERSION: "1.8.7",
+    });
+    const hashicorp = await build({ images: { consulSource: "hashicorp", consulVersion: "1.20.2" } });
+    expect(args(image(hashicorp.ev, "consul"))).toMatchObject({
+      CONSUL_SOURCE: "hashicorp",
+      CONSUL_VERSION: "1.20.2",
+    });
+    expect(args(image(hashicorp.ev, "webapp")).CONSUL_SOURCE).toBeUndefined();
+  });
+});
+
+describe("image catalog", () => {
+  it("is the order images/build.sh builds in", () => {
+    const script = readFileSync(path.join(ROOT, "images", "build.sh"), "utf8");
+    const line = script.match(/^images=\(([^)]*)\)$/m);
+    expect(line, "build.sh has an images=(...) line").not.toBeNull();
+    expect(line?.[1].trim().split(/\s+/)).toEqual([...IMAGE_NAMES]);
+  });
+
+  it("matches each Dockerfile: FROM the BASE_IMAGE arg for all but s6-base, CONSUL_IMAGE where the binary is copied", () => {
+    for (const spec of IMAGE_CATALOG) {
+      const file = path.join(ROOT, spec.context, "Dockerfile");
+      if (!existsSync(file)) continue; // images built by another part of the work may not exist yet
+      const text = readFileSync(file, "utf8");
+      expect(/^FROM \$\{BASE_IMAGE\}/m.test(text), `${spec.name}: FROM \${BASE_IMAGE}`).toBe(spec.fromBase);
+      expect(/^ARG CONSUL_IMAGE/m.test(text), `${spec.name}: ARG CONSUL_IMAGE`).toBe(spec.usesConsul);
+    }
+    for (const name of ["s6-base", "consul", "mysql"]) {
+      expect(existsSync(path.join(ROOT, "images", name, "Dockerfile")), name).toBe(true);
+    }
+  });
+
+  it("names tags, registry servers and build args", () => {
+    expect(imageTag("consul", "1.2.3")).toBe("flotilla/consul:1.2.3");
+    expect(imageTag("consul", "1.2.3", "reg:5000/team/")).toBe("reg:5000/team/consul:1.2.3");
+    expect(registryServer("reg:5000/team")).toBe("reg:5000");
+    const webapp = IMAGE_CATALOG.find((s) => s.name === "webapp");
+    expect(webapp).toBeDefined();
+    if (!webapp) return;
+    const opts = {
+      version: "1",
+      debianImage: "d",
+      consul: { source: "hashicorp", version: "1.20.2" },
+    } as const;
+    expect(() => imageBuildArgs(webapp, opts)).toThrow(/BASE_IMAGE/);
+    expect(() => imageBuildArgs(webapp, { ...opts, baseRef: "b" })).toThrow(/CONSUL_IMAGE/);
+    expect(imageBuildArgs(webapp, { ...opts, baseRef: "b", consulRef: "c" })).toEqual({
+      BASE_IMAGE: "b",
+      CONSUL_IMAGE: "c",
+      FLOTILLA_VERSION: "1",
+    });
+  });
+});

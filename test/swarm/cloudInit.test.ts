@@ -1,0 +1,94 @@
+// The rendered cloud-init documents: content, and validity under Debian's real
+// `cloud-init schema` (cloud-init 22.4 from bookworm).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { renderCloudInit } from "../../components/swarm";
+
+const dir = mkdtempSync(path.join(tmpdir(), "flotilla-cloudinit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A real ed25519 key pair from ssh-keygen (a throwaway, in a temporary directory). */
+function keyPair(): { privateKeyOpenssh: string; publicKeyOpenssh: string } {
+  const file = path.join(dir, `key-${Math.random().toString(36).slice(2)}`);
+  const gen = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file]);
+  if (gen.status !== 0) throw new Error(`ssh-keygen failed: ${gen.stderr}`);
+  return {
+    privateKeyOpenssh: readFileSync(file, "utf8"),
+    publicKeyOpenssh: readFileSync(`${file}.pub`, "utf8"),
+  };
+}
+
+function schema(text: string): { ok: boolean; output: string } {
+  const file = path.join(dir, `doc-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, text, { mode: 0o600 });
+  const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+  if (result.error)
+    throw new Error(`cloud-init could not run (apt-get install cloud-init): ${result.error.message}`);
+  return { ok: result.status === 0, output: result.stdout + result.stderr };
+}
+
+const operatorKey =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorKeyForTests00000000000000000000000 ops@test";
+
+describe.each([
+  ["Swarm node", true],
+  ["bastion", false],
+])("cloud-init of a %s", (_what, docker) => {
+  const key = keyPair();
+  const text = renderCloudInit({
+    hostname: "flotilla-swarm-manager-0",
+    sshUser: "debian",
+    authorizedKeys: [operatorKey],
+    hostKey: key,
+    docker,
+  });
+  const doc = parse(text) as Record<string, unknown>;
+
+  it("passes `cloud-init schema`", () => {
+    expect(text.startsWith("#cloud-config\n")).toBe(true);
+    const result = schema(text);
+    expect(result.output).toMatch(/Valid cloud-config/);
+    expect(result.ok).toBe(true);
+  });
+
+  it("turns password login off and installs only the program's host key", () => {
+    expect(doc.ssh_pwauth).toBe(false);
+    expect(doc.disable_root).toBe(true);
+    expect(doc.ssh_deletekeys).toBe(true);
+    expect(doc.ssh_keys).toEqual({
+      ed25519_private: key.privateKeyOpenssh,
+      ed25519_public: key.publicKeyOpenssh.trim(),
+    });
+    const users = doc.users as { name: string; lock_passwd: boolean; ssh_authorized_keys: string[] }[];
+    expect(users[0]).toMatchObject({ name: "debian", lock_passwd: true, ssh_authorized_keys: [operatorKey] });
+    expect(JSON.stringify(doc.write_files)).toContain("PasswordAuthentication no");
+  });
+
+  it(docker ? "installs the Docker engine" : "installs no Docker engine", () => {
+    expect((doc.packages as string[]).includes("docker.io")).toBe(docker);
+  });
+
+  it("has sorted keys (a re-render is byte-identical)", () => {
+    const keys = Object.keys(doc);
+    expect(keys).toEqual([...keys].sort());
+    expect(
+      renderCloudInit({
+        hostname: "flotilla-swarm-manager-0",
+        sshUser: "debian",
+        authorizedKeys: [operatorKey],
+        hostKey: key,
+        docker,
+      }),
+    ).toBe(text);
+  });
+});
+
+describe("cloud-init schema (the tool itself)", () => {
+  it("rejects a broken document, so a pass above means something", () => {
+    expect(schema("#cloud-config\npackages: notalist\n").ok).toBe(false);
+  });
+});
