@@ -2,9 +2,9 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import MySQLStoreFactory from "express-mysql-session";
 import session from "express-session";
-import type mysql from "mysql2";
 import type { WebappConfig } from "./config";
 import { playOnce } from "./db";
+import { type MemberPool, usable } from "./members";
 
 declare module "express-session" {
   interface SessionData {
@@ -17,22 +17,50 @@ export interface AppState {
   migrated: boolean;
   /** SIGTERM received: readiness fails from now on. */
   draining: boolean;
-  /** The last database ping (every second, on a connection of its own) succeeded. */
+  /** A database member is usable (probed every second, on connections of their own). */
   databaseUp: boolean;
 }
 
 const CUSTOMER = /^[A-Za-z0-9._@+-]{1,128}$/;
 
-export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppState): express.Express {
-  const db = pool.promise();
+/** Prometheus text: the database members, their state and which one is the writer. */
+export function metricsText(members: MemberPool): string {
+  const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  const lines = [
+    "# HELP flotilla_db_member_up The member answers its probe (once a second).",
+    "# TYPE flotilla_db_member_up gauge",
+    "# HELP flotilla_db_member_usable The member is Synced in the primary component (or a reachable single server).",
+    "# TYPE flotilla_db_member_usable gauge",
+    "# HELP flotilla_db_member_writer The member this replica sends its queries to.",
+    "# TYPE flotilla_db_member_writer gauge",
+  ];
+  for (const m of members.statuses()) {
+    const labels = `member="${esc(m.host)}",cluster="${esc(m.cluster)}",state="${esc(m.state)}"`;
+    lines.push(`flotilla_db_member_up{${labels}} ${m.reachable ? 1 : 0}`);
+    lines.push(`flotilla_db_member_usable{${labels}} ${usable(m) ? 1 : 0}`);
+    lines.push(`flotilla_db_member_writer{${labels}} ${m.writer ? 1 : 0}`);
+  }
+  lines.push(
+    "# HELP flotilla_db_failovers_total Writer changes from one member to another.",
+    "# TYPE flotilla_db_failovers_total counter",
+    `flotilla_db_failovers_total ${members.failovers}`,
+    "# HELP flotilla_db_retries_total Statements run again after a lost connection, a deadlock or WSREP not ready.",
+    "# TYPE flotilla_db_retries_total counter",
+    `flotilla_db_retries_total ${members.retries}`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+export function createApp(config: WebappConfig, members: MemberPool, state: AppState): express.Express {
   const MySQLStore = MySQLStoreFactory(session);
-  // The table is created by our migrations (under the migration lock), not by the store.
-  // The store's typings come with their own copy of mysql2's types: same callback API.
+  // The table is created by our migrations, not by the store. The store only calls
+  // query(sql, params) and accepts a promise of [rows, fields]: the member pool's, so
+  // session reads and writes (upserts, safe to repeat) fail over and retry too.
   type StorePool = ConstructorParameters<typeof MySQLStore>[1];
   const store = new MySQLStore(
     // No touch: every GET / saves the session, which moves its expiry anyway.
     { createDatabaseTable: false, clearExpired: true, disableTouch: true },
-    pool as unknown as StorePool,
+    members.storeConnection() as unknown as StorePool,
   );
 
   const app = express();
@@ -56,6 +84,11 @@ export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppStat
           ? "ready"
           : "database unreachable";
     res.status(ready ? 200 : 503).json({ status, host: config.host });
+  });
+
+  // The database members as this replica sees them (docs/galera.md).
+  app.get("/metrics", (_req, res) => {
+    res.type("text/plain; version=0.0.4").send(metricsText(members));
   });
 
   if (config.debugEndpoints) {
@@ -100,7 +133,7 @@ export function createApp(config: WebappConfig, pool: mysql.Pool, state: AppStat
         res.status(400).json({ error: "body must be JSON {customer}: 1-128 letters, digits or ._@+-" });
         return;
       }
-      const { created, play } = await playOnce(db, customer, config.host);
+      const { created, play } = await playOnce(members, customer, config.host);
       if (created) res.status(201).json(play);
       else res.status(409).json({ error: `${customer} has already played`, ...play });
     } catch (error) {

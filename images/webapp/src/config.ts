@@ -15,7 +15,10 @@ export interface WebappConfig {
   /** Longest wait for in-flight requests after SIGTERM, in milliseconds (WEBAPP_DRAIN_SECONDS). */
   drainMs: number;
   mysql: {
+    /** The first of `hosts` (a single server's name). */
     host: string;
+    /** Every database member, in the order that picks the writer (MYSQL_HOSTS, else MYSQL_HOST). */
+    hosts: string[];
     port: number;
     database: string;
     user: string;
@@ -70,6 +73,18 @@ function name(env: Env, key: string, fallback?: string): string {
   return value;
 }
 
+/** MYSQL_HOSTS (comma-separated, the Galera members in order) or else MYSQL_HOST. */
+function hosts(env: Env): string[] {
+  const raw = env.MYSQL_HOSTS?.trim();
+  if (!raw) return [text(env, "MYSQL_HOST")];
+  const list = raw.split(",").map((h) => h.trim());
+  const bad = list.find((h) => !/^[A-Za-z0-9._-]{1,253}$/.test(h));
+  if (bad !== undefined || new Set(list).size !== list.length) {
+    throw new ConfigError(`MYSQL_HOSTS must be a comma-separated list of distinct host names, not '${raw}'`);
+  }
+  return list;
+}
+
 /** Builds the configuration from the environment and the secret files; throws ConfigError. */
 export function loadConfig(env: Env = process.env, readFile: ReadFile = readOptionalFile): WebappConfig {
   const secretsDir = text(env, "WEBAPP_SECRETS_DIR", "/run/secrets");
@@ -87,13 +102,15 @@ export function loadConfig(env: Env = process.env, readFile: ReadFile = readOpti
 
   const host = text(env, "WEBAPP_HOSTNAME", os.hostname());
   const service = name(env, "WEBAPP_SERVICE", "webapp");
+  const mysqlHosts = hosts(env);
   return {
     port: integer(env, "WEBAPP_PORT", 8080, 1, 65535),
     host,
     version: text(env, "FLOTILLA_VERSION", "0.0.0-dev"),
     drainMs: integer(env, "WEBAPP_DRAIN_SECONDS", 10, 0, 3600) * 1000,
     mysql: {
-      host: text(env, "MYSQL_HOST"),
+      host: mysqlHosts[0],
+      hosts: mysqlHosts,
       port: integer(env, "MYSQL_PORT", 3306, 1, 65535),
       database: name(env, "MYSQL_DATABASE"),
       user: name(env, "MYSQL_USER"),

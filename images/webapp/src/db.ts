@@ -1,7 +1,13 @@
-// Database access: the connection pool, schema migrations and the play-once game.
-import mysql from "mysql2";
-import type { Pool as PromisePool, RowDataPacket } from "mysql2/promise";
+// Database access: the member pool, schema migrations and the play-once game.
+import { randomUUID } from "node:crypto";
+import type { FieldPacket, PoolConnection, QueryResult, RowDataPacket } from "mysql2/promise";
 import type { WebappConfig } from "./config";
+import { MemberPool } from "./members";
+
+/** What the queries here need: MemberPool (retries, failover) or a plain mysql2 promise pool. */
+export interface Queryable {
+  query<T extends QueryResult = QueryResult>(sql: string, params?: unknown): Promise<[T, FieldPacket[]]>;
+}
 
 /** Ordered, append-only: a migration never changes once released. */
 export const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] = [
@@ -30,38 +36,53 @@ export const MIGRATIONS: readonly { version: number; statements: readonly string
        ) ENGINE=InnoDB`,
     ],
   },
+  {
+    version: 3,
+    // The request that made the play: a play retried after a failover (its first
+    // attempt may have committed before the connection died) finds its own row and is
+    // still answered 201, never 409 and never twice. Idempotent DDL: without GET_LOCK
+    // (refused by Galera) replicas may run a migration at the same time.
+    statements: ["ALTER TABLE plays ADD COLUMN IF NOT EXISTS request_id CHAR(36) NULL"],
+  },
 ];
 
 const MIGRATION_LOCK = "flotilla.webapp.migrations";
 
-/** A callback pool (what express-mysql-session wants); use `.promise()` for our own queries. */
-export function createPool(config: WebappConfig, connectionLimit = 10): mysql.Pool {
-  return mysql.createPool({
-    host: config.mysql.host,
+/** The database members of the configuration, probed once a second once started. */
+export function createMembers(config: WebappConfig, log: (line: string) => void): MemberPool {
+  return new MemberPool({
+    hosts: config.mysql.hosts,
     port: config.mysql.port,
     user: config.mysql.user,
     password: config.mysql.password,
     database: config.mysql.database,
-    connectionLimit,
-    connectTimeout: 2000,
-    waitForConnections: true,
-    queueLimit: 100,
-    enableKeepAlive: true,
+    log,
   });
 }
 
 /**
- * Applies pending migrations. Replicas starting together serialise on a named lock
- * (GET_LOCK), and each migration is recorded, so every one runs exactly once.
+ * Applies pending migrations. On a single server, replicas starting together serialise
+ * on a named lock (GET_LOCK); Galera refuses GET_LOCK (ER_NOT_SUPPORTED_YET), and there
+ * the statements' own idempotence (IF NOT EXISTS, INSERT IGNORE) makes a migration run
+ * twice at once harmless (DDL is applied in total order on every member).
  */
-export async function migrate(pool: PromisePool, log: (line: string) => void): Promise<number[]> {
-  const conn = await pool.getConnection();
+export async function migrate(
+  connect: () => Promise<PoolConnection>,
+  log: (line: string) => void,
+): Promise<number[]> {
+  const conn = await connect();
   try {
-    const [lockRows] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, 60) AS locked", [
-      MIGRATION_LOCK,
-    ]);
-    if (lockRows[0]?.locked !== 1)
-      throw new Error(`could not take the migration lock ${MIGRATION_LOCK} in 60 s`);
+    let locked = false;
+    try {
+      const [lockRows] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, 60) AS locked", [
+        MIGRATION_LOCK,
+      ]);
+      if (lockRows[0]?.locked !== 1)
+        throw new Error(`could not take the migration lock ${MIGRATION_LOCK} in 60 s`);
+      locked = true;
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1235) throw error;
+    }
     try {
       await conn.query(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -75,26 +96,16 @@ export async function migrate(pool: PromisePool, log: (line: string) => void): P
       for (const migration of MIGRATIONS) {
         if (done.has(migration.version)) continue;
         for (const statement of migration.statements) await conn.query(statement);
-        await conn.query("INSERT INTO schema_migrations (version) VALUES (?)", [migration.version]);
+        await conn.query("INSERT IGNORE INTO schema_migrations (version) VALUES (?)", [migration.version]);
         log(`migration ${migration.version} applied`);
         applied.push(migration.version);
       }
       return applied;
     } finally {
-      await conn.query("DO RELEASE_LOCK(?)", [MIGRATION_LOCK]);
+      if (locked) await conn.query("DO RELEASE_LOCK(?)", [MIGRATION_LOCK]);
     }
   } finally {
     conn.release();
-  }
-}
-
-/** True when the database answers a trivial query within the timeout. */
-export async function ping(pool: PromisePool, timeoutMs: number): Promise<boolean> {
-  try {
-    await pool.query({ sql: "SELECT 1", timeout: timeoutMs });
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -106,36 +117,38 @@ export interface Play {
 }
 
 /**
- * Plays once for a customer. The insert either creates the customer's only row
- * (created: true) or hits the primary key, and then the original play is returned
- * (created: false): concurrent attempts cannot both win the race.
+ * Plays once for a customer. The insert either creates the customer's only row or hits
+ * the primary key; the row then tells whether this request made it (its request id):
+ * created is true only for the request that made the play, even when the insert was
+ * retried after a failover and its first attempt had committed. Concurrent attempts
+ * cannot both win the race.
  */
 export async function playOnce(
-  pool: PromisePool,
+  db: Queryable,
   customer: string,
   servedBy: string,
   draw: () => number = Math.random,
+  requestId: string = randomUUID(),
 ): Promise<{ created: boolean; play: Play }> {
   const result = draw() < 0.1 ? "win" : "lose";
-  let created = true;
   try {
-    await pool.query("INSERT INTO plays (customer, result, served_by) VALUES (?, ?, ?)", [
+    await db.query("INSERT INTO plays (customer, result, served_by, request_id) VALUES (?, ?, ?, ?)", [
       customer,
       result,
       servedBy,
+      requestId,
     ]);
   } catch (error) {
     if ((error as { code?: string }).code !== "ER_DUP_ENTRY") throw error;
-    created = false;
   }
-  const [rows] = await pool.query<RowDataPacket[]>(
-    "SELECT customer, result, served_by, played_at FROM plays WHERE customer = ?",
+  const [rows] = await db.query<RowDataPacket[]>(
+    "SELECT customer, result, served_by, played_at, request_id FROM plays WHERE customer = ?",
     [customer],
   );
   const row = rows[0];
   if (!row) throw new Error(`play of ${customer} vanished`);
   return {
-    created,
+    created: row.request_id === requestId,
     play: {
       customer: String(row.customer),
       result: row.result === "win" ? "win" : "lose",

@@ -4,21 +4,22 @@
 import type { Server } from "node:http";
 import { type AppState, createApp } from "./app";
 import { ConfigError, loadConfig, type WebappConfig } from "./config";
-import { createPool, migrate, ping } from "./db";
+import { createMembers, migrate } from "./db";
+import type { MemberPool } from "./members";
 
 const log = (line: string): void => console.log(line);
 
-async function migrateUntilDone(config: WebappConfig, pool: ReturnType<typeof createPool>, state: AppState) {
+async function migrateUntilDone(config: WebappConfig, members: MemberPool, state: AppState) {
   for (let attempt = 1; !state.draining; attempt++) {
     try {
-      const applied = await migrate(pool.promise(), log);
+      const applied = await migrate(() => members.connection(), log);
       state.migrated = true;
       log(`schema up to date (${applied.length} migration(s) applied by this replica)`);
       return;
     } catch (error) {
       const delay = Math.min(500 * attempt, 5000);
       log(
-        `database ${config.mysql.host}:${config.mysql.port} not usable yet (${(error as Error).message}); retry in ${delay} ms`,
+        `database ${config.mysql.hosts.join(",")}:${config.mysql.port} not usable yet (${(error as Error).message}); retry in ${delay} ms`,
       );
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
@@ -35,7 +36,7 @@ async function deregister(config: WebappConfig): Promise<void> {
   }
 }
 
-function drain(server: Server, config: WebappConfig, pool: ReturnType<typeof createPool>, state: AppState) {
+function drain(server: Server, config: WebappConfig, members: MemberPool, state: AppState) {
   if (state.draining) return;
   state.draining = true;
   const started = Date.now();
@@ -52,7 +53,7 @@ function drain(server: Server, config: WebappConfig, pool: ReturnType<typeof cre
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
-      pool.end(() => {
+      void members.end().finally(() => {
         log(`drained in ${Date.now() - started} ms; exiting`);
         process.exit(0);
       });
@@ -73,26 +74,26 @@ function main(): void {
     throw error;
   }
   const state: AppState = { migrated: false, draining: false, databaseUp: false };
-  const pool = createPool(config);
-  // Readiness pings use a connection of their own, never queued behind requests.
-  const healthPool = createPool(config, 1);
+  // Every member is probed once a second on a connection of its own, never queued
+  // behind requests; readiness follows "some member is usable".
+  const members = createMembers(config, log);
+  members.start();
   const watch = setInterval(() => {
-    void ping(healthPool.promise(), 2000).then((up) => {
-      if (up !== state.databaseUp) log(`database ${up ? "reachable" : "unreachable"}`);
-      state.databaseUp = up;
-    });
-  }, 1000);
+    const up = members.writer !== undefined;
+    if (up !== state.databaseUp) log(`database ${up ? "reachable" : "unreachable"}`);
+    state.databaseUp = up;
+  }, 250);
   watch.unref();
-  const app = createApp(config, pool, state);
+  const app = createApp(config, members, state);
   const server = app.listen(config.port, () => {
     log(`listening on :${config.port} as ${config.host}, version ${config.version}`);
   });
   // Longer than HAProxy's idle server connections, so HAProxy closes them first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  process.on("SIGTERM", () => drain(server, config, pool, state));
-  process.on("SIGINT", () => drain(server, config, pool, state));
-  void migrateUntilDone(config, pool, state);
+  process.on("SIGTERM", () => drain(server, config, members, state));
+  process.on("SIGINT", () => drain(server, config, members, state));
+  void migrateUntilDone(config, members, state);
 }
 
 main();
