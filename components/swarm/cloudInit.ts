@@ -15,6 +15,11 @@ export interface CloudInitArgs {
   readonly hostKey: { readonly privateKeyOpenssh: string; readonly publicKeyOpenssh: string };
   /** Install the Docker engine (Swarm nodes) or not (bastion). */
   readonly docker: boolean;
+  /**
+   * The engine's /etc/docker/daemon.json (e.g. the lab's `insecure-registries`), written
+   * by write_files before the engine is installed or started. Only with `docker`.
+   */
+  readonly dockerDaemon?: Readonly<Record<string, unknown>>;
 }
 
 /** sshd settings on top of `ssh_pwauth: false`: keys only, no root login. */
@@ -29,6 +34,14 @@ const SSHD_DROP_IN = [
 export function renderCloudInit(args: CloudInitArgs): string {
   if (args.authorizedKeys.length === 0)
     throw new Error("cloud-init: at least one authorized key is required");
+  const daemon = args.dockerDaemon;
+  if (daemon !== undefined) {
+    if (typeof daemon !== "object" || daemon === null || Array.isArray(daemon))
+      throw new Error(
+        `cloud-init: dockerDaemon: expected an object (daemon.json settings), got ${JSON.stringify(daemon)}`,
+      );
+    if (!args.docker) throw new Error("cloud-init: dockerDaemon is only for a VM with docker: true");
+  }
   const doc: Record<string, unknown> = {
     hostname: args.hostname,
     preserve_hostname: false,
@@ -59,6 +72,16 @@ export function renderCloudInit(args: CloudInitArgs): string {
         owner: "root:root",
         content: SSHD_DROP_IN,
       },
+      ...(daemon !== undefined
+        ? [
+            {
+              path: "/etc/docker/daemon.json",
+              permissions: "0644",
+              owner: "root:root",
+              content: `${JSON.stringify(daemon, null, 2)}\n`,
+            },
+          ]
+        : []),
     ],
     package_update: true,
     packages: args.docker ? ["ca-certificates", "curl", "docker.io", "e2fsprogs"] : ["ca-certificates"],

@@ -87,6 +87,46 @@ describe.each([
   });
 });
 
+describe("cloud-init of a node with daemon.json settings (the lab's insecure registry)", () => {
+  const key = keyPair();
+  const args = {
+    hostname: "lab-node-0",
+    sshUser: "debian",
+    authorizedKeys: [operatorKey],
+    hostKey: key,
+    docker: true,
+    dockerDaemon: { "insecure-registries": ["10.213.0.2:5000"] },
+  };
+  const text = renderCloudInit(args);
+  const doc = parse(text) as {
+    write_files: { path: string; content: string; permissions: string }[];
+    runcmd: string[][];
+  };
+
+  it("writes /etc/docker/daemon.json with write_files (before runcmd starts the engine) and passes `cloud-init schema`", () => {
+    const file = doc.write_files.find((f) => f.path === "/etc/docker/daemon.json");
+    expect(file?.permissions).toBe("0644");
+    expect(JSON.parse(file?.content ?? "")).toEqual({ "insecure-registries": ["10.213.0.2:5000"] });
+    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "docker"]);
+    const result = schema(text);
+    expect(result.output).toMatch(/Valid cloud-config/);
+    expect(result.ok).toBe(true);
+  });
+
+  it("writes no daemon.json when not asked", () => {
+    expect(renderCloudInit({ ...args, dockerDaemon: undefined })).not.toContain("/etc/docker/daemon.json");
+  });
+
+  it("refuses daemon settings for a VM without an engine, or that are not an object", () => {
+    expect(() => renderCloudInit({ ...args, docker: false })).toThrow(
+      /dockerDaemon is only for a VM with docker: true/,
+    );
+    expect(() =>
+      renderCloudInit({ ...args, dockerDaemon: ["x"] as unknown as Record<string, unknown> }),
+    ).toThrow(/dockerDaemon: expected an object/);
+  });
+});
+
 describe("cloud-init schema (the tool itself)", () => {
   it("rejects a broken document, so a pass above means something", () => {
     expect(schema("#cloud-config\npackages: notalist\n").ok).toBe(false);
