@@ -1,11 +1,13 @@
 // The Swarm bootstrap scripts for real: three Docker engines in containers (Debian
 // trixie + docker.io, the way a VM runs it) on one network, driven by the exact
-// command lines the remote commands run (`sudo -n bash -c '<script>' ...`, through a
-// shell like SSH's). Init, join, label, drain and leave, each run twice.
+// command lines the remote commands run (`sudo -n bash -c "<script>" ...`, through a
+// shell like SSH's). Init, join, label, drain and leave, each run twice; and a stack
+// deploy run the way it runs on a manager, as the login user.
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { SwarmScript } from "../../components/swarm";
-import { parseJoinTokens } from "../../components/swarm";
+import { remoteCommand } from "../../components/repo";
+import { DEPLOY_SCRIPT, deployStdin, REMOVE_SCRIPT } from "../../components/stacks";
+import { parseJoinTokens, type SwarmScript } from "../../components/swarm";
 import { describeWithDocker, docker } from "../support/docker";
 import { buildNodeImage, NODE_IMAGE, run } from "./nodes";
 
@@ -153,6 +155,62 @@ describeWithDocker("Swarm bootstrap scripts on Docker-in-Docker nodes", () => {
     }
     const nodes = inner(NODES.m0, ["node", "ls", "--format", "{{.ID}} {{.Status}}"]).split("\n").sort();
     expect(nodes).toEqual([`${ids.m0} Ready`, `${ids.w1} Ready`, `${ids.w2} Ready`].sort());
+  });
+
+  it("the stack deploy's exact remote command works as the login user (sudo, not docker); without sudo it cannot", () => {
+    // issue 10: the SSH user is in group sudo only, so a deploy run as that user cannot
+    // reach the engine. The remote form runs the script as root with `sudo -n`; the
+    // secret goes on stdin, which sudo passes through.
+    const as = (user: string, command: string, stdin = "") =>
+      spawnSync("docker", ["exec", "-i", "-u", user, NODES.m0, "sh", "-c", command], {
+        input: stdin,
+        encoding: "utf8",
+        timeout: 300_000,
+      });
+    expect(as("debian", "id -nG").stdout.trim().split(" ")).toContain("sudo");
+    expect(as("debian", "id -nG").stdout).not.toMatch(/\bdocker\b/);
+    const stack = `${PREFIX}-probe`;
+    const secret = { name: `${PREFIX}-probe_secret-0123456789abcdef`, value: `s3cr3t-${process.pid}-value` };
+    const compose = [
+      'version: "3.8"',
+      "services:",
+      "  probe:",
+      "    image: debian:trixie-slim",
+      '    command: ["sleep", "infinity"]',
+      "    secrets: [probe_secret]",
+      "    deploy:",
+      '      placement: { constraints: ["node.role == worker"] }',
+      "secrets:",
+      `  probe_secret: { external: true, name: ${secret.name} }`,
+      "",
+    ].join("\n");
+    const command = remoteCommand(DEPLOY_SCRIPT, [
+      "--stack",
+      stack,
+      "--resolve-image",
+      "never",
+      "--wait",
+      "120",
+    ]);
+    expect(command).toMatch(/^sudo -n bash -c /);
+    expect(command).not.toContain(secret.value);
+    const stdin = deployStdin([secret], compose);
+
+    const withoutSudo = as("debian", command.replace(/^sudo -n /, ""), stdin);
+    expect(withoutSudo.status).not.toBe(0);
+    expect(withoutSudo.stderr).toContain("not a Swarm manager");
+
+    const deployed = as("debian", command, stdin);
+    expect(deployed.status, deployed.stderr).toBe(0);
+    expect(inner(NODES.m0, ["service", "ls", "--format", "{{.Name}} {{.Replicas}}"])).toContain(
+      `${stack}_probe 1/1`,
+    );
+    expect(inner(NODES.m0, ["secret", "ls", "--format", "{{.Name}}"]).split("\n")).toContain(secret.name);
+    expect(deployed.stdout + deployed.stderr).not.toContain(secret.value);
+
+    const removed = as("debian", remoteCommand(REMOVE_SCRIPT, ["--stack", stack, "--secret", secret.name]));
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(inner(NODES.m0, ["service", "ls", "-q"])).toBe("");
   });
 
   it("label sets exactly the Flotilla labels, twice the same, and removes one no longer wanted", () => {
