@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostKey, renderCloudInit } from "../swarm";
 
 export interface BastionArgs {
-  /** Private network and subnet the bastion's port is on. */
+  /** Private network the bastion's port is on. */
   readonly networkId: pulumi.Input<string>;
+  /** Private subnet of the bastion's fixed IP. */
   readonly subnetId: pulumi.Input<string>;
   /** Security group of the bastion (SSH from admin CIDRs). */
   readonly securityGroupId: pulumi.Input<string>;
@@ -14,18 +15,25 @@ export interface BastionArgs {
   readonly externalNetwork: pulumi.Input<string>;
   /** What the floating IP must wait for (the router interface: Network.floatingIpDependencies). */
   readonly floatingIpDependencies?: pulumi.Resource[];
-  /** Glance image and Nova flavor names. */
+  /** Glance image name. */
   readonly image: pulumi.Input<string>;
+  /** Nova flavor name. */
   readonly flavor: pulumi.Input<string>;
   /** Nova keypair name (the operator's key). */
   readonly keyPair: pulumi.Input<string>;
-  /** The operator's public key and the image's login user. */
+  /** The operator's public key (cloud-init authorizes it for `sshUser`). */
   readonly sshPublicKey: string;
+  /** The image's login user. */
   readonly sshUser: string;
   /** Availability zone (the cloud's default when unset). */
   readonly availabilityZone?: pulumi.Input<string>;
 }
 
+/**
+ * The bastion (`flotilla:openstack:Bastion`): a port in the bastion group, a VM with
+ * cloud-init (no Docker) and a program-generated host key, and a floating IP. Outputs its
+ * public and private addresses and the host key connections pin.
+ */
 export class Bastion extends pulumi.ComponentResource {
   /** The bastion's floating IP: where operators (and `connection: jump`) SSH to. */
   readonly publicAddress: pulumi.Output<string>;

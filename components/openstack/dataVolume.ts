@@ -15,8 +15,9 @@ export interface DataVolumeArgs {
   readonly mountPath: string;
   /** Size in GiB. */
   readonly sizeGb: pulumi.Input<number>;
-  /** Cinder volume type and availability zone (the cloud's defaults when unset). */
+  /** Cinder volume type (the cloud's default when unset). */
   readonly volumeType?: pulumi.Input<string>;
+  /** Availability zone (the cloud's default when unset). */
   readonly availabilityZone?: pulumi.Input<string>;
 }
 
@@ -30,6 +31,11 @@ export function deviceCandidates(volumeId: string, reportedDevice: string | unde
   return candidates;
 }
 
+/**
+ * The MySQL data volume (`flotilla:openstack:DataVolume`): a protected Cinder volume, its
+ * attachment to the `db` node, and a remote command that formats it only if blank and
+ * mounts it (unmounts on delete). Outputs the mount path, once mounted, and the volume ID.
+ */
 export class DataVolume extends pulumi.ComponentResource {
   /** The mount path, once the volume is mounted there. */
   readonly path: pulumi.Output<string>;

@@ -14,6 +14,11 @@ export interface NetworkArgs {
   readonly existingNetwork?: string;
 }
 
+/**
+ * The private network (`flotilla:openstack:Network`): network, subnet, router and router
+ * interface to the external network, or look-ups of an existing network and its subnet.
+ * Outputs the network, subnet and external network IDs, and what floating IPs wait for.
+ */
 export class Network extends pulumi.ComponentResource {
   /** ID of the private network the cluster's ports are on. */
   readonly networkId: pulumi.Output<string>;

@@ -10,19 +10,23 @@ import { type GroupName, groupsFor } from "./plan";
 export interface SwarmNodesArgs {
   /** The planned nodes (planNodes(config.swarm)). */
   readonly nodes: readonly NodePlan[];
-  /** Private network and subnet of the nodes' ports. */
+  /** Private network of the nodes' ports. */
   readonly networkId: pulumi.Input<string>;
+  /** Private subnet of the nodes' fixed IPs. */
   readonly subnetId: pulumi.Input<string>;
   /** Security group IDs by role. */
   readonly securityGroupIds: Record<GroupName, pulumi.Input<string>>;
-  /** Glance image name and Nova flavors per role. */
+  /** Glance image name of every node. */
   readonly image: pulumi.Input<string>;
+  /** Nova flavor of the managers. */
   readonly managerFlavor: pulumi.Input<string>;
+  /** Nova flavor of the workers (load-balancer and database nodes included). */
   readonly workerFlavor: pulumi.Input<string>;
   /** Nova keypair name (the operator's key). */
   readonly keyPair: pulumi.Input<string>;
-  /** The operator's public key and the image's login user. */
+  /** The operator's public key (cloud-init authorizes it for `sshUser`). */
   readonly sshPublicKey: string;
+  /** The image's login user. */
   readonly sshUser: string;
   /** The keepalived VIP, allowed on the load-balancer nodes' ports (none: no VIP). */
   readonly vipAddress?: pulumi.Input<string>;
@@ -31,10 +35,13 @@ export interface SwarmNodesArgs {
 }
 
 export interface SwarmNode {
+  /** The node's plan: key, role, labels. */
   readonly plan: NodePlan;
   /** Host name and VM name. */
   readonly hostname: string;
+  /** ID of the VM. */
   readonly instanceId: pulumi.Output<string>;
+  /** ID of the node's port. */
   readonly portId: pulumi.Output<string>;
   /** The node's private address (Swarm advertise address, SSH target). */
   readonly privateAddress: pulumi.Output<string>;
@@ -42,12 +49,19 @@ export interface SwarmNode {
   readonly hostPublicKey: pulumi.Output<string>;
 }
 
+/**
+ * The Swarm's VMs (`flotilla:openstack:SwarmNodes`): per planned node a port (its role's
+ * security groups; the VIP in allowed_address_pairs on `lb` nodes), a host key and a VM
+ * with cloud-init and Docker; anti-affinity server groups for managers and for `lb` nodes.
+ * Outputs `nodes`: plan, host name, instance and port IDs, private address, host key.
+ */
 export class SwarmNodes extends pulumi.ComponentResource {
   /** Every node, in plan order (managers first). */
   readonly nodes: SwarmNode[];
 
   constructor(name: string, args: SwarmNodesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:openstack:SwarmNodes", name, {}, opts);
+    // An invariant of planNodes (the schema requires one manager or more).
     if (!args.nodes.some((n) => n.role === "manager"))
       throw new Error("SwarmNodes: at least one manager is required");
     const serverGroup = (what: string) =>

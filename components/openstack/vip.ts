@@ -1,13 +1,14 @@
 // The keepalived virtual IP: a reserved Neutron port that holds the address (so
 // Neutron never hands it to anything else) and a floating IP on it. The load-balancer
-// nodes' ports list the address in allowed_address_pairs (components/swarmNodes.ts),
+// nodes' ports list the address in allowed_address_pairs (components/openstack/swarmNodes.ts),
 // or port security would drop the traffic of whichever node holds the VIP.
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface VipArgs {
-  /** Private network and subnet the VIP is on. */
+  /** Private network the VIP is on. */
   readonly networkId: pulumi.Input<string>;
+  /** Private subnet the VIP's address comes from. */
   readonly subnetId: pulumi.Input<string>;
   /** Security group of the load-balancer nodes (the VIP's traffic is theirs). */
   readonly securityGroupId: pulumi.Input<string>;
@@ -17,6 +18,11 @@ export interface VipArgs {
   readonly floatingIpDependencies?: pulumi.Resource[];
 }
 
+/**
+ * keepalived's virtual IP (`flotilla:openstack:Vip`): a reserved port holding the
+ * address and a floating IP on it. Outputs the private address, the public address (the
+ * webapp's) and the port ID.
+ */
 export class Vip extends pulumi.ComponentResource {
   /** The VIP's private address (keepalived's virtual_ipaddress). */
   readonly address: pulumi.Output<string>;

@@ -9,17 +9,21 @@ export const DEPLOY_SCRIPT = "scripts/host/stack-deploy.sh";
 export const REMOVE_SCRIPT = "scripts/host/stack-remove.sh";
 
 export interface DeployOptions {
+  /** Prefix of the Swarm stack, network and secret names. */
   prefix: string;
+  /** The catalog stack to deploy. */
   stack: StackName;
+  /** The overlay networks to create first (shared by stacks, so never a stack's own). */
   networks: readonly NetworkKey[];
   /** Host directories to create first (the local target's MySQL data path). */
   ensureDirs?: readonly string[];
   /** `never` for local images (a registry lookup could pin someone else's image). */
   resolveImage: "always" | "changed" | "never";
+  /** Seconds to wait for convergence before failing (default 300). */
   waitSeconds?: number;
 }
 
-/** Arguments of scripts/stack-deploy.sh (no secret: those go on stdin). */
+/** Arguments of scripts/host/stack-deploy.sh (no secret: those go on stdin). */
 export function deployArgs(o: DeployOptions): string[] {
   return [
     "--stack",
@@ -33,7 +37,7 @@ export function deployArgs(o: DeployOptions): string[] {
   ];
 }
 
-/** Arguments of scripts/stack-remove.sh. */
+/** Arguments of scripts/host/stack-remove.sh. */
 export function removeArgs(
   prefix: string,
   stack: StackName,

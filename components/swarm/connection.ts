@@ -19,6 +19,7 @@ export interface SshTarget {
 }
 
 export interface ConnectionPlan {
+  /** Through the bastion as jump host, or directly (when `pulumi up` runs on the bastion). */
   readonly mode: "jump" | "direct";
   /** The image's login user on the bastion and the nodes. */
   readonly user: string;

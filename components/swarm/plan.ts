@@ -9,7 +9,9 @@ export type NodeLabel = "lb" | "db";
 export interface NodePlan {
   /** Stable key, part of every resource name of the node: `manager-0`, `worker-2`. */
   readonly key: string;
+  /** Swarm role. */
   readonly role: "manager" | "worker";
+  /** Position among the nodes of its role, from 0. */
   readonly index: number;
   /** Placement labels (`lb=true`, `db=true`) the bootstrap applies. */
   readonly labels: readonly NodeLabel[];

@@ -16,7 +16,9 @@ export type Deployer =
 
 /** keepalived's virtual IP (`a.b.c.d/32`, a host route whatever the subnet) and the load-balancer nodes' addresses. */
 export interface VirtualIp {
+  /** The virtual IP with its prefix (`a.b.c.d/32`). */
   readonly vip: string;
+  /** The load-balancer nodes' private addresses (keepalived's unicast peers). */
   readonly peers: string[];
 }
 

@@ -237,7 +237,7 @@ describe("the JSON Schema editors use", () => {
   const stackFile = (stack: string) =>
     parseYaml(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
 
-  it("is in sync with the zod schema (run `npm run schema` after changing components/config.ts)", () => {
+  it("is in sync with the zod schema (run `npm run schema` after changing components/config/schema.ts)", () => {
     expect(committed).toBe(renderSchema());
   });
 
