@@ -85,6 +85,23 @@ const haproxySchema = z.strictObject({
 });
 
 const mysqlSchema = z.strictObject({
+  nodes: quorumCount("MariaDB members")
+    .default(1)
+    .describe(
+      "MariaDB members: 1 (a single server) or 3, 5 or 7 (a Galera cluster, one member per `db` node; docs/galera.md).",
+    ),
+  backupIntervalMinutes: z
+    .int({ error: "expected a whole number of minutes" })
+    .min(0, { error: "expected 0 (no scheduled backups) or more minutes" })
+    .max(10080, { error: "expected at most 10080 minutes (a week)" })
+    .default(1440)
+    .describe("Minutes between scheduled mariadb-backup backups into the backup volume; 0 turns them off."),
+  backupKeep: z
+    .int({ error: "expected a whole number of backups" })
+    .min(1, { error: "expected at least 1 backup kept" })
+    .max(365, { error: "expected at most 365 backups kept" })
+    .default(7)
+    .describe("How many scheduled backups the backup volume keeps (the oldest go first)."),
   database: name.default("flotilla").describe("Application database name."),
   user: name.default("flotilla").describe("Application user (privileges on the application database only)."),
   dataPath: z
@@ -305,11 +322,14 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
       input: undefined,
     });
   if (traits.multiNode) {
-    // The first `loadBalancerNodes` workers carry `lb`, the next one `db`.
-    if (c.swarm.loadBalancerNodes + 1 > c.swarm.workers)
+    // The first `loadBalancerNodes` workers carry `lb`, the next `mysql.nodes` ones `db`.
+    if (c.swarm.loadBalancerNodes + c.mysql.nodes > c.swarm.workers)
       issues.push({
         path: ["swarm", "workers"],
-        message: `expected at least ${c.swarm.loadBalancerNodes + 1} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and one database node)`,
+        message:
+          c.mysql.nodes === 1
+            ? `expected at least ${c.swarm.loadBalancerNodes + 1} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and one database node)`
+            : `expected at least ${c.swarm.loadBalancerNodes + c.mysql.nodes} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and ${c.mysql.nodes} database nodes for flotilla:mysql.nodes)`,
         input: c.swarm.workers,
       });
     if (c.consul.servers > c.swarm.managers)

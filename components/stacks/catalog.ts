@@ -4,6 +4,7 @@
 import type { FlotillaConfig } from "../config";
 import type { NetworkKey, SecretTarget } from "./names";
 import {
+  mysqlDataDir,
   type RenderInput,
   renderConsul,
   renderHaproxy,
@@ -46,12 +47,14 @@ export const STACK_CATALOG = [
     name: "mysql",
     type: "flotilla:stacks:MysqlStack",
     description:
-      "MariaDB on the `db` node, its data on the host path, on the data network only, never published",
+      "MariaDB on the `db` node(s), alone or a Galera cluster (one service per member), on the data network only, never published",
     image: "mysql",
     networks: ["data"],
     secrets: ["mysql_root_password", "mysql_password"],
     enabled: always,
-    hostDirs: (config) => [config.mysql.dataPath],
+    hostDirs: (config) => [
+      ...new Set(Array.from({ length: config.mysql.nodes }, (_, i) => mysqlDataDir(config, i + 1))),
+    ],
     render: renderMysql,
   },
   {
