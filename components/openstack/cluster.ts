@@ -195,6 +195,9 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
       vipAddress: this.vipAddress,
       virtualIp: this.virtualIp,
       ready: this.ready,
+      // The quorum sizes, for the odd-quorums stack policy (it reads components' outputs).
+      swarmManagers: config.swarm.managers,
+      consulServers: config.consul.servers,
     });
   }
 }
