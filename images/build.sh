@@ -3,7 +3,7 @@
 #   images/build.sh [--version V] [--only NAME]...
 # Idempotent and quick when nothing changed (Docker's layer cache). Makes sure the
 # Debian base image exists first (pulled, or built offline by images/base/bootstrap-debian.sh).
-# The order is the one in components/imageCatalog.ts (a unit test keeps them equal):
+# The order is the one in components/images/catalog.ts (a unit test keeps them equal):
 # s6-base first (every other image is FROM it), consul second (its binary is copied
 # from it by webapp and haproxy).
 #
