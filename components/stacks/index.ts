@@ -41,7 +41,7 @@ export {
   renderStack,
   renderStacks,
 } from "./render";
-export { PORTS, type RenderInput, swarmLiteral } from "./renderers";
+export { mysqlDataDir, mysqlHosts, PORTS, type RenderInput, swarmLiteral } from "./renderers";
 export { Stacks, type StacksArgs } from "./stacks";
 export { type StackSecrets, SwarmStack, type SwarmStackArgs } from "./swarmStack";
 export type { ComposeFile, StackFacts, StackImage } from "./types";
