@@ -130,6 +130,12 @@ function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
           `${NAMESPACE}:${key}: expected 32 random bytes in base64 (consul keygen), got a value that is not (not shown: it is a secret)`,
         );
       }
+    } else if (key.startsWith("consul") && key.endsWith("Token")) {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected a UUID (a Consul ACL token SecretID, e.g. from uuidgen), got a value that is not (not shown: it is a secret)`,
+        );
+      }
     } else if (value.length < 12) {
       problems.push(
         `${NAMESPACE}:${key}: expected at least 12 characters, got ${value.length} (value not shown: it is a secret)`,

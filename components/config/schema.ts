@@ -18,6 +18,10 @@ export const SECRET_KEYS = [
   "statsPassword",
   "keepalivedPassword",
   "consulGossipKey",
+  "consulMasterToken",
+  "consulAgentToken",
+  "consulHaproxyToken",
+  "consulWebappToken",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -223,6 +227,22 @@ const openstackSchema = z.strictObject({
     .describe("Cinder volume type for the MySQL data volume (the cloud's default when unset)."),
 });
 
+const labSchema = z.strictObject({
+  subnetCidr: cidr
+    .refine((c) => Number(c.split("/")[1]) <= 24, {
+      error: "expected a subnet of /24 or larger (a /24 holds the lab's address plan)",
+    })
+    .default("10.213.0.0/24")
+    .describe("Subnet of the lab's Docker network (the nodes' \"private network\"); /24 or larger."),
+  sshPort: port
+    .default(2222)
+    .describe("Port on 127.0.0.1 where the lab bastion's SSH answers (the lab's \"floating IP\")."),
+  registryPort: port
+    .default(5000)
+    .describe("Port on 127.0.0.1 where the lab's image registry answers (images are pushed there)."),
+  sshUser: name.default("debian").describe("Login user on the lab's bastion and nodes (made by cloud-init)."),
+});
+
 /** The only Consul version Debian's archive has (bullseye's package): `consulSource: debian-archive` builds it. */
 export const DEBIAN_ARCHIVE_CONSUL_VERSION = "1.8.7";
 
@@ -231,13 +251,15 @@ export interface TargetTraits {
   /** One line for the `target` key's description. */
   readonly description: string;
   /** The config section only this target reads (required with it, refused without it), with a hint of its keys. */
-  readonly section?: { readonly key: "openstack"; readonly hint: string };
+  readonly section?: { readonly key: "openstack" | "lab"; readonly hint: string };
   /** Managers, workers and `lb`/`db` nodes as `swarm.*` says (not a one-node Swarm). */
   readonly multiNode: boolean;
   /** A virtual IP exists that keepalived can move between the `lb` nodes. */
   readonly virtualIp: boolean;
   /** Images are pushed to `images.registry`, where every node pulls them. */
   readonly pushesImages: boolean;
+  /** The target runs its own registry for the images (`images.registry` must stay unset). */
+  readonly ownRegistry?: boolean;
 }
 
 /** Every target: adding one is one entry here (and its component in components/<target>/). */
@@ -254,6 +276,15 @@ export const TARGETS = {
     multiNode: true,
     virtualIp: true,
     pushesImages: true,
+  },
+  lab: {
+    description:
+      "the helion topology rehearsed on the local Docker engine, each node a container that boots like a VM",
+    section: { key: "lab", hint: "subnetCidr, sshPort, registryPort" },
+    multiNode: true,
+    virtualIp: true,
+    pushesImages: false,
+    ownRegistry: true,
   },
 } as const satisfies Record<string, TargetTraits>;
 export type Target = keyof typeof TARGETS;
@@ -287,6 +318,7 @@ const baseSchema = z.strictObject({
   openstack: openstackSchema
     .optional()
     .describe("OpenStack cloud settings; required when target is `openstack`."),
+  lab: labSchema.optional().describe("Lab settings; required when target is `lab`."),
 });
 
 type RawConfig = z.infer<typeof baseSchema>;
@@ -315,6 +347,12 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
         input: c.target,
       });
   }
+  if (traits.ownRegistry && c.images.registry)
+    issues.push({
+      path: ["images", "registry"],
+      message: `expected no registry when target is '${c.target}': it runs its own registry and pushes the images there`,
+      input: c.images.registry,
+    });
   if (traits.pushesImages && !c.images.registry)
     issues.push({
       path: ["images", "registry"],
@@ -367,3 +405,4 @@ export const configSchema = baseSchema.superRefine((c, ctx) => {
 /** The validated configuration every component receives. */
 export type FlotillaConfig = z.infer<typeof configSchema>;
 export type OpenStackConfig = z.infer<typeof openstackSchema>;
+export type LabConfig = z.infer<typeof labSchema>;

@@ -11,8 +11,8 @@ export interface SecretsArgs {
 }
 
 /**
- * The stacks' secrets (`flotilla:secrets:Secrets`): a RandomPassword (or RandomBytes for
- * the gossip key) per secret the operator did not set. Outputs each secret, and `values`,
+ * The stacks' secrets (`flotilla:secrets:Secrets`): a RandomPassword (RandomBytes for
+ * the gossip key, RandomUuid for the Consul ACL tokens) per secret the operator did not set. Outputs each secret, and `values`,
  * all of them by key, the shape the stacks take whole.
  */
 export class Secrets extends pulumi.ComponentResource {
@@ -26,6 +26,11 @@ export class Secrets extends pulumi.ComponentResource {
   readonly keepalivedPassword: pulumi.Output<string>;
   /** Consul gossip encryption key: 32 random bytes, base64. */
   readonly consulGossipKey: pulumi.Output<string>;
+  /** Consul ACL tokens (SecretIDs, random UUIDs): initial management, servers, HAProxy's agent, webapp agents. */
+  readonly consulMasterToken: pulumi.Output<string>;
+  readonly consulAgentToken: pulumi.Output<string>;
+  readonly consulHaproxyToken: pulumi.Output<string>;
+  readonly consulWebappToken: pulumi.Output<string>;
   /** Every secret by key (what the Stacks component takes). */
   readonly values: Readonly<Record<SecretKey, pulumi.Output<string>>>;
 
@@ -50,12 +55,30 @@ export class Secrets extends pulumi.ComponentResource {
             new random.RandomBytes(`${name}-consulGossipKey`, { length: 32 }, { parent: this }).base64,
           );
 
+    // Consul creates each token with exactly this SecretID (see docs/discovery.md).
+    const token = (key: SecretKey): pulumi.Output<string> => {
+      const given = args.provided[key];
+      if (given !== undefined) return pulumi.secret(given);
+      return pulumi.secret(
+        new random.RandomUuid(`${name}-${key}`, {}, { parent: this, additionalSecretOutputs: ["result"] })
+          .result,
+      );
+    };
+    this.consulMasterToken = token("consulMasterToken");
+    this.consulAgentToken = token("consulAgentToken");
+    this.consulHaproxyToken = token("consulHaproxyToken");
+    this.consulWebappToken = token("consulWebappToken");
+
     this.values = {
       mysqlRootPassword: this.mysqlRootPassword,
       mysqlPassword: this.mysqlPassword,
       statsPassword: this.statsPassword,
       keepalivedPassword: this.keepalivedPassword,
       consulGossipKey: this.consulGossipKey,
+      consulMasterToken: this.consulMasterToken,
+      consulAgentToken: this.consulAgentToken,
+      consulHaproxyToken: this.consulHaproxyToken,
+      consulWebappToken: this.consulWebappToken,
     };
     this.registerOutputs(this.values);
   }

@@ -17,6 +17,10 @@ export const SECRET_SOURCES = {
   haproxy_stats_password: "statsPassword",
   keepalived_password: "keepalivedPassword",
   consul_gossip_key: "consulGossipKey",
+  consul_master_token: "consulMasterToken",
+  consul_agent_token: "consulAgentToken",
+  consul_haproxy_token: "consulHaproxyToken",
+  consul_webapp_token: "consulWebappToken",
 } as const;
 export type SecretTarget = keyof typeof SECRET_SOURCES;
 export const SECRET_TARGETS = Object.keys(SECRET_SOURCES) as SecretTarget[];

@@ -114,10 +114,12 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
   const { config } = input;
   const prefix = input.prefix ?? DEFAULT_PREFIX;
   const servers = config.consul.servers;
-  // On OpenStack every server gets its own manager (the schema ensures there are
-  // enough), a named volume on that node, and the node's hostname as its Consul
-  // node name, so a restarted server rejoins as itself. A one-node Swarm cannot
-  // spread: its servers keep their data in per-container volumes.
+  // Every server keeps its data (Raft, node id, ACLs) on a volume, so a restarted task
+  // rejoins as the same server at its new address. On OpenStack every server gets its
+  // own manager (the schema ensures there are enough) and a named volume on that node;
+  // a one-node Swarm cannot spread, so each task slot gets its own volume. The Consul
+  // node name stays the container's (unique per task): memberlist refuses a known name
+  // at a new address for 30 s (docs/discovery.md).
   const spread = config.target === "openstack";
   const service: ComposeService = {
     image: input.images[stack.image],
@@ -129,13 +131,16 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
       // bind address by routing to `tasks.<consul>`: it binds to eth0, its one overlay
       // network (a go-sockaddr template for Consul, escaped from Swarm's own templating).
       CONSUL_BIND_ADDR: swarmLiteral('{{ GetInterfaceIP "eth0" }}'),
+      // The one service the webapp token may register (consul-acl writes the policy).
+      WEBAPP_SERVICE: "webapp",
     },
     networks: [...stack.networks],
     secrets: secretRefs(stack.secrets),
+    volumes: [{ type: "volume", source: "consul-data", target: "/consul/data" }],
     // Healthy once the agent answers: with 3 servers, a "leader known" check would keep
     // every server out of Swarm's DNS (only healthy tasks are listed), so they could
     // never find each other to elect one.
-    healthcheck: health(["CMD", "consul", "members"], "60s"),
+    healthcheck: health(["CMD", "/usr/lib/flotilla/consul-ready"], "60s"),
     stop_grace_period: "20s",
     deploy: {
       mode: "replicated",
@@ -151,16 +156,16 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
       labels: labels(stack.name),
     },
   };
-  if (spread) {
-    service.hostname = "{{.Node.Hostname}}";
-    service.volumes = [{ type: "volume", source: "consul-data", target: "/consul/data" }];
-  }
+  // One node: `<prefix>-consul-data-<slot>` (Swarm expands the template in the mount source).
+  const volume = spread
+    ? { labels: labels(stack.name) }
+    : { name: `${prefix}-consul-data-{{.Task.Slot}}`, labels: labels(stack.name) };
   return {
     version: "3.8",
     services: { [stack.name]: service },
     networks: topNetworks(prefix, stack.networks),
     secrets: topSecrets(input, stack.secrets),
-    ...(spread ? { volumes: { "consul-data": { labels: labels(stack.name) } } } : {}),
+    volumes: { "consul-data": volume },
   };
 }
 

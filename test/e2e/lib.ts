@@ -1,7 +1,7 @@
 // Helpers of the end-to-end suite: deploy rendered stacks with the real deploy script,
 // find published ports, generate steady load (autocannon) and summarise it.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import type { FlotillaConfig, SecretKey } from "../../components/config";
 import {
@@ -74,6 +74,10 @@ export function randomSecrets(): Record<SecretKey, string> {
     statsPassword: pw(),
     keepalivedPassword: randomBytes(12).toString("base64url").slice(0, 16),
     consulGossipKey: randomBytes(32).toString("base64"),
+    consulMasterToken: randomUUID(),
+    consulAgentToken: randomUUID(),
+    consulHaproxyToken: randomUUID(),
+    consulWebappToken: randomUUID(),
   };
 }
 

@@ -109,7 +109,9 @@ describe("Stacks component", () => {
       // The values do reach the deploy script: base64 on stdin.
       const stdin = commands(ev.resources).map((c) => String(c.inputs.stdin));
       expect(stdin.join("\n")).toContain(Buffer.from(secretValues.mysqlPassword).toString("base64"));
-      expect(stdin[0]).toMatch(/^flotilla-consul_gossip_key-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n%%compose\n/);
+      expect(stdin[0]).toMatch(/^flotilla-consul_gossip_key-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n/);
+      // Then the consul stack's ACL tokens, then the document.
+      expect(stdin[0]).toMatch(/\nflotilla-consul_webapp_token-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n%%compose\n/);
     }
   });
 

@@ -120,12 +120,16 @@ describe("stack documents", () => {
     expect(consul.placement.preferences).toEqual([{ spread: "node.id" }]);
   });
 
-  it("a one-node Swarm can run three Consul servers: no one-per-node limit, per-container data", () => {
+  it("a one-node Swarm can run three Consul servers: no one-per-node limit, one data volume per task slot", () => {
     const c = config("dev", { "flotilla:consul": { servers: 3 } });
-    const consul = service(renderStack("consul", input(c)));
+    const doc = renderStack("consul", input(c));
+    const consul = service(doc);
     expect(consul.deploy.replicas).toBe(3);
     expect(consul.deploy.placement.max_replicas_per_node).toBeUndefined();
-    expect(consul.volumes).toBeUndefined();
+    expect(consul.volumes).toEqual([{ type: "volume", source: "consul-data", target: "/consul/data" }]);
+    expect(doc.volumes?.["consul-data"]?.name).toBe("flotilla-consul-data-{{.Task.Slot}}");
+    // Unique node names (the container's): no stable hostname at a changing address.
+    expect(consul.hostname).toBeUndefined();
     expect(consul.environment.CONSUL_BOOTSTRAP_EXPECT).toBe("3");
   });
 
@@ -155,7 +159,20 @@ describe("stack documents", () => {
     );
     expect(Object.keys(byStack(docs, "haproxy").secrets!).sort()).toEqual([
       "consul_gossip_key",
+      "consul_haproxy_token",
       "haproxy_stats_password",
+    ]);
+    // Each role's Consul token only where that role runs (the servers create them all).
+    expect(Object.keys(byStack(docs, "webapp").secrets!)).toContain("consul_webapp_token");
+    expect(Object.keys(byStack(docs, "webapp").secrets!)).not.toContain("consul_haproxy_token");
+    expect(Object.keys(byStack(docs, "webapp").secrets!)).not.toContain("consul_master_token");
+    expect(Object.keys(byStack(docs, "haproxy").secrets!)).not.toContain("consul_master_token");
+    expect(Object.keys(byStack(docs, "consul").secrets!).sort()).toEqual([
+      "consul_agent_token",
+      "consul_gossip_key",
+      "consul_haproxy_token",
+      "consul_master_token",
+      "consul_webapp_token",
     ]);
     expect(Object.keys(byStack(docs, "webapp").secrets!)).not.toContain("mysql_root_password");
     for (const { document } of docs) {
