@@ -1,0 +1,75 @@
+// Secret values seen during a run (secret config, secret inputs, secret outputs), and
+// the masking applied to every text the executor prints or puts in an error.
+import * as pulumi from "@pulumi/pulumi";
+
+export const MASK = "[secret]";
+
+/** Whether a value is the Pulumi runtime's wire form of a secret (`{<sig>: <secret sig>, value}`). */
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return (
+    !!value &&
+    typeof value === "object" &&
+    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  );
+}
+
+/** Wrap a value so the runtime marks the output secret, as a provider's secret output is. */
+export function secretWrapper(value: unknown): Record<string, unknown> {
+  return { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value };
+}
+
+/**
+ * Unwrap secrets in a value from the runtime: returns the plain value, and calls `found`
+ * with every string leaf that was inside a secret, plus the top-level key it sat under.
+ */
+export function unwrap(
+  value: unknown,
+  found?: (leaf: string, topKey: string) => void,
+  topKey = "",
+  inSecret = false,
+): unknown {
+  if (isSecretWrapper(value)) return unwrap(value.value, found, topKey, true);
+  if (Array.isArray(value)) return value.map((v) => unwrap(v, found, topKey, inSecret));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = unwrap(v, found, topKey || k, inSecret);
+    return out;
+  }
+  if (inSecret && found && value !== undefined && value !== null) found(String(value), topKey);
+  return value;
+}
+
+/** The set of secret strings of one run; `mask` replaces each (and its base64 form, and each long line of a multi-line one). */
+export class SecretMask {
+  private readonly values = new Set<string>();
+
+  add(value: unknown): void {
+    if (typeof value !== "string" && typeof value !== "number") return;
+    const text = String(value);
+    // Very short values (a port, "true") would mask ordinary text and protect nothing.
+    if (text.length < 6) return;
+    this.values.add(text);
+    this.values.add(Buffer.from(text, "utf8").toString("base64"));
+    const trimmed = text.trim();
+    if (trimmed !== text && trimmed.length >= 6) this.values.add(trimmed);
+    for (const line of text.split("\n")) if (line.trim().length >= 16) this.values.add(line.trim());
+  }
+
+  /** Whether a text contains any known secret. */
+  reveals(text: string): boolean {
+    for (const v of this.values) if (text.includes(v)) return true;
+    return false;
+  }
+
+  mask(text: string): string {
+    // Longest first, so a value is masked whole before any of its lines or parts.
+    const sorted = [...this.values].sort((a, b) => b.length - a.length);
+    let out = text;
+    for (const v of sorted) if (out.includes(v)) out = out.split(v).join(MASK);
+    return out;
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+}
