@@ -45,7 +45,8 @@ module.exports = {
     onlyImports("config", []),
     onlyImports("repo", []),
     onlyImports("secrets", ["config"]),
-    onlyImports("images", ["config", "repo"]),
+    // images: a target's registry is a swarm-level type (ClusterTarget.registry).
+    onlyImports("images", ["config", "repo", "swarm"]),
     onlyImports("swarm", ["config", "repo"]),
     onlyImports("stacks", ["config", "repo", "images", "swarm"]),
     onlyImports("local", ["config", "repo", "swarm"]),

@@ -2,7 +2,8 @@
 // configuration per stack. This file only wires the top-level components.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
-import { Images } from "./components/images";
+import { DebianBase, Images } from "./components/images";
+import { LabCluster } from "./components/lab";
 import { LocalSwarm } from "./components/local";
 import { OpenStackCluster } from "./components/openstack";
 import { Secrets } from "./components/secrets";
@@ -13,14 +14,21 @@ import type { ClusterTarget } from "./components/swarm";
 const { config, secrets: providedSecrets } = loadConfig();
 
 const secrets = new Secrets("flotilla", { provided: providedSecrets });
-const images = new Images("flotilla", { target: config.target, images: config.images });
+const base = new DebianBase("flotilla", { image: config.images.baseImage });
 
 // Where the stacks land: one cluster per target, all of the same shape.
 const clusters: Record<typeof config.target, () => ClusterTarget> = {
   local: () => new LocalSwarm("flotilla"),
   openstack: () => new OpenStackCluster("flotilla", { config }),
+  lab: () => new LabCluster("flotilla", { config, base }),
 };
 const cluster = clusters[config.target]();
+const images = new Images("flotilla", {
+  target: config.target,
+  images: config.images,
+  base,
+  registry: cluster.registry,
+});
 
 new Stacks(
   "flotilla",

@@ -105,3 +105,106 @@ describe("Pulumi.helion.yaml", () => {
     }
   });
 });
+
+describe("Pulumi.lab.yaml", () => {
+  const lab = () => evaluateStack("lab", { mockOutputs: swarmScriptOutputs });
+  const CONTAINER = "docker:index/container:Container";
+
+  it("declares the helion topology as VMs on one lab network: registry, bastion, 3 managers, 4 workers", async () => {
+    const ev = await lab();
+    console.log(`lab registers ${ev.resources.length} resources:\n${graph(ev)}`);
+    const cluster = ev.one("flotilla:lab:LabCluster");
+    expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(0);
+    const network = ev.one("docker:index/network:Network");
+    expect(network.inputs.ipamConfigs).toEqual([
+      { subnet: "10.213.0.0/24", gateway: "10.213.0.1", ipRange: "10.213.0.128/25" },
+    ]);
+    const containers = ev.byType(CONTAINER);
+    expect(containers.map((c) => c.name).sort()).toEqual(
+      [
+        "bastion",
+        "manager-0",
+        "manager-1",
+        "manager-2",
+        "registry",
+        "worker-0",
+        "worker-1",
+        "worker-2",
+        "worker-3",
+      ].map((k) => `flotilla-lab-${k}`),
+    );
+    for (const c of containers) expect(c.parent).toBe(cluster.urn);
+    // Only the bastion's SSH and the registry are published, and only on loopback.
+    const published = containers.flatMap((c) =>
+      ((c.inputs.ports as { ip: string; external: number; internal: number }[] | undefined) ?? []).map(
+        (p) => `${c.name} ${p.ip}:${p.external}->${p.internal}`,
+      ),
+    );
+    expect(published.sort()).toEqual([
+      "flotilla-lab-bastion 127.0.0.1:2222->22",
+      "flotilla-lab-registry 127.0.0.1:5000->5000",
+    ]);
+    // Every VM boots the cloud-init document a helion VM gets, as a secret seed.
+    for (const c of containers.filter((c) => c.name !== "flotilla-lab-registry")) {
+      expect(c.secretInputs, c.name).toContain("uploads");
+      const uploads = c.inputs.uploads as { file: string; content: string }[];
+      const userData = uploads.find((u) => u.file.endsWith("/user-data"))?.content ?? "";
+      expect(userData, c.name).toMatch(/^#cloud-config\n/);
+      expect(userData, c.name).toContain("sudo: ALL=(ALL) NOPASSWD:ALL");
+    }
+    expect(String(ev.outputs.publicUrl)).toBe("http://10.213.0.100:80/");
+    expect(ev.outputs.bastionAddress).toBe("127.0.0.1:2222");
+  });
+
+  it("reaches every node through the bastion with pinned host keys and the lab's own key, deploys as root on manager-0", async () => {
+    const ev = await lab();
+    const remote = ev.byType("command:remote:Command");
+    expect(remote.length).toBeGreaterThan(0);
+    for (const cmd of remote) {
+      const connection = cmd.inputs.connection as Record<string, unknown> & {
+        proxy: Record<string, unknown>;
+      };
+      expect(cmd.secretInputs, cmd.name).toContain("connection");
+      expect(connection.host, cmd.name).toMatch(/^10\.213\.0\.\d+$/);
+      expect(connection.hostKey, cmd.name).toMatch(/^ssh-ed25519 /);
+      expect(connection.proxy, cmd.name).toMatchObject({ host: "127.0.0.1", port: 2222, user: "debian" });
+      expect(String(connection.proxy.hostKey)).toMatch(/^ssh-ed25519 /);
+      expect(String(connection.privateKey)).toContain("OPENSSH PRIVATE KEY");
+    }
+    const deploys = remote.filter((c) => /-deploy$/.test(c.name));
+    expect(deploys.length).toBeGreaterThanOrEqual(5);
+    for (const d of deploys) {
+      expect(String(d.inputs.create), d.name).toMatch(/^sudo -n bash -c /);
+      expect((d.inputs.connection as { host: string }).host).toBe("10.213.0.10");
+    }
+  });
+
+  it("pushes the images to the lab registry on 127.0.0.1", async () => {
+    const ev = await lab();
+    const images = ev
+      .byType("docker:index/image:Image")
+      .filter((i) => i.parent.endsWith("flotilla:images:Images::flotilla"));
+    expect(images).toHaveLength(6);
+    for (const i of images) {
+      expect(String(i.inputs.imageName)).toMatch(/^127\.0\.0\.1:5000\/flotilla\//);
+      expect(i.inputs.skipPush).toBe(false);
+    }
+    // The refs the stacks get (the nodes' address of the same digests) are asserted in
+    // test/images/images.component.test.ts; the documents themselves are only known once the
+    // secrets are, which the lab suite (test/lab) sees for real.
+  });
+
+  it("gives the db node a volume of its own for the MySQL data path, as a Cinder volume on helion", async () => {
+    const ev = await lab();
+    const db = ev.one(CONTAINER, "flotilla-lab-worker-2");
+    const volumes = db.inputs.volumes as { containerPath: string; volumeName?: string }[];
+    expect(volumes).toContainEqual({
+      volumeName: "flotilla-lab-worker-2-mysql-data",
+      containerPath: "/srv/flotilla/mysql",
+    });
+    const plain = ev.one(CONTAINER, "flotilla-lab-worker-3");
+    expect((plain.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).not.toContain(
+      "/srv/flotilla/mysql",
+    );
+  });
+});

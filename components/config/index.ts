@@ -8,6 +8,7 @@ export {
   crossFieldIssues,
   DEBIAN_ARCHIVE_CONSUL_VERSION,
   type FlotillaConfig,
+  type LabConfig,
   NAMESPACE,
   type OpenStackConfig,
   SECRET_KEYS,

@@ -5,8 +5,9 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type FlotillaConfig, TARGETS } from "../config";
+import { type FlotillaConfig, TARGETS, type TargetTraits } from "../config";
 import { localCommand, repoPath } from "../repo";
+import type { ImageRegistry } from "../swarm";
 import { IMAGE_CATALOG, type ImageName, imageBuildArgs, imageTag, registryServer } from "./catalog";
 
 export interface ImagesArgs {
@@ -14,6 +15,32 @@ export interface ImagesArgs {
   readonly target: FlotillaConfig["target"];
   /** The `images` config section: version label, registry, Debian base image, Consul source and version. */
   readonly images: FlotillaConfig["images"];
+  /** The Debian base image every build starts from. */
+  readonly base: DebianBase;
+  /** The target's own registry (targets with `ownRegistry`), instead of `images.registry`. */
+  readonly registry?: ImageRegistry;
+}
+
+/**
+ * The Debian base image (`flotilla:images:DebianBase`): pulled, or built offline with
+ * debootstrap where no registry answers (images/base/bootstrap-debian.sh). Its own
+ * component because more than the Flotilla images build on it (the lab's VM image).
+ * Outputs `image` (the reference, once it exists locally).
+ */
+export class DebianBase extends pulumi.ComponentResource {
+  /** The base image reference, resolved once the image exists in the local engine. */
+  readonly image: pulumi.Output<string>;
+
+  constructor(name: string, args: { readonly image: string }, opts?: pulumi.ComponentResourceOptions) {
+    super("flotilla:images:DebianBase", name, {}, opts);
+    const made = new command.local.Command(
+      `${name}-debian-base`,
+      { create: localCommand("images/base/bootstrap-debian.sh"), environment: { BASE_IMAGE: args.image } },
+      { parent: this },
+    );
+    this.image = made.stdout.apply(() => args.image);
+    this.registerOutputs({ image: this.image });
+  }
 }
 
 /**
@@ -36,28 +63,29 @@ export class Images extends pulumi.ComponentResource {
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:images:Images", name, {}, opts);
     const { images, target } = args;
-    const push = TARGETS[target].pushesImages;
-    // The schema requires a registry wherever images are pushed.
-    if (push && !images.registry) throw new Error("Images: a pushing target without images.registry");
-    const registry = push ? images.registry : undefined;
-
-    // The Debian base image: pulled, or built offline with debootstrap where no registry answers.
-    const debianBase = new command.local.Command(
-      `${name}-debian-base`,
-      {
-        create: localCommand("images/base/bootstrap-debian.sh"),
-        environment: { BASE_IMAGE: images.baseImage },
-      },
-      { parent: this },
-    );
+    const traits: TargetTraits = TARGETS[target];
+    // The schema requires a registry wherever images are pushed, and none where the target has its own.
+    if (traits.pushesImages && !images.registry)
+      throw new Error("Images: a pushing target without images.registry");
+    if (traits.ownRegistry && !args.registry)
+      throw new Error(`Images: target '${target}' needs its registry`);
+    const registry = traits.pushesImages ? images.registry : args.registry?.push;
+    const push = registry !== undefined;
+    // A ref as the nodes pull it: the target's registry may be reached under another address there.
+    const pullRef = (ref: string) =>
+      args.registry && ref.startsWith(`${args.registry.push}/`)
+        ? `${args.registry.pull}${ref.slice(args.registry.push.length)}`
+        : ref;
 
     const built = {} as Record<ImageName, docker.Image>;
     const refs = {} as Record<ImageName, pulumi.Output<string>>;
     const tags = {} as Record<ImageName, string>;
     for (const spec of IMAGE_CATALOG) {
-      const baseRef = spec.fromBase ? refs["s6-base"] : undefined;
-      const consulRef = spec.usesConsul ? refs.consul : undefined;
-      const dependsOn: pulumi.Resource[] = spec.fromBase ? [built["s6-base"]] : [debianBase];
+      // Builds run on this machine: they start from the refs as this machine knows them.
+      const baseRef = spec.fromBase ? built["s6-base"].repoDigest : undefined;
+      const consulRef = spec.usesConsul ? built.consul.repoDigest : undefined;
+      const dependsOn: pulumi.Input<pulumi.Resource>[] = spec.fromBase ? [built["s6-base"]] : [args.base];
+      if (args.registry) dependsOn.push(...args.registry.dependsOn);
       if (spec.usesConsul) dependsOn.push(built.consul);
       const tag = imageTag(spec.name, images.version, registry);
       const buildArgs = pulumi.all([baseRef, consulRef]).apply(([base, consul]) =>
@@ -87,7 +115,7 @@ export class Images extends pulumi.ComponentResource {
         { parent: this, dependsOn },
       );
       built[spec.name] = image;
-      refs[spec.name] = image.repoDigest;
+      refs[spec.name] = image.repoDigest.apply(pullRef);
       tags[spec.name] = tag;
     }
     this.refs = refs;

@@ -10,4 +10,4 @@ export {
   imageTag,
   registryServer,
 } from "./catalog";
-export { Images, type ImagesArgs } from "./images";
+export { DebianBase, Images, type ImagesArgs } from "./images";

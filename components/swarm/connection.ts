@@ -2,7 +2,9 @@
 // and either through the bastion as jump host (`connection: jump`, from a laptop) or
 // directly (`connection: direct`, when `pulumi up` runs on the bastion). Only one
 // hop exists: every node is on the bastion's private network.
-// Authentication is the operator's SSH agent (SSH_AUTH_SOCK): no private key in config or state.
+// Authentication is the operator's SSH agent (SSH_AUTH_SOCK): no private key in config or
+// state. The lab is the exception: it generates its own operator key (a Pulumi secret),
+// since nobody's agent holds a key for machines that exist only on this host.
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -16,6 +18,8 @@ export interface SshTarget {
   readonly host: pulumi.Input<string>;
   /** The host key to expect (`ssh-ed25519 ...`): anything else is refused. */
   readonly hostKey: pulumi.Input<string>;
+  /** SSH port (default 22). */
+  readonly port?: pulumi.Input<number>;
 }
 
 export interface ConnectionPlan {
@@ -25,28 +29,23 @@ export interface ConnectionPlan {
   readonly user: string;
   /** The bastion (its public address), used as jump host in `jump` mode. */
   readonly bastion: SshTarget;
+  /** A private key to log in with instead of the SSH agent (the lab's generated key; secret). */
+  readonly privateKey?: pulumi.Input<string>;
 }
 
 export function nodeConnection(
   target: SshTarget,
   plan: ConnectionPlan,
 ): pulumi.Output<command.types.input.remote.ConnectionArgs> {
-  const base = {
-    host: target.host,
-    hostKey: target.hostKey,
+  const login = (to: SshTarget) => ({
+    host: to.host,
+    ...(to.port !== undefined ? { port: to.port } : {}),
+    hostKey: to.hostKey,
     user: plan.user,
+    ...(plan.privateKey !== undefined ? { privateKey: pulumi.secret(plan.privateKey) } : {}),
     dialErrorLimit: DIAL_ERROR_LIMIT,
     perDialTimeout: PER_DIAL_TIMEOUT,
-  };
-  if (plan.mode === "direct") return pulumi.output(base);
-  return pulumi.output({
-    ...base,
-    proxy: {
-      host: plan.bastion.host,
-      hostKey: plan.bastion.hostKey,
-      user: plan.user,
-      dialErrorLimit: DIAL_ERROR_LIMIT,
-      perDialTimeout: PER_DIAL_TIMEOUT,
-    },
   });
+  if (plan.mode === "direct") return pulumi.output(login(target));
+  return pulumi.output({ ...login(target), proxy: login(plan.bastion) });
 }

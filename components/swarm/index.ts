@@ -19,4 +19,10 @@ export {
   swarmScriptPath,
   swarmScriptText,
 } from "./scripts";
-export { type ClusterTarget, type Deployer, deployerCommand, type VirtualIp } from "./target";
+export {
+  type ClusterTarget,
+  type Deployer,
+  deployerCommand,
+  type ImageRegistry,
+  type VirtualIp,
+} from "./target";

@@ -22,6 +22,16 @@ export interface VirtualIp {
   readonly peers: string[];
 }
 
+/** A registry a target runs itself (the lab's), pushed to from this machine, pulled from by the nodes. */
+export interface ImageRegistry {
+  /** Repository prefix this machine pushes to (`127.0.0.1:5000/flotilla`). */
+  readonly push: string;
+  /** The same repositories as the nodes reach them (`10.213.0.2:5000/flotilla`). */
+  readonly pull: string;
+  /** What must exist before the first push (the registry's container). */
+  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
 /**
  * A Swarm to deploy the stacks onto: what index.ts wires, whatever the target. It is the
  * cluster's component itself, so the stacks can depend on it.
@@ -37,6 +47,8 @@ export interface ClusterTarget extends pulumi.Resource {
   readonly bastionAddress?: pulumi.Output<string>;
   /** Resolves once the Swarm is up, labelled and its data paths ready (a one-line summary). */
   readonly ready: pulumi.Output<string>;
+  /** The registry the target runs for the images, if it runs one (else `images.registry` or none). */
+  readonly registry?: ImageRegistry;
 }
 
 /** The command line that runs a repository script where a deployer deploys (remote: as root, `sudo -n`). */

@@ -44,6 +44,45 @@ describe("committed stack files", () => {
     expect(config.openstack?.flavors.manager).toBeTruthy();
     expect(config.images.registry).toBeTruthy();
   });
+
+  it("Pulumi.lab.yaml parses: the helion topology (3 managers, 2 lb workers, keepalived) on the lab target", () => {
+    const { config } = parseConfig(stackConfig("lab"));
+    expect(config.target).toBe("lab");
+    expect(config.swarm).toMatchObject({ managers: 3, loadBalancerNodes: 2 });
+    expect(config.keepalived.enabled).toBe(true);
+    expect(config.lab).toEqual({
+      subnetCidr: "10.213.0.0/24",
+      sshPort: 2222,
+      registryPort: 5000,
+      sshUser: "debian",
+    });
+    expect(config.images.registry).toBeUndefined();
+  });
+});
+
+describe("the lab target's rules", () => {
+  it("requires its section, refuses a registry of the operator's, and a subnet too small for its address plan", () => {
+    const noSection = problemsOf(stackConfig("lab", { "flotilla:lab": undefined }));
+    expect(noSection).toContainEqual(expect.stringMatching(/^flotilla:lab: required when target is 'lab'/));
+    const problems = problemsOf(
+      stackConfig("lab", {
+        "flotilla:images": { registry: "registry.example.com/flotilla" },
+        "flotilla:lab": { subnetCidr: "10.213.0.0/26" },
+      }),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^flotilla:images\.registry: expected no registry when target is 'lab': it runs its own/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^flotilla:lab\.subnetCidr: expected a subnet of \/24 or larger/),
+    );
+    const onDev = problemsOf(stackConfig("dev", { "flotilla:lab": {} }));
+    expect(onDev).toContainEqual(
+      expect.stringMatching(/^flotilla:target: is 'local' but an 'lab' section is set/),
+    );
+  });
 });
 
 describe("bad config is refused with every problem, each naming its key", () => {
@@ -66,7 +105,12 @@ describe("bad config is refused with every problem, each naming its key", () => 
       "flotilla:access.clientCidrs.0",
       /IPv4 CIDR.*got "not-a-cidr"/,
     ],
-    ["flotilla:target", "kubernetes", "flotilla:target", /expected 'local' or 'openstack', got "kubernetes"/],
+    [
+      "flotilla:target",
+      "kubernetes",
+      "flotilla:target",
+      /expected 'local', 'openstack' or 'lab', got "kubernetes"/,
+    ],
     ["flotilla:haproxy", { httpPort: 70000 }, "flotilla:haproxy.httpPort", /TCP port.*got 70000/],
   ])("%s = %j is refused at %s", (key, value, expectedKey, message) => {
     const problems = problemsOf(stackConfig("dev", { [key]: value }));

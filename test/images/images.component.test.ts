@@ -4,9 +4,11 @@
 // the Dockerfiles.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import * as command from "@pulumi/command";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../components/config";
 import {
+  DebianBase,
   IMAGE_CATALOG,
   IMAGE_NAMES,
   Images,
@@ -20,11 +22,20 @@ const IMAGE = "docker:index/image:Image";
 
 async function build(
   raw: Record<string, unknown>,
+  ownRegistry?: { push: string; pull: string },
 ): Promise<{ ev: Evaluation; refs: Record<string, string> }> {
   const config = configSchema.parse(raw);
   let refs: Record<string, string> = {};
   const ev = await evaluate(async () => {
-    const images = new Images("flotilla", { target: config.target, images: config.images });
+    const base = new DebianBase("flotilla", { image: config.images.baseImage });
+    // The target's registry container, as a lab would declare it.
+    const registry = ownRegistry ? new command.local.Command("lab-registry", { create: "true" }) : undefined;
+    const images = new Images("flotilla", {
+      target: config.target,
+      images: config.images,
+      base,
+      ...(ownRegistry && registry ? { registry: { ...ownRegistry, dependsOn: [registry] } } : {}),
+    });
     refs = Object.fromEntries(
       await Promise.all(Object.entries(images.refs).map(async ([k, v]) => [k, await resolved(v)] as const)),
     );
@@ -72,7 +83,10 @@ describe("Images component", () => {
     const { ev, refs } = await build({});
     const bootstrap = ev.one("command:local:Command", "flotilla-debian-base");
     expect(String(bootstrap.inputs.create)).toMatch(/images\/base\/bootstrap-debian\.sh$/);
+    const debian = ev.one("flotilla:images:DebianBase");
+    expect(bootstrap.parent).toBe(debian.urn);
     const base = image(ev, "s6-base");
+    // A component in dependsOn stands for its children: the build waits for the command.
     expect(base.dependencies).toEqual([bootstrap.urn]);
     expect(args(base)).toEqual({ DEBIAN_IMAGE: "debian:trixie-slim", FLOTILLA_VERSION: "0.1.0" });
     for (const name of IMAGE_NAMES.filter((n) => n !== "s6-base")) {
@@ -109,6 +123,26 @@ describe("Images component", () => {
       expect(r.inputs.imageName).toBe(`registry.example.com:5000/flotilla/${name}:0.1.0`);
       expect(r.inputs.registry).toEqual({ server: "registry.example.com:5000" });
     }
+  });
+
+  it("pushes to a target's own registry on 127.0.0.1 after it exists, and hands the stacks the nodes' address of the same digests", async () => {
+    const LAB = { target: "lab", swarm: { managers: 3, workers: 4 }, lab: {} };
+    const own = { push: "127.0.0.1:5000/flotilla", pull: "10.213.0.2:5000/flotilla" };
+    const { ev, refs } = await build(LAB, own);
+    const registry = ev.one("command:local:Command", "lab-registry");
+    for (const name of IMAGE_NAMES) {
+      const r = image(ev, name);
+      expect(r.inputs.skipPush).toBe(false);
+      expect(r.inputs.imageName).toBe(`127.0.0.1:5000/flotilla/${name}:0.1.0`);
+      expect(r.inputs.registry).toEqual({ server: "127.0.0.1:5000" });
+      expect(r.dependencies).toContain(registry.urn);
+      expect(refs[name]).toBe(`10.213.0.2:5000/flotilla/${name}@sha256:${"0".repeat(64)}`);
+    }
+    // This machine builds FROM the digests as it pushed them, not the nodes' address.
+    expect(args(image(ev, "webapp")).BASE_IMAGE).toBe(
+      `127.0.0.1:5000/flotilla/s6-base@sha256:${"0".repeat(64)}`,
+    );
+    await expect(build(LAB)).rejects.toThrow(/target 'lab' needs its registry/);
   });
 
   it("passes the Consul source to the consul build: Debian's archive by default, HashiCorp on request", async () => {

@@ -229,7 +229,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
         base64: Buffer.alloc(32, 7).toString("base64"),
       };
     case "docker:index/image:Image":
-      return { ...inputs, repoDigest: `${String(inputs.imageName).split(":")[0]}@sha256:${"0".repeat(64)}` };
+      // The repository is the name without its tag (a registry's `host:port/` keeps its colon).
+      return {
+        ...inputs,
+        repoDigest: `${String(inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${"0".repeat(64)}`,
+      };
     case "command:local:Command":
     case "command:remote:Command":
       return { ...inputs, stdout: "", stderr: "" };

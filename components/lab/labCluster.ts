@@ -1,0 +1,238 @@
+// The `lab` target's cluster: the helion topology on this machine's Docker engine. Each
+// node is a container that boots like a VM (images/lab-vm: systemd, cloud-init from a
+// NoCloud seed, sshd with a pinned host key, Docker inside), on one Docker network that
+// plays the private subnet; the bastion's SSH is published on 127.0.0.1 (the lab's
+// "floating IP"), every node is reached through it as jump host, and a registry on the
+// lab network serves the images by digest. From there on the lab runs exactly what
+// helion runs: the same cloud-init documents, SwarmBootstrap over SSH, and the stacks
+// deployed on the first manager with `sudo -n`.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { FlotillaConfig, LabConfig } from "../config";
+import type { DebianBase } from "../images";
+import { repoPath } from "../repo";
+import {
+  type BootstrapNode,
+  type ClusterTarget,
+  type Deployer,
+  hostKey,
+  type ImageRegistry,
+  nodeConnection,
+  planNodes,
+  renderCloudInit,
+  SwarmBootstrap,
+  type VirtualIp,
+} from "../swarm";
+import { planLabAddresses } from "./plan";
+import { labVmSpec, renderMetaData } from "./vm";
+
+export interface LabClusterArgs {
+  /** The validated configuration (target `lab`, with its `lab` section). */
+  readonly config: FlotillaConfig;
+  /** The Debian base image the lab's VM and registry images build on. */
+  readonly base: DebianBase;
+}
+
+/** The registry's port inside the lab (the nodes pull from `<registry address>:5000`). */
+const REGISTRY_PORT = 5000;
+
+/**
+ * The lab (`flotilla:lab:LabCluster`): the lab VM and registry images, the lab network
+ * (fixed addresses from `planLabAddresses`), the registry, a generated operator key,
+ * the bastion and one VM per Swarm node (with a volume for its engine, and one for the
+ * MySQL data path on `db` nodes, as a Cinder volume is on helion), then SwarmBootstrap
+ * over SSH through the bastion. A ClusterTarget: deploys run on the first manager over
+ * SSH, the public address is keepalived's VIP; outputs the registry, the bastion
+ * address (`127.0.0.1:<sshPort>`), the node container names and `ready`.
+ */
+export class LabCluster extends pulumi.ComponentResource implements ClusterTarget {
+  /** Deploys run on the first manager, over SSH through the bastion. */
+  readonly deployer: Deployer;
+  /** The VIP (or the first load-balancer node without keepalived): on the lab network. */
+  readonly publicAddress: pulumi.Output<string>;
+  /** keepalived's VIP and the load-balancer nodes' addresses. */
+  readonly virtualIp?: pulumi.Output<VirtualIp>;
+  /** The bastion's SSH, as the operator reaches it (`127.0.0.1:<sshPort>`). */
+  readonly bastionAddress: pulumi.Output<string>;
+  /** The lab's registry: pushed to on 127.0.0.1, pulled from on the lab network. */
+  readonly registry: ImageRegistry;
+  /** The containers playing the VMs, by node key (`manager-0` …), plus `bastion`. */
+  readonly machines: pulumi.Output<Record<string, string>>;
+  /** Resolves once every node has joined the Swarm with its labels. */
+  readonly ready: pulumi.Output<string>;
+
+  constructor(name: string, args: LabClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flotilla:lab:LabCluster", name, {}, opts);
+    const { config } = args;
+    const lab: LabConfig | undefined = config.lab;
+    // The schema requires the section with target `lab`.
+    if (config.target !== "lab" || !lab) throw new Error("LabCluster: target 'lab' without a lab section");
+    const nodes = planNodes(config.swarm);
+    const addresses = planLabAddresses(
+      lab.subnetCidr,
+      nodes.map((n) => n.key),
+    );
+    const prefix = `${name}-lab`;
+    const labels = [{ label: "flotilla.lab", value: name }];
+    const child = { parent: this };
+
+    // The machines' images, built on the Debian base like every Flotilla image.
+    const localImage = (image: "lab-vm" | "lab-registry") =>
+      new docker.Image(
+        `${prefix}-${image}-image`,
+        {
+          imageName: `flotilla/${image}:${config.images.version}`,
+          build: {
+            context: repoPath("images", image),
+            args: { DEBIAN_IMAGE: config.images.baseImage, FLOTILLA_VERSION: config.images.version },
+            builderVersion: "BuilderV1",
+          },
+          skipPush: true,
+          buildOnPreview: false,
+        },
+        { parent: this, dependsOn: [args.base] },
+      ).repoDigest;
+    const vmImage = localImage("lab-vm");
+
+    const network = new docker.Network(
+      `${prefix}-network`,
+      { name: prefix, driver: "bridge", ipamConfigs: [addresses.network], labels },
+      child,
+    );
+
+    const registryData = new docker.Volume(
+      `${prefix}-registry-data`,
+      { name: `${prefix}-registry-data`, labels },
+      child,
+    );
+    const registry = new docker.Container(
+      `${prefix}-registry`,
+      {
+        name: `${prefix}-registry`,
+        image: localImage("lab-registry"),
+        networksAdvanced: [{ name: network.name, ipv4Address: addresses.registry }],
+        ports: [{ internal: REGISTRY_PORT, external: lab.registryPort, ip: "127.0.0.1", protocol: "tcp" }],
+        volumes: [{ volumeName: registryData.name, containerPath: "/var/lib/docker-registry" }],
+        labels,
+        restart: "unless-stopped",
+        // Healthy (its /v2/ answers) before anything is pushed.
+        wait: true,
+      },
+      child,
+    );
+    this.registry = {
+      push: `127.0.0.1:${lab.registryPort}/flotilla`,
+      pull: `${addresses.registry}:${REGISTRY_PORT}/flotilla`,
+      dependsOn: [registry],
+    };
+
+    // The operator: the lab's own key (nobody's agent holds one for machines that exist only here).
+    const operator = new tls.PrivateKey(`${prefix}-operator-key`, { algorithm: "ED25519" }, child);
+    const operatorPublic = operator.publicKeyOpenssh.apply((k) => k.trim());
+
+    /** One VM: host key, engine volume, cloud-init seed, container. */
+    const machine = (
+      key: string,
+      address: string,
+      opts: { docker: boolean; ssh?: number; data?: boolean },
+    ) => {
+      const host = hostKey(`${prefix}-${key}-host-key`, this);
+      const engine = new docker.Volume(
+        `${prefix}-${key}-docker`,
+        { name: `${prefix}-${key}-docker`, labels },
+        child,
+      );
+      const userData = pulumi.secret(
+        pulumi.all([host.privateKeyOpenssh, host.publicKeyOpenssh, operatorPublic]).apply(([priv, pub, op]) =>
+          renderCloudInit({
+            hostname: key,
+            sshUser: lab.sshUser,
+            authorizedKeys: [op],
+            hostKey: { privateKeyOpenssh: priv, publicKeyOpenssh: pub },
+            docker: opts.docker,
+            ...(opts.docker
+              ? { dockerDaemon: { "insecure-registries": [`${addresses.registry}:${REGISTRY_PORT}`] } }
+              : {}),
+          }),
+        ),
+      );
+      const spec = labVmSpec<pulumi.Input<string>>({
+        name: `${prefix}-${key}`,
+        hostname: key,
+        image: vmImage,
+        network: network.name,
+        ipv4Address: address,
+        dockerVolume: engine.name,
+        seed: { userData, metaData: renderMetaData(`${prefix}-${key}`, key) },
+        ...(opts.ssh !== undefined ? { publishSsh: { hostIp: "127.0.0.1", hostPort: opts.ssh } } : {}),
+        labels: { "flotilla.lab": name, "flotilla.lab.node": key },
+      });
+      // A db node's MySQL data path is its own volume, as a Cinder volume is on helion: it
+      // outlives the node's power cycles.
+      const data = opts.data
+        ? new docker.Volume(
+            `${prefix}-${key}-mysql-data`,
+            { name: `${prefix}-${key}-mysql-data`, labels },
+            child,
+          )
+        : undefined;
+      const container = new docker.Container(
+        `${prefix}-${key}`,
+        {
+          ...spec,
+          volumes: [
+            ...spec.volumes,
+            ...(data ? [{ volumeName: data.name, containerPath: config.mysql.dataPath }] : []),
+          ],
+        },
+        // The seed holds the private host key: secret in state.
+        { parent: this, additionalSecretOutputs: ["uploads"] },
+      );
+      return { container, hostPublicKey: host.publicKeyOpenssh };
+    };
+
+    const bastion = machine("bastion", addresses.bastion, { docker: false, ssh: lab.sshPort });
+    const plan = {
+      mode: "jump" as const,
+      user: lab.sshUser,
+      privateKey: operator.privateKeyOpenssh,
+      // Through the bastion's container: a connection waits for it to exist.
+      bastion: {
+        host: bastion.container.id.apply(() => "127.0.0.1"),
+        port: lab.sshPort,
+        hostKey: bastion.hostPublicKey,
+      },
+    };
+    const machines: Record<string, pulumi.Output<string>> = { bastion: bastion.container.name };
+    const bootstrapNodes: BootstrapNode[] = nodes.map((node) => {
+      const address = addresses.nodes[node.key];
+      const vm = machine(node.key, address, { docker: true, data: node.labels.includes("db") });
+      machines[node.key] = vm.container.name;
+      return {
+        plan: node,
+        instanceId: vm.container.id,
+        privateAddress: pulumi.output(address),
+        connection: nodeConnection({ host: address, hostKey: vm.hostPublicKey }, plan),
+      };
+    });
+    const bootstrap = new SwarmBootstrap(`${prefix}-bootstrap`, { nodes: bootstrapNodes }, child);
+
+    const lbAddresses = nodes.filter((n) => n.labels.includes("lb")).map((n) => addresses.nodes[n.key]);
+    this.deployer = { kind: "remote", connection: bootstrapNodes[0].connection };
+    this.publicAddress = pulumi.output(config.keepalived.enabled ? addresses.vip : lbAddresses[0]);
+    this.virtualIp = config.keepalived.enabled
+      ? pulumi.output({ vip: `${addresses.vip}/32`, peers: lbAddresses })
+      : undefined;
+    this.bastionAddress = bastion.container.id.apply(() => `127.0.0.1:${lab.sshPort}`);
+    this.machines = pulumi.all(machines);
+    this.ready = bootstrap.ready.apply((joined) => `lab swarm ready (${Object.keys(joined).length} nodes)`);
+    this.registerOutputs({
+      publicAddress: this.publicAddress,
+      virtualIp: this.virtualIp,
+      bastionAddress: this.bastionAddress,
+      machines: this.machines,
+      ready: this.ready,
+    });
+  }
+}

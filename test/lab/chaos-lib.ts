@@ -1,0 +1,204 @@
+// Helpers of the lab's chaos suite: the lab's nodes as containers (kill, start, cut off
+// the network, heal), where the VIP is, where tasks run, and steady load from a client
+// container on the lab network. Observation goes through `docker exec` on the node
+// containers (the test's own eyes); every change to the system goes through the nodes
+// themselves (power off, power on, unplug), never through a shortcut into the stacks.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { ROOT } from "../support/pulumi";
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Run a program without a shell; never throws (see `ok`). */
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+  return new Promise<Run>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Run, and fail with the command's stderr when it fails. */
+export async function ok(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 4).join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until `check` is true; returns the milliseconds it took. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    try {
+      if (await check()) return Date.now() - start;
+    } catch {
+      // not yet
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A command inside a node container, as root (the test's observation channel). */
+export function onNode(container: string, script: string, timeoutMs = 60_000) {
+  return run("docker", ["exec", container, "sh", "-c", script], { timeoutMs });
+}
+
+/** The Docker CLI of the Swarm, run on a manager node. */
+export async function swarm(manager: string, args: string[]): Promise<string> {
+  return ok("docker", ["exec", manager, "docker", ...args], { timeoutMs: 120_000 });
+}
+
+/** Whether the node container is running. */
+export async function running(container: string): Promise<boolean> {
+  const r = await run("docker", ["inspect", "-f", "{{.State.Running}}", container]);
+  return r.stdout === "true";
+}
+
+/** Power loss: SIGKILL to the node's systemd, every process of the node dies at once. */
+export async function powerOff(container: string): Promise<void> {
+  await ok("docker", ["kill", container]);
+}
+
+/** Power on: the node boots again (systemd, sshd, Docker, its Swarm tasks). */
+export async function powerOn(container: string): Promise<void> {
+  await ok("docker", ["start", container]);
+}
+
+/** Unplug the node from the lab network (its processes keep running). */
+export async function unplug(container: string, network: string): Promise<void> {
+  await ok("docker", ["network", "disconnect", "--force", network, container]);
+}
+
+/** Plug it back in with its own address. */
+export async function plugIn(container: string, network: string, ip: string): Promise<void> {
+  await ok("docker", ["network", "connect", "--ip", ip, network, container]);
+}
+
+/** The lb node container holding the VIP now, if any. */
+export async function vipHolder(lbContainers: readonly string[], vip: string): Promise<string | undefined> {
+  for (const c of lbContainers) {
+    const r = await onNode(c, "ip -4 -o addr show", 10_000);
+    if (r.code === 0 && r.stdout.split(/\s+/).some((w) => w.startsWith(`${vip}/`))) return c;
+  }
+  return undefined;
+}
+
+/** Running task count per node hostname of a service (as the Swarm sees it). */
+export async function tasksByNode(manager: string, service: string): Promise<Record<string, number>> {
+  const out = await swarm(manager, [
+    "service",
+    "ps",
+    service,
+    "--filter",
+    "desired-state=running",
+    "--format",
+    "{{.Node}} {{.CurrentState}}",
+  ]);
+  const counts: Record<string, number> = {};
+  for (const line of out.split("\n").filter(Boolean)) {
+    const [node, state] = line.split(" ");
+    if (state === "Running") counts[node] = (counts[node] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export interface LoadSummary {
+  sent: number;
+  ok: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  started: number;
+  stopped: number;
+  firstOkAt: number | null;
+  failures: { at: number; what: string }[];
+}
+
+/**
+ * Steady load from a client container on the lab network to `url` (a lab address):
+ * test/lab/load-client.mjs under Node, in any local image that has Node (the webapp's).
+ */
+export async function startLoad(opts: {
+  name: string;
+  network: string;
+  image: string;
+  url: string;
+  rate?: number;
+  maxSeconds?: number;
+}): Promise<{ stop: () => Promise<LoadSummary> }> {
+  await run("docker", ["rm", "-f", opts.name]);
+  await ok("docker", [
+    "run",
+    "-d",
+    "--name",
+    opts.name,
+    "--label",
+    "flotilla.test=1",
+    "--network",
+    opts.network,
+    "-v",
+    `${path.join(ROOT, "test", "lab", "load-client.mjs")}:/load-client.mjs:ro`,
+    "--entrypoint",
+    "node",
+    opts.image,
+    "/load-client.mjs",
+    "--url",
+    opts.url,
+    "--rate",
+    String(opts.rate ?? 50),
+    "--seconds",
+    String(opts.maxSeconds ?? 300),
+  ]);
+  return {
+    stop: async () => {
+      await run("docker", ["kill", "--signal", "TERM", opts.name]);
+      await run("docker", ["wait", opts.name], { timeoutMs: 30_000 });
+      const logs = await ok("docker", ["logs", opts.name]);
+      await run("docker", ["rm", "-f", opts.name]);
+      const line = logs
+        .split("\n")
+        .reverse()
+        .find((l) => l.startsWith("{"));
+      if (!line) throw new Error(`load client printed no summary: ${logs.slice(-500)}`);
+      return JSON.parse(line) as LoadSummary;
+    },
+  };
+}
+
+/** The longest run of consecutive failures, in seconds (how long the outage looked to clients). */
+export function outageSeconds(summary: LoadSummary, rate: number): number {
+  if (summary.failures.length === 0) return 0;
+  const times = summary.failures.map((f) => f.at).sort((a, b) => a - b);
+  const gap = (2 * 1000) / rate;
+  let longest = 0;
+  let start = times[0];
+  for (let i = 1; i <= times.length; i++) {
+    if (i === times.length || times[i] - times[i - 1] > gap) {
+      longest = Math.max(longest, times[i - 1] - start);
+      start = times[i];
+    }
+  }
+  return Math.round(longest / 100) / 10 + 1 / rate;
+}
