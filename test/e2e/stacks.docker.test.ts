@@ -77,6 +77,25 @@ async function serviceReplicas(stack: StackName): Promise<string> {
   ]);
 }
 
+/** The Consul servers' data volumes (one per task slot; Swarm never removes named volumes). */
+async function removeConsulVolumes() {
+  const gone = async () =>
+    (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-consul-data-`]))
+      .split("\n")
+      .filter(Boolean);
+  // The servers' containers may still be stopping: their volumes are in use until they are gone.
+  await until(
+    "the Consul data volumes removed",
+    async () => {
+      const vols = await gone();
+      if (vols.length) await run("docker", ["volume", "rm", ...vols]);
+      return (await gone()).length === 0;
+    },
+    60_000,
+    1000,
+  ).catch(() => 0);
+}
+
 describeWithDocker("five stacks on a one-node Swarm, under load", () => {
   const dataDir = mkdtempSync("/tmp/flotilla-e2e-mysql-");
   const secrets = randomSecrets();
@@ -110,6 +129,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     await ok("bash", ["scripts/host/local-swarm.sh"]);
     // A stale run's stacks would skew the cold-deploy figure.
     for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeConsulVolumes();
     // The "new version" for the rolling update: the same image with another version label.
     await ok(
       "docker",
@@ -123,6 +143,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
   afterAll(async () => {
     writeResults();
     for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeConsulVolumes();
     await run("docker", ["image", "rm", `flotilla/webapp:${NEXT_TAG}`]);
     rmSync(dataDir, { recursive: true, force: true });
   }, 300_000);
