@@ -2,10 +2,12 @@
 // consul, then the rest), and their references for the stacks: `repoDigest`, which
 // changes exactly when an image's content changes, so a rebuilt image rolls the services
 // that use it and an unchanged one does not.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type FlotillaConfig, TARGETS, type TargetTraits } from "../config";
+import { consulBuild, type FlotillaConfig, TARGETS, type TargetTraits } from "../config";
 import { localCommand, repoPath } from "../repo";
 import type { ImageRegistry } from "../swarm";
 import { IMAGE_CATALOG, type ImageName, imageBuildArgs, imageTag, registryServer } from "./catalog";
@@ -19,6 +21,25 @@ export interface ImagesArgs {
   readonly base: DebianBase;
   /** The target's own registry (targets with `ownRegistry`), instead of `images.registry`. */
   readonly registry?: ImageRegistry;
+}
+
+/** Where Debian keeps the CA certificates an administrator added to this machine. */
+const LOCAL_CA_DIR = "/usr/local/share/ca-certificates";
+
+/**
+ * The CA certificates this machine added (FLOTILLA_EXTRA_CA_FILE, else the `*.crt` files
+ * of /usr/local/share/ca-certificates), for the webapp build's `npm ci` behind a
+ * TLS-inspecting proxy, as images/build.sh passes them. Public certificates only, used in
+ * the build stage only; empty on a machine that added none.
+ */
+export function hostExtraCaCerts(env: NodeJS.ProcessEnv = process.env, dir = LOCAL_CA_DIR): string {
+  if (env.FLOTILLA_EXTRA_CA_FILE) return readFileSync(env.FLOTILLA_EXTRA_CA_FILE, "utf8").trim();
+  if (!existsSync(dir)) return "";
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".crt"))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), "utf8").trim())
+    .join("\n");
 }
 
 /**
@@ -77,6 +98,7 @@ export class Images extends pulumi.ComponentResource {
         ? `${args.registry.pull}${ref.slice(args.registry.push.length)}`
         : ref;
 
+    const extraCa = hostExtraCaCerts();
     const built = {} as Record<ImageName, docker.Image>;
     const refs = {} as Record<ImageName, pulumi.Output<string>>;
     const tags = {} as Record<ImageName, string>;
@@ -88,15 +110,20 @@ export class Images extends pulumi.ComponentResource {
       if (args.registry) dependsOn.push(...args.registry.dependsOn);
       if (spec.usesConsul) dependsOn.push(built.consul);
       const tag = imageTag(spec.name, images.version, registry);
-      const buildArgs = pulumi.all([baseRef, consulRef]).apply(([base, consul]) =>
-        imageBuildArgs(spec, {
-          version: images.version,
-          debianImage: images.baseImage,
-          consul: { source: images.consulSource, version: images.consulVersion },
-          baseRef: base,
-          consulRef: consul,
-        }),
-      );
+      const buildArgs = pulumi
+        .all([baseRef, consulRef])
+        .apply(([base, consul]) =>
+          imageBuildArgs(spec, {
+            version: images.version,
+            debianImage: images.baseImage,
+            consul: consulBuild({ target, images }),
+            baseRef: base,
+            consulRef: consul,
+          }),
+        )
+        .apply((buildArgs) =>
+          spec.name === "webapp" && extraCa ? { ...buildArgs, EXTRA_CA_CERTS: extraCa } : buildArgs,
+        );
       const image = new docker.Image(
         `${name}-${spec.name}`,
         {

@@ -10,4 +10,4 @@ export {
   imageTag,
   registryServer,
 } from "./catalog";
-export { DebianBase, Images, type ImagesArgs } from "./images";
+export { DebianBase, hostExtraCaCerts, Images, type ImagesArgs } from "./images";

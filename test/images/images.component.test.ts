@@ -2,13 +2,15 @@
 // build args wired from the base/consul images' digests, push vs local by target, the
 // Consul source as build args; plus the catalog's agreement with images/build.sh and
 // the Dockerfiles.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import * as command from "@pulumi/command";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../components/config";
 import {
   DebianBase,
+  hostExtraCaCerts,
   IMAGE_CATALOG,
   IMAGE_NAMES,
   Images,
@@ -157,6 +159,23 @@ describe("Images component", () => {
       CONSUL_VERSION: "1.20.2",
     });
     expect(args(image(hashicorp.ev, "webapp")).CONSUL_SOURCE).toBeUndefined();
+  });
+});
+
+describe("the host's extra CA certificates for the webapp's npm ci", () => {
+  it("reads FLOTILLA_EXTRA_CA_FILE, else the .crt files an administrator added, else nothing", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-ca-"));
+    try {
+      expect(hostExtraCaCerts({}, path.join(dir, "missing"))).toBe("");
+      writeFileSync(path.join(dir, "b.crt"), "CERT-B\n");
+      writeFileSync(path.join(dir, "a.crt"), "CERT-A\n");
+      writeFileSync(path.join(dir, "notes.txt"), "not a certificate");
+      expect(hostExtraCaCerts({}, dir)).toBe("CERT-A\nCERT-B");
+      writeFileSync(path.join(dir, "bundle.pem"), "BUNDLE\n");
+      expect(hostExtraCaCerts({ FLOTILLA_EXTRA_CA_FILE: path.join(dir, "bundle.pem") }, dir)).toBe("BUNDLE");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
