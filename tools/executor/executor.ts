@@ -66,7 +66,7 @@ export interface ExecutedResource {
 }
 
 export interface ExecuteResult {
-  /** The program's stack outputs; secret ones replaced by "[secret]". */
+  /** The program's stack outputs; secret ones replaced by "[secret]", known secrets inside others masked. */
   outputs: Record<string, unknown>;
   /** The secret stack outputs' values (for a RAM-backed file, never for printing). */
   secretOutputs: Record<string, unknown>;
@@ -143,6 +143,15 @@ interface MonitorRequest {
 function urnOf(stack: string, parent: string, type: string, name: string): string {
   const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
   return `urn:pulumi:${stack}::${PROJECT}::${qualified}::${name}`;
+}
+
+/** A value with every known secret inside its strings masked. */
+function maskDeep(value: unknown, secrets: SecretMask): unknown {
+  if (typeof value === "string") return secrets.mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, secrets));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, secrets)]));
+  return value;
 }
 
 function errorText(err: unknown): string {
@@ -297,7 +306,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     for (const [k, v] of Object.entries(result.outputs)) {
       if (v === undefined) continue;
       state[k] = secretOutputs.has(k) ? secretWrapper(v) : v;
-      shown[k] = secretOutputs.has(k) ? "[secret]" : v;
+      shown[k] = secretOutputs.has(k) ? "[secret]" : maskDeep(v, secrets);
     }
     if (!journaled) journal?.record({ type: args.type, name: args.name, urn, id: result.id });
     resources.push({
@@ -431,7 +440,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     });
     if (plain === undefined) continue;
     if (secret) secretOutputs[k] = plain;
-    outputs[k] = secret ? "[secret]" : plain;
+    // A plain output that happens to contain a secret (a command echoing one) is masked too.
+    outputs[k] = secret ? "[secret]" : maskDeep(plain, secrets);
   }
   const seconds = (Date.now() - t0) / 1000;
   log(`${stamp()} done: ${resources.filter((r) => r.custom).length} resources`);

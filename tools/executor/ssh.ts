@@ -47,7 +47,7 @@ export function normaliseConnection(raw: unknown, where = "connection", allowPro
       `input '${where}.hostKey' is required by the rehearsal: it checks host keys strictly against the pinned key (the provider would skip the check)`,
     );
   const parts = hostKey.trim().split(/\s+/);
-  if (parts.length < 2 || !/^[A-Za-z0-9+/]+=*$/.test(parts[1]))
+  if (parts.length < 2 || !validPublicKey(parts[0], parts[1]))
     throw new Error(
       `input '${where}.hostKey': expected '<type> <base64>' (an OpenSSH public key), got ${JSON.stringify(hostKey)}`,
     );
@@ -69,6 +69,15 @@ export function normaliseConnection(raw: unknown, where = "connection", allowPro
     privateKey: field<string>(c, "privateKey", "string", where),
     ...(proxy ? { proxy } : {}),
   };
+}
+
+/** Whether `<type> <base64>` is an OpenSSH public key: the blob starts with its own type name. */
+function validPublicKey(type: string, blob: string): boolean {
+  if (!/^[A-Za-z0-9+/]+=*$/.test(blob)) return false;
+  const raw = Buffer.from(blob, "base64");
+  if (raw.length < 4) return false;
+  const len = raw.readUInt32BE(0);
+  return len === type.length && raw.subarray(4, 4 + len).toString("latin1") === type;
 }
 
 /** The connection without its key material, for the journal. */
