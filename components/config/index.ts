@@ -5,9 +5,11 @@ export { loadConfig } from "./load";
 export { ConfigError, describeIssues, fromPulumiConfig, type ParsedConfig, parseConfig } from "./parse";
 export {
   configSchema,
+  consulBuild,
   crossFieldIssues,
   DEBIAN_ARCHIVE_CONSUL_VERSION,
   type FlotillaConfig,
+  HASHICORP_CONSUL_VERSION,
   type LabConfig,
   NAMESPACE,
   type OpenStackConfig,

@@ -162,15 +162,15 @@ const imagesSchema = z.strictObject({
     .describe("Base image of every Flotilla image."),
   consulSource: z
     .enum(["hashicorp", "debian-archive"], { error: "expected 'hashicorp' or 'debian-archive'" })
-    .default("debian-archive")
+    .optional()
     .describe(
-      "Where the Consul binary comes from: HashiCorp's release, or Debian's archived package (offline).",
+      "Where the Consul binary comes from: HashiCorp's release (checksummed; default on `openstack`), or Debian's archived package (offline; default elsewhere). See docs/discovery.md.",
     ),
   consulVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 1.20.2" })
-    .default("1.8.7")
-    .describe("Consul version (for `consulSource: hashicorp`)."),
+    .optional()
+    .describe("Consul version: default 1.21.0 from HashiCorp, 1.8.7 (the only one) from Debian's archive."),
   version: nonEmpty("a version label")
     .default("0.1.0")
     .describe("Version label baked into the images and shown by the webapp."),
@@ -245,6 +245,28 @@ const labSchema = z.strictObject({
 
 /** The only Consul version Debian's archive has (bullseye's package): `consulSource: debian-archive` builds it. */
 export const DEBIAN_ARCHIVE_CONSUL_VERSION = "1.8.7";
+
+/** The official release `consulSource: hashicorp` builds by default (docs/discovery.md: supported versions). */
+export const HASHICORP_CONSUL_VERSION = "1.21.0";
+
+/**
+ * The Consul build for a config: `images.consulSource`/`consulVersion` when set, else by
+ * target: a current official release on `openstack` (its nodes reach HashiCorp's
+ * releases), Debian's archived 1.8.7 elsewhere (offline: dev, tests, the lab).
+ */
+export function consulBuild(c: {
+  readonly target: string;
+  readonly images: {
+    readonly consulSource?: "hashicorp" | "debian-archive";
+    readonly consulVersion?: string;
+  };
+}): { source: "hashicorp" | "debian-archive"; version: string } {
+  const source = c.images.consulSource ?? (c.target === "openstack" ? "hashicorp" : "debian-archive");
+  const version =
+    c.images.consulVersion ??
+    (source === "hashicorp" ? HASHICORP_CONSUL_VERSION : DEBIAN_ARCHIVE_CONSUL_VERSION);
+  return { source, version };
+}
 
 /** What a target provides, as far as the cross-field rules below care. */
 export interface TargetTraits {
@@ -389,7 +411,8 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
       message: "expected at least 2 load-balancer nodes when keepalived is enabled",
       input: c.swarm.loadBalancerNodes,
     });
-  if (c.images.consulSource === "debian-archive" && c.images.consulVersion !== DEBIAN_ARCHIVE_CONSUL_VERSION)
+  const consul = consulBuild(c);
+  if (consul.source === "debian-archive" && consul.version !== DEBIAN_ARCHIVE_CONSUL_VERSION)
     issues.push({
       path: ["images", "consulVersion"],
       message: `expected ${DEBIAN_ARCHIVE_CONSUL_VERSION}, the only Consul version in Debian's archive (set flotilla:images.consulSource to 'hashicorp' for another version)`,
