@@ -150,7 +150,8 @@ describe("dependency order under the Pulumi runtime", () => {
       journal: false,
       log: quiet,
       program: () => {
-        new pulumi.CustomResource("openstack:compute/instance:Instance", "vm", {});
+        class Instance extends pulumi.CustomResource {}
+        new Instance("openstack:compute/instance:Instance", "vm", {});
         return {};
       },
     }).catch((e) => e);
