@@ -362,6 +362,24 @@ describeWithDocker(
       );
     });
 
+    it("a killed node boots again: same pinned host key, engine enabled, still in its Swarm, cloud-init not re-run", () => {
+      const before = docker(["exec", vms.node.spec.name, "cat", "/var/lib/cloud/data/instance-id"]);
+      docker(["kill", vms.node.spec.name]);
+      const started = performance.now();
+      docker(["start", vms.node.spec.name]);
+      let up = false;
+      for (let i = 0; i < 240 && !up; i++) {
+        up =
+          ssh("node", "sudo -n docker info -f '{{.Swarm.LocalNodeState}}'; cloud-init status").stdout ===
+          "active\nstatus: done";
+        if (!up) sleep(250);
+      }
+      expect(up).toBe(true);
+      figures.restartSwarmActiveSeconds = Math.round(performance.now() - started) / 1000;
+      // Same instance: per-instance modules (users, keys, packages) did not run again.
+      expect(docker(["exec", vms.node.spec.name, "cat", "/var/lib/cloud/data/instance-id"])).toBe(before);
+    });
+
     it("docker stop shuts a VM down cleanly (systemd's halt on SIGRTMIN+3) and leaves no cgroups behind", () => {
       // The node is killed with a container of its engine running: nothing of either is left.
       const nodeId = docker(["inspect", "-f", "{{.Id}}", vms.node.spec.name]);
