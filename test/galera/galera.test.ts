@@ -118,6 +118,12 @@ describe("the webapp's writer choice", () => {
     expect(isRetryable({ code: "ECONNREFUSED" })).toBe(true);
     expect(isRetryable({ errno: 1213, code: "ER_LOCK_DEADLOCK" })).toBe(true);
     expect(isRetryable({ errno: 1047, code: "ER_UNKNOWN_COM_ERROR" })).toBe(true);
+    expect(
+      isRetryable({
+        message:
+          "Error while appending streaming replication fragment(provider status: Not connected to Primary Component)",
+      }),
+    ).toBe(true);
     expect(isRetryable({ errno: 1062, code: "ER_DUP_ENTRY" })).toBe(false);
     expect(isRetryable({ errno: 1064, code: "ER_PARSE_ERROR" })).toBe(false);
     expect(isConnectionError({ errno: 1213 })).toBe(false);

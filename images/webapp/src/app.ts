@@ -142,7 +142,10 @@ export function createApp(config: WebappConfig, members: MemberPool, state: AppS
   });
 
   app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    console.error(`request failed: ${error.message}`);
+    const e = error as Error & { code?: string; errno?: number };
+    console.error(
+      `request failed: ${e.message}${e.code ? ` (${e.code}${e.errno ? ` ${e.errno}` : ""})` : ""}`,
+    );
     res.status(500).json({ error: "internal error" });
   });
 

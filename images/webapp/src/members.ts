@@ -44,6 +44,7 @@ export function chooseWriter(members: readonly MemberStatus[]): number {
 const RETRYABLE_ERRNOS = new Set([
   1213, // ER_LOCK_DEADLOCK: a Galera certification conflict or a local deadlock
   1047, // ER_UNKNOWN_COM_ERROR: WSREP has not yet prepared node for application use
+  1180, // ER_ERROR_DURING_COMMIT (a write set Galera could not replicate: rolled back)
   1205, // ER_LOCK_WAIT_TIMEOUT
   1053, // ER_SERVER_SHUTDOWN
   1927, // ER_CONNECTION_KILLED
@@ -81,8 +82,15 @@ export function isConnectionError(error: unknown): boolean {
  * plays carry a request id).
  */
 export function isRetryable(error: unknown): boolean {
-  const e = error as SqlError;
-  return isConnectionError(error) || (e?.errno !== undefined && RETRYABLE_ERRNOS.has(e.errno));
+  const e = error as SqlError & { message?: string };
+  return (
+    isConnectionError(error) ||
+    (e?.errno !== undefined && RETRYABLE_ERRNOS.has(e.errno)) ||
+    // The replication layer refused the statement (it was not applied), whatever the
+    // code: e.g. "Error while appending streaming replication fragment (provider
+    // status: Not connected to Primary Component)" from a member leaving the component.
+    /not connected to primary component|WSREP has not yet prepared/i.test(e?.message ?? "")
+  );
 }
 
 export interface MemberPoolOptions {
@@ -124,8 +132,12 @@ export class MemberPool {
   constructor(options: MemberPoolOptions) {
     if (options.hosts.length === 0) throw new Error("at least one database host is required");
     this.log = options.log ?? (() => {});
-    this.retryWindowMs = options.retryWindowMs ?? 4000;
-    this.queryTimeoutMs = options.queryTimeoutMs ?? 3000;
+    // Attempts of 2 s within 4.5 s, under the 5 s a client waits: a query stuck on a
+    // member cut off the network is abandoned and retried on the new writer (the probe
+    // has moved it by then), and the cluster-wide pause of commits until a dead member
+    // is evicted (evs.suspect_timeout 3 s plus a check period) is outlasted by a retry.
+    this.retryWindowMs = options.retryWindowMs ?? 4500;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 2000;
     const pool = (host: string, connectionLimit: number, connectTimeout: number) =>
       mysql.createPool({
         host,
@@ -256,7 +268,11 @@ export class MemberPool {
       } catch (error) {
         if (!isRetryable(error) || Date.now() >= deadline) throw error;
         this.retries++;
-        if (isConnectionError(error)) this.markDown(index, error);
+        // A lost connection: that member is gone, move now. A query timeout is not: the
+        // whole cluster pauses commits until a dead member is evicted (a few seconds),
+        // and moving the writer then only spreads writes over members.
+        if (isConnectionError(error) && (error as SqlError).code !== "PROTOCOL_SEQUENCE_TIMEOUT")
+          this.markDown(index, error);
         await sleep(Math.min(25 * 2 ** attempt, 400));
       }
     }

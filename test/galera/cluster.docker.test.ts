@@ -1,0 +1,452 @@
+// A three-member MariaDB Galera cluster on the local one-node Swarm, deployed with the
+// same rendered stacks and deploy script as `pulumi up` (consul, mysql with
+// mysql.nodes = 3, webapp ×2, haproxy), under steady load through HAProxy: 50 req/s of
+// GET / (each a new session row) plus a play-once client (POST /play, ~8/s, unique
+// customers) whose every 201 must be a row on every member afterwards. Faults: kill -9
+// of mariadbd in the writer, kill of the writer's whole container, `docker service
+// update --force` of the writer, the writer cut off its network and healed (it must
+// refuse writes while in the minority), and every member stopped and started again
+// (recovers without a command, loses no committed row). Then a backup, and its restore
+// into a fresh three-member cluster. Figures: printed and written to
+// test/artifacts/galera.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import { mysqlHosts, PORTS, type StackName } from "../../components/stacks";
+import {
+  Client,
+  deploy,
+  type E2eEnv,
+  ok,
+  publishedPort,
+  randomSecrets,
+  remove,
+  run,
+  startLoad,
+  until,
+} from "../e2e/lib";
+import { describeWithDocker } from "../support/docker";
+import { ROOT, stackConfig } from "../support/pulumi";
+
+const PREFIX = "glr";
+const VERSION = "0.1.0";
+const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
+const MEMBERS = 3;
+const ARTIFACTS = path.join(ROOT, "test", "artifacts");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms: number) => Math.round(ms / 100) / 10;
+
+interface FaultRow {
+  fault: string;
+  sent: number;
+  failed: number;
+  playsCreated: number;
+  playsFailed: number;
+  rowsBefore: number;
+  rowsAfter: number[];
+  lostRows: number;
+  recoverySeconds: number;
+  note: string;
+}
+const figures: { faults: FaultRow[]; [k: string]: unknown } = { faults: [] };
+
+describeWithDocker("Galera: three members under load on a one-node Swarm", () => {
+  const dataDir = mkdtempSync("/tmp/glr-mysql-");
+  const env: E2eEnv = {
+    prefix: PREFIX,
+    config: parseConfig(
+      stackConfig("dev", {
+        "flotilla:mysql": { dataPath: dataDir, nodes: MEMBERS, backupIntervalMinutes: 0 },
+        "flotilla:consul": { servers: 1 },
+        "flotilla:webapp": { replicas: 2 },
+      }),
+    ).config,
+    images: {
+      consul: `flotilla/consul:${VERSION}`,
+      mysql: `flotilla/mysql:${VERSION}`,
+      webapp: `flotilla/webapp:${VERSION}`,
+      haproxy: `flotilla/haproxy:${VERSION}`,
+      keepalived: `flotilla/keepalived:${VERSION}`,
+    },
+    secrets: randomSecrets(),
+  };
+  const services = mysqlHosts(PREFIX, env.config);
+  const backupVolume = `${PREFIX}-mysql_mysql-backups`;
+  const restoreNet = `${PREFIX}-restore`;
+  let base = "";
+
+  const container = async (i: number): Promise<string> => {
+    const out = await ok("docker", [
+      "ps",
+      "-q",
+      "--filter",
+      `label=com.docker.swarm.service.name=${services[i - 1]}`,
+    ]);
+    const id = out.split("\n").find(Boolean);
+    if (!id) throw new Error(`no running container of member ${i}`);
+    return id;
+  };
+  /** SQL as root over the member's socket (no password: unix_socket). */
+  const sql = async (target: string, query: string) =>
+    run("docker", ["exec", target, "mariadb", "-N", "-B", "-e", query], { timeoutMs: 15_000 });
+  const report = async (target: string) =>
+    (await run("docker", ["exec", target, "/usr/lib/flotilla/galera-report"], { timeoutMs: 10_000 })).stdout;
+  const synced = async (i: number) => (await report(await container(i))) === "running Primary 4 ON 1";
+  const allSynced = async () => {
+    for (let i = 1; i <= MEMBERS; i++) if (!(await synced(i))) return false;
+    return true;
+  };
+  const playCount = async (target: string) => {
+    const r = await sql(target, "SELECT COUNT(*) FROM flotilla.plays");
+    if (r.code !== 0) throw new Error(`count on ${target}: ${r.stderr}`);
+    return Number(r.stdout);
+  };
+
+  /** Sequential plays with unique customers until stopped: every 201 is a committed row. */
+  const startPlays = (tag: string) => {
+    const client = new Client(base);
+    const created: string[] = [];
+    let failed = 0;
+    let stop = false;
+    const done = (async () => {
+      for (let n = 0; !stop; n++) {
+        const customer = `${tag}-${n}`;
+        const t = Date.now();
+        try {
+          const r = await client.request("/play", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ customer }),
+          });
+          if (r.status === 201) created.push(customer);
+          else failed++;
+        } catch {
+          failed++;
+        }
+        await sleep(Math.max(0, 120 - (Date.now() - t)));
+      }
+    })();
+    return {
+      stop: async () => {
+        stop = true;
+        await done;
+        return { created, failed };
+      },
+    };
+  };
+
+  /**
+   * One fault under load: 3 s of steady load, the fault, load until every member is
+   * Synced again (recovery), 3 s more; then every member must hold every 201'd play.
+   */
+  const underLoad = async (fault: string, action: () => Promise<string | undefined>) => {
+    const any = await container(2);
+    const rowsBefore = await playCount(any);
+    const load = startLoad(base, 50);
+    const plays = startPlays(fault.replace(/[^a-z0-9]+/gi, "-").slice(0, 40));
+    await sleep(3000);
+    const start = Date.now();
+    const note = (await action()) ?? "";
+    await until("every member Synced again", allSynced, 240_000, 500);
+    const recovery = Date.now() - start;
+    await sleep(3000);
+    const stats = await load.stop();
+    const p = await plays.stop();
+    const rowsAfter: number[] = [];
+    let lost = 0;
+    for (let i = 1; i <= MEMBERS; i++) {
+      const c = await container(i);
+      rowsAfter.push(await playCount(c));
+      if (p.created.length) {
+        const list = p.created.map((c) => `'${c}'`).join(",");
+        const r = await sql(c, `SELECT COUNT(*) FROM flotilla.plays WHERE customer IN (${list})`);
+        lost = Math.max(lost, p.created.length - Number(r.stdout));
+      }
+    }
+    const row: FaultRow = {
+      fault,
+      sent: stats.sent + p.created.length + p.failed,
+      failed: stats.failed + p.failed,
+      playsCreated: p.created.length,
+      playsFailed: p.failed,
+      rowsBefore,
+      rowsAfter,
+      lostRows: lost,
+      recoverySeconds: secs(recovery),
+      note,
+    };
+    figures.faults.push(row);
+    console.log(
+      `\n${fault}\n  sent ${row.sent} (GET / ${stats.sent}, plays ${p.created.length + p.failed})  failed ${row.failed} (plays ${p.failed})  p99 ${stats.p99} ms\n  plays rows ${rowsBefore} -> ${rowsAfter.join("/")} (members 1/2/3), lost ${lost}; all Synced ${row.recoverySeconds} s after the fault ${note}`,
+    );
+    // Every acknowledged play is on every member (once: the customer is the primary
+    // key), and every member holds the same rows. A play whose answer failed may have
+    // committed all the same (its outcome is unknown to that client, as with any
+    // database): at most the failed ones come on top.
+    expect(lost).toBe(0);
+    expect(new Set(rowsAfter).size).toBe(1);
+    expect(rowsAfter[0]).toBeGreaterThanOrEqual(rowsBefore + p.created.length);
+    expect(rowsAfter[0]).toBeLessThanOrEqual(rowsBefore + p.created.length + p.failed);
+    return row;
+  };
+
+  beforeAll(async () => {
+    await ok(
+      "bash",
+      [
+        "images/build.sh",
+        "--version",
+        VERSION,
+        ...["s6-base", "consul", "mysql", "webapp", "haproxy"].flatMap((n) => ["--only", n]),
+      ],
+      { timeoutMs: 900_000 },
+    );
+    await ok("bash", ["scripts/host/local-swarm.sh"]);
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await run("docker", ["volume", "rm", backupVolume]);
+    for (let i = 1; i <= MEMBERS; i++) mkdirSync(path.join(dataDir, String(i)), { recursive: true });
+    const start = Date.now();
+    for (const stack of ORDER) await deploy(env, stack);
+    base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
+    await until("first 200 through HAProxy", async () => (await fetch(`${base}/`)).ok, 120_000);
+    await until("every member Synced", allSynced, 240_000, 1000);
+    figures.coldDeploySeconds = secs(Date.now() - start);
+    console.log(`cold deploy (consul, 3 Galera members, webapp ×2, haproxy): ${figures.coldDeploySeconds} s`);
+  }, 1_200_000);
+
+  afterAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(path.join(ARTIFACTS, "galera.json"), `${JSON.stringify(figures, null, 2)}\n`);
+    const md = [
+      "| fault | sent | failed | plays rows before → after (each member) | lost | all Synced after |",
+      "| --- | ---: | ---: | --- | ---: | ---: |",
+      ...figures.faults.map(
+        (r) =>
+          `| ${r.fault} | ${r.sent} | ${r.failed} | ${r.rowsBefore} → ${r.rowsAfter.join("/")} | ${r.lostRows} | ${r.recoverySeconds} s |`,
+      ),
+    ].join("\n");
+    console.log(`\n${md}\n${JSON.stringify({ ...figures, faults: undefined })}`);
+    for (let i = 1; i <= MEMBERS; i++) await run("docker", ["rm", "-f", `${PREFIX}-restore-${i}`]);
+    await run("docker", ["network", "rm", restoreNet]);
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    // The backup volume and the Consul server's data volume are this suite's (its prefix).
+    const volumes = await run("docker", ["volume", "ls", "-q", "--filter", `name=^${PREFIX}-`]);
+    for (const v of volumes.stdout.split("\n").filter((v) => v.startsWith(`${PREFIX}-`)))
+      await run("docker", ["volume", "rm", v]);
+    // Data directories hold files owned by the container's mysql user.
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 300_000);
+
+  it("the webapp's metrics show every member and one writer, the first Synced member", async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const s of services)
+      expect(text).toContain(`flotilla_db_member_usable{member="${s}",cluster="Primary",state="Synced"} 1`);
+    expect(text).toContain(
+      `flotilla_db_member_writer{member="${services[0]}",cluster="Primary",state="Synced"} 1`,
+    );
+    expect(text.match(/flotilla_db_member_writer\{[^}]*\} 1/g)).toHaveLength(1);
+  });
+
+  it("kill -9 of mariadbd in the writer (s6 restarts it; IST): no failed request, no lost row", async () => {
+    const row = await underLoad("kill -9 mariadbd in member 1 (the writer)", async () => {
+      await ok("docker", ["exec", await container(1), "sh", "-c", "kill -9 $(pidof mariadbd)"]);
+      return undefined;
+    });
+    expect(row.failed).toBe(0);
+  }, 300_000);
+
+  it("kill of the writer's whole container (Swarm starts a new one; IST): no failed request, no lost row", async () => {
+    const row = await underLoad("docker kill member 1's container", async () => {
+      const old = await container(1);
+      await ok("docker", ["kill", old]);
+      await until(
+        "a new member-1 container",
+        async () => (await container(1).catch(() => old)) !== old,
+        60_000,
+      );
+      return undefined;
+    });
+    expect(row.failed).toBe(0);
+  }, 300_000);
+
+  it("docker service update --force of the writer: no failed request, no lost row", async () => {
+    const row = await underLoad("service update --force member 1", async () => {
+      await ok("docker", ["service", "update", "--force", "--detach", services[0]]);
+      await sleep(2000);
+      return undefined;
+    });
+    expect(row.failed).toBe(0);
+  }, 300_000);
+
+  it("the writer cut off its network refuses writes in the minority, then rejoins by itself", async () => {
+    let refused = "";
+    const row = await underLoad("member 1 cut off the network, healed after 20 s", async () => {
+      const c = await container(1);
+      const pid = await ok("docker", ["inspect", "-f", "{{.State.Pid}}", c]);
+      const ipt = (args: string[]) => ok("nsenter", ["-t", pid, "-n", "iptables", ...args]);
+      await ipt(["-I", "INPUT", "!", "-i", "lo", "-j", "DROP"]);
+      await ipt(["-I", "OUTPUT", "!", "-o", "lo", "-j", "DROP"]);
+      const cut = Date.now();
+      await until(
+        "member 1 non-Primary",
+        async () => (await report(c)).startsWith("running non-Primary"),
+        60_000,
+        500,
+      );
+      const minority = Date.now() - cut;
+      const w = await sql(
+        c,
+        "INSERT INTO flotilla.plays (customer, result, served_by) VALUES ('minority-write', 'win', 'test')",
+      );
+      refused = w.code === 0 ? "ACCEPTED" : w.stderr;
+      await sleep(Math.max(0, 20_000 - (Date.now() - cut)));
+      await ipt(["-D", "INPUT", "!", "-i", "lo", "-j", "DROP"]);
+      await ipt(["-D", "OUTPUT", "!", "-o", "lo", "-j", "DROP"]);
+      return `(non-Primary ${secs(minority)} s after the cut; a write there: ${refused.match(/ERROR.*/)?.[0] ?? refused})`;
+    });
+    expect(refused).toMatch(/WSREP has not yet prepared node for application use|1047/);
+    expect(row.failed).toBe(0);
+    const count = await sql(
+      await container(2),
+      "SELECT COUNT(*) FROM flotilla.plays WHERE customer = 'minority-write'",
+    );
+    expect(count.stdout).toBe("0");
+  }, 300_000);
+
+  it("every member stopped and started again: back by itself from the most advanced, no committed row lost", async () => {
+    const row = await underLoad("all members stopped (scale 0), started again", async () => {
+      const stopped = Date.now();
+      await ok("docker", ["service", "scale", "--detach", ...services.map((s) => `${s}=0`)]);
+      await until(
+        "no member running",
+        async () => {
+          for (let i = 1; i <= MEMBERS; i++) if (await container(i).catch(() => "")) return false;
+          return true;
+        },
+        120_000,
+        500,
+      );
+      const down = Date.now() - stopped;
+      await ok("docker", ["service", "scale", "--detach", ...services.map((s) => `${s}=1`)]);
+      return `(all down after ${secs(down)} s, then started; no command)`;
+    });
+    // The cluster is down for a while: requests then fail, and that is counted, not hidden.
+    expect(row.lostRows).toBe(0);
+    const logs = await run("docker", ["logs", await container(1)], { timeoutMs: 20_000 });
+    console.log(
+      [
+        ...`${logs.stdout}\n${logs.stderr}`.matchAll(
+          /^\[mysql\] galera: (all .*bootstrapping|.*joining it)$/gm,
+        ),
+      ]
+        .map((m) => `  member 1: ${m[1]}`)
+        .slice(-2)
+        .join("\n"),
+    );
+  }, 400_000);
+
+  it("a backup now, restored into a fresh three-member cluster, holds every row", async () => {
+    const writer = await container(3);
+    // A database of a stated size: the session and play rows, plus 16 MiB of filler.
+    await ok("docker", [
+      "exec",
+      writer,
+      "mariadb",
+      "-e",
+      "USE flotilla; CREATE TABLE IF NOT EXISTS flotilla.filler (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=InnoDB; INSERT INTO flotilla.filler (pad) SELECT REPEAT('x', 1000) FROM seq_1_to_16384;",
+    ]);
+    const size = await sql(
+      writer,
+      "SELECT ROUND(SUM(data_length + index_length) / 1048576, 1) FROM information_schema.TABLES WHERE table_schema = 'flotilla'",
+    );
+    const rows = await playCount(writer);
+    const t0 = Date.now();
+    const backup = await ok("docker", ["exec", writer, "/usr/lib/flotilla/mysql-backup-now"], {
+      timeoutMs: 300_000,
+    });
+    const backupMs = Date.now() - t0;
+    console.log(`${backup} (database ${size.stdout} MiB, ${rows} plays)`);
+
+    // A fresh cluster: three empty data directories; the backup restored into member 1's.
+    const fresh = mkdtempSync("/tmp/glr-restore-");
+    await run("docker", ["network", "create", "--label", "flotilla.test=1", restoreNet]);
+    const secretsDir = path.join(fresh, "secrets");
+    mkdirSync(secretsDir);
+    writeFileSync(path.join(secretsDir, "mysql_root_password"), env.secrets.mysqlRootPassword, {
+      mode: 0o600,
+    });
+    writeFileSync(path.join(secretsDir, "mysql_password"), env.secrets.mysqlPassword, { mode: 0o600 });
+    for (let i = 1; i <= MEMBERS; i++) mkdirSync(path.join(fresh, String(i)));
+    const t1 = Date.now();
+    const restore = await ok(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--label",
+        "flotilla.test=1",
+        "-v",
+        `${path.join(fresh, "1")}:/var/lib/mysql`,
+        "-v",
+        `${backupVolume}:/var/backups/mysql:ro`,
+        env.images.mysql,
+        "/usr/lib/flotilla/mysql-restore",
+        "latest",
+      ],
+      { timeoutMs: 300_000 },
+    );
+    const restoreMs = Date.now() - t1;
+    const names = [1, 2, 3].map((i) => `${PREFIX}-restore-${i}`);
+    for (let i = 1; i <= MEMBERS; i++) {
+      await ok("docker", [
+        "run",
+        "-d",
+        "--name",
+        names[i - 1],
+        "--label",
+        "flotilla.test=1",
+        "--network",
+        restoreNet,
+        "-e",
+        "MYSQL_DATABASE=flotilla",
+        "-e",
+        "MYSQL_USER=flotilla",
+        "-e",
+        `GALERA_MEMBERS=${names.join(",")}`,
+        "-e",
+        `GALERA_INDEX=${i}`,
+        "-v",
+        `${secretsDir}:/run/secrets:ro`,
+        "-v",
+        `${path.join(fresh, String(i))}:/var/lib/mysql`,
+        env.images.mysql,
+      ]);
+    }
+    await until(
+      "the restored cluster Synced",
+      async () => {
+        for (const n of names) if ((await report(n)) !== "running Primary 4 ON 1") return false;
+        return true;
+      },
+      300_000,
+      1000,
+    );
+    const clusterMs = Date.now() - t1;
+    for (const n of names) expect(await playCount(n)).toBe(rows);
+    figures.backup = {
+      databaseMiB: Number(size.stdout),
+      plays: rows,
+      backupSeconds: secs(backupMs),
+      backupLine: backup,
+      restoreSeconds: secs(restoreMs),
+      restoredClusterSyncedSeconds: secs(clusterMs),
+    };
+    console.log(
+      `${restore}\nrestore of a ${size.stdout} MiB database: backup ${secs(backupMs)} s, copy-back ${secs(restoreMs)} s, fresh 3-member cluster Synced with every row ${secs(clusterMs)} s after the restore began`,
+    );
+    for (const n of names) await run("docker", ["rm", "-f", n]);
+    await run("docker", ["network", "rm", restoreNet]);
+    rmSync(fresh, { recursive: true, force: true });
+  }, 600_000);
+});
