@@ -218,8 +218,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     const meta = pending.get(`${args.type}::${args.name}`) ?? { parent: "", dependencies: [] };
     const urn = urnOf(stack, meta.parent, args.type, args.name);
     const secretKeysOfInputs = new Set<string>();
-    const inputs = unwrap(args.inputs, (leaf, key) => {
-      secrets.add(leaf);
+    const inputs = unwrap(args.inputs, (leaf, key, nested) => {
+      secrets.add(leaf, nested);
       secretKeysOfInputs.add(key);
     }) as Record<string, unknown>;
     const custom = args.custom !== false;

@@ -24,18 +24,23 @@ export function secretWrapper(value: unknown): Record<string, unknown> {
  */
 export function unwrap(
   value: unknown,
-  found?: (leaf: string, topKey: string) => void,
+  found?: (leaf: string, topKey: string, nested: boolean) => void,
   topKey = "",
-  inSecret = false,
+  inSecret: false | "direct" | "nested" = false,
 ): unknown {
-  if (isSecretWrapper(value)) return unwrap(value.value, found, topKey, true);
+  if (isSecretWrapper(value)) {
+    const inner = value.value;
+    const kind = inner !== null && typeof inner === "object" ? "nested" : "direct";
+    return unwrap(inner, found, topKey, inSecret || kind);
+  }
   if (Array.isArray(value)) return value.map((v) => unwrap(v, found, topKey, inSecret));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = unwrap(v, found, topKey || k, inSecret);
     return out;
   }
-  if (inSecret && found && value !== undefined && value !== null) found(String(value), topKey);
+  if (inSecret && found && value !== undefined && value !== null)
+    found(String(value), topKey, inSecret === "nested");
   return value;
 }
 
@@ -43,11 +48,21 @@ export function unwrap(
 export class SecretMask {
   private readonly values = new Set<string>();
 
-  add(value: unknown): void {
+  /**
+   * Add a secret value. `nested`: a leaf of a secret object (a `connection` whose private key
+   * made it all secret): its short parts (user, port, host) are not masked.
+   */
+  add(value: unknown, nested = false): void {
     if (typeof value !== "string" && typeof value !== "number") return;
     const text = String(value);
     // Very short values (a port, "true") would mask ordinary text and protect nothing.
-    if (text.length < 6) return;
+    if (text.length < (nested ? 12 : 6)) return;
+    // Addresses and public keys are not secrets, even inside a secret object.
+    if (
+      /^[0-9.:[\]]+$/.test(text) ||
+      /^(ssh-|ecdsa-|sk-)[a-z0-9-@.]+ [A-Za-z0-9+/]+=*( [^\n]*)?\n?$/.test(text)
+    )
+      return;
     this.values.add(text);
     this.values.add(Buffer.from(text, "utf8").toString("base64"));
     const trimmed = text.trim();

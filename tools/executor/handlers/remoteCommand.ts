@@ -27,7 +27,9 @@ export async function runRemote(
     `${ctx.name}-${++counter}`,
   );
   const argv = sshArgv(journaled(connection), files, command);
-  const limit = Math.max(connection.dialErrorLimit, connection.proxy?.dialErrorLimit ?? 0);
+  // One ssh process dials both hops: the target's limit counts its failures (the provider
+  // counts the proxy's dials against the proxy's own limit).
+  const limit = connection.dialErrorLimit;
   for (let attempt = 1; ; attempt++) {
     const result = await run(argv, {
       stdin,
