@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     console.error(
-      `\ndemo: bringing up '${stack}' failed: ${err instanceof ExecutionError ? err.message : String(err)}`,
+      `\ndemo: bringing up '${stack}' failed: ${err instanceof Error ? err.message : String(err)}`,
     );
     console.error(
       `demo: what was created is journaled; \`npm run demo -- --stack ${stack} --down\` removes it`,
