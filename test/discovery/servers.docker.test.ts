@@ -1,0 +1,436 @@
+// Discovery that survives its own servers, on a real one-node Swarm: the rendered
+// consul, mysql, webapp and haproxy stacks (real Consul, real HAProxy), 50 req/s through
+// HAProxy while the Consul servers are killed, restarted and stopped, with 1 and then 3
+// servers (the 3-server cluster is the 1-server one scaled up by a redeploy).
+// For each case: requests sent and failed, seconds until the webapp is back in the
+// catalog after the servers are, seconds until a brand-new replica is routed to by
+// HAProxy once the servers are back, and how many data-plane containers had to be
+// restarted (none may be: the suite never restarts one, it checks nobody did).
+// Then the lock-down: an agent without a token cannot put a replica in HAProxy's
+// backend, and the webapp token registers only `webapp`.
+// Figures: printed as a table, written to test/artifacts/discovery.json.
+// DISCOVERY_OUTAGE_SECONDS sets the "all servers stopped" window (default 30).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import { networkName, PORTS, type StackName, serviceName } from "../../components/stacks";
+import {
+  containers,
+  deploy,
+  type E2eEnv,
+  type LoadStats,
+  ok,
+  publishedPort,
+  randomSecrets,
+  remove,
+  run,
+  startLoad,
+  until,
+} from "../e2e/lib";
+import { describeWithDocker } from "../support/docker";
+import { ROOT, stackConfig } from "../support/pulumi";
+
+const PREFIX = "flotilla-disc";
+const VERSION = "0.1.0";
+const ARTIFACTS = path.join(ROOT, "test", "artifacts");
+const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
+const REPLICAS = 2;
+const OUTAGE_SECONDS = Number(process.env.DISCOVERY_OUTAGE_SECONDS ?? "30");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const s1 = (ms: number) => Math.round(ms / 100) / 10;
+
+interface Row {
+  servers: number;
+  case: string;
+  sent: number;
+  failed: number;
+  /** The fault done (killed; the last server replaced; the servers started again) → every server running and knowing a leader. */
+  serversBackSeconds: number;
+  /** Servers back → every webapp replica registered and passing in the catalog again. */
+  catalogSeconds: number;
+  /** Servers back → a replica started then is UP in HAProxy's backend. */
+  rediscoverySeconds: number;
+  /** Webapp/HAProxy containers replaced during the case (the suite never restarts one; Swarm may, on a failed health check). */
+  replaced: number;
+  /** Data-plane tasks someone had to restart by hand for discovery to recover: none, or the new replica would not have been routed to. */
+  manualRestarts: 0;
+  /** The machine's 1-minute load average at the end of the case (the runs share 2 cores with other work). */
+  loadAverage: number;
+}
+const rows: Row[] = [];
+
+describeWithDocker("discovery survives its own servers (real Consul + HAProxy on a one-node Swarm)", () => {
+  if (!Number.isFinite(OUTAGE_SECONDS) || OUTAGE_SECONDS < 1) {
+    throw new Error(
+      `DISCOVERY_OUTAGE_SECONDS must be a positive number, not '${process.env.DISCOVERY_OUTAGE_SECONDS}'`,
+    );
+  }
+  const dataDir = mkdtempSync("/tmp/flotilla-disc-mysql-");
+  const secrets = randomSecrets();
+  const configFor = (servers: number, replicas: number) =>
+    parseConfig(
+      stackConfig("dev", {
+        "flotilla:mysql": { dataPath: dataDir },
+        "flotilla:consul": { servers },
+        // A short drain: each case scales a replica in and out again.
+        "flotilla:webapp": { replicas, drainSeconds: 3 },
+      }),
+    ).config;
+  const env: E2eEnv = {
+    prefix: PREFIX,
+    config: configFor(1, REPLICAS),
+    images: {
+      consul: `flotilla/consul:${VERSION}`,
+      mysql: `flotilla/mysql:${VERSION}`,
+      webapp: `flotilla/webapp:${VERSION}`,
+      haproxy: `flotilla/haproxy:${VERSION}`,
+      keepalived: `flotilla/keepalived:${VERSION}`,
+    },
+    secrets,
+  };
+  let servers = 1;
+  let base = "";
+  let stats = "";
+
+  const consulService = serviceName(PREFIX, "consul");
+  const webappService = serviceName(PREFIX, "webapp");
+
+  /** `docker exec` in a server with the management token from its secret file (never argv). */
+  const asMaster = (container: string, command: string) =>
+    run("docker", [
+      "exec",
+      container,
+      "sh",
+      "-c",
+      `CONSUL_HTTP_TOKEN_FILE=/run/secrets/consul_master_token ${command}`,
+    ]);
+
+  /** Every server task running and knowing a leader. */
+  const serversBack = async () => {
+    const ids = await containers(env, "consul");
+    if (ids.length !== servers) return false;
+    for (const id of ids) {
+      if ((await run("docker", ["exec", id, "/usr/lib/flotilla/consul-healthcheck"])).code !== 0)
+        return false;
+    }
+    return true;
+  };
+
+  /** Passing webapp instances in the catalog, as a server sees it (health API, token from a header file in RAM). */
+  const catalogInstances = async (): Promise<number> => {
+    const [id] = await containers(env, "consul");
+    if (!id) return -1;
+    const r = await run("docker", [
+      "exec",
+      id,
+      "sh",
+      "-c",
+      'umask 077; h=$(mktemp /dev/shm/h.XXXXXX); printf "X-Consul-Token: %s\\n" "$(cat /run/secrets/consul_master_token)" >"$h"; ' +
+        'curl -fsS -H "@$h" "http://127.0.0.1:8500/v1/health/service/webapp?passing"; rc=$?; rm -f "$h"; exit $rc',
+    ]);
+    if (r.code !== 0) return -1;
+    return (r.stdout.match(/"Node":\{/g) ?? []).length;
+  };
+
+  /** Servers of HAProxy's webapp backend that are UP (stats CSV), with their addresses. */
+  const upServers = async (): Promise<string[]> => {
+    const auth = `Basic ${Buffer.from(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`).toString("base64")}`;
+    const res = await fetch(`${stats};csv`, {
+      headers: { authorization: auth },
+      signal: AbortSignal.timeout(3000),
+    });
+    const lines = (await res.text()).split("\n");
+    const header = lines[0].replace(/^# /, "").split(",");
+    const col = (name: string) => header.indexOf(name);
+    return lines
+      .slice(1)
+      .map((l) => l.split(","))
+      .filter((f) => f[col("pxname")] === "webapp" && f[col("svname")]?.startsWith("web"))
+      .filter((f) => f[col("status")] === "UP")
+      .map((f) => f[col("addr")]);
+  };
+
+  const dataPlane = async () =>
+    new Set([...(await containers(env, "webapp")), ...(await containers(env, "haproxy"))]);
+
+  async function scale(service: string, replicas: number) {
+    await ok("docker", ["service", "scale", "--detach", `${service}=${replicas}`]);
+  }
+
+  /**
+   * One case: steady load, the fault, then wait for the servers, the catalog, and a
+   * brand-new replica in HAProxy; then scale back (outside the load window).
+   */
+  async function runCase(name: string, fault: () => Promise<void>) {
+    const before = await dataPlane();
+    const load = startLoad(`${base}/healthz`, 50);
+    await sleep(3000);
+    await fault();
+    const t0 = Date.now();
+    await until("every server back with a leader", serversBack, 300_000, 500);
+    const tBack = Date.now();
+    const catalog = await until(
+      `${REPLICAS} webapp instances passing in the catalog`,
+      async () => (await catalogInstances()) === REPLICAS,
+      120_000,
+      250,
+    );
+    const catalogSeconds = s1(Date.now() - tBack);
+    const upBefore = (await upServers()).length;
+    await scale(webappService, REPLICAS + 1);
+    await until(
+      "the new replica UP in HAProxy",
+      async () => (await upServers()).length >= Math.max(upBefore, REPLICAS) + 1,
+      180_000,
+      250,
+    );
+    const rediscoverySeconds = s1(Date.now() - tBack);
+    await sleep(2000);
+    const load1: LoadStats = await load.stop();
+    // Was the data plane left alone? Every webapp and HAProxy container of before still
+    // running (Swarm replaces one whose own health check fails, e.g. on a starved machine).
+    const now = await dataPlane();
+    const gone = [...before].filter((id) => !now.has(id));
+    if (gone.length) {
+      const tasks = await run("docker", [
+        "service",
+        "ps",
+        "--no-trunc",
+        "--format",
+        "{{.Name}} {{.CurrentState}} {{.Error}}",
+        webappService,
+        serviceName(PREFIX, "haproxy"),
+      ]);
+      console.log(
+        `discovery: ${name}: ${gone.length} data-plane container(s) replaced by Swarm:\n${tasks.stdout}`,
+      );
+    }
+    const row: Row = {
+      servers,
+      case: name,
+      sent: load1.sent,
+      failed: load1.failed,
+      serversBackSeconds: s1(tBack - t0),
+      catalogSeconds: catalog >= 0 ? catalogSeconds : -1,
+      rediscoverySeconds,
+      replaced: gone.length,
+      manualRestarts: 0,
+      loadAverage: Math.round(loadavg()[0] * 10) / 10,
+    };
+    rows.push(row);
+    console.log(`discovery: ${JSON.stringify(row)}`);
+    // Back to the steady state for the next case.
+    await scale(webappService, REPLICAS);
+    await until(
+      `${REPLICAS} webapp containers`,
+      async () => (await containers(env, "webapp")).length === REPLICAS,
+      120_000,
+    );
+    await until(
+      "the removed replica out of HAProxy",
+      async () => (await upServers()).length === REPLICAS,
+      120_000,
+    );
+    // The goal holds where the replicas themselves stayed healthy (the issue's terms).
+    if (gone.length === 0) expect(load1.failed, `${name}: failed requests`).toBe(0);
+    else
+      console.log(
+        `discovery: ${name}: replicas were replaced by Swarm; ${load1.failed} failures not asserted`,
+      );
+  }
+
+  const killOne = async () => {
+    const [victim] = await containers(env, "consul");
+    await ok("docker", ["kill", victim]);
+  };
+  const killAll = async () => {
+    const ids = await containers(env, "consul");
+    await ok("docker", ["kill", ...ids]);
+  };
+  const rolling = async () => {
+    const old = new Set(await containers(env, "consul"));
+    await ok("docker", ["service", "update", "--force", "--detach", consulService]);
+    await until(
+      "every server replaced, one after another",
+      async () => {
+        const ids = await containers(env, "consul");
+        return ids.length === servers && ids.every((id) => !old.has(id));
+      },
+      600_000,
+      500,
+    );
+  };
+  const outage = async () => {
+    await scale(consulService, 0);
+    await until("no server running", async () => (await containers(env, "consul")).length === 0, 120_000);
+    await sleep(OUTAGE_SECONDS * 1000);
+    await scale(consulService, servers);
+  };
+
+  const cases: [string, () => Promise<void>][] = [
+    ["kill one server", killOne],
+    ["kill every server at once", killAll],
+    ["restart every server one after another", rolling],
+    [`stop every server for ${OUTAGE_SECONDS} s, then start them`, outage],
+  ];
+
+  beforeAll(async () => {
+    await ok("bash", ["images/build.sh", "--version", VERSION, "--only", "s6-base", "--only", "consul"], {
+      timeoutMs: 900_000,
+    });
+    await ok("bash", ["images/build.sh", "--version", VERSION, "--only", "webapp", "--only", "haproxy"], {
+      timeoutMs: 900_000,
+    });
+    await ok("bash", ["scripts/host/local-swarm.sh"]);
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeVolumes();
+    for (const stack of ORDER) await deploy(env, stack);
+    base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
+    stats = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyStats)}/stats`;
+    await until("2 replicas UP in HAProxy", async () => (await upServers()).length === REPLICAS, 180_000);
+  }, 1_200_000);
+
+  /** The servers' per-slot data volumes; in use until their containers are gone, so retried. */
+  async function removeVolumes() {
+    const left = async () =>
+      (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-consul-data-`]))
+        .split("\n")
+        .filter(Boolean);
+    await until(
+      "the Consul data volumes removed",
+      async () => {
+        const vols = await left();
+        if (vols.length) await run("docker", ["volume", "rm", ...vols]);
+        return (await left()).length === 0;
+      },
+      90_000,
+      1000,
+    );
+  }
+
+  afterAll(async () => {
+    writeResults();
+    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await until(
+      "the server containers gone",
+      async () => (await containers(env, "consul")).length === 0,
+      60_000,
+    ).catch(() => 0);
+    await removeVolumes();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 300_000);
+
+  it("baseline: a new replica is routed to without any fault", async () => {
+    await runCase("baseline (no fault)", async () => {});
+  }, 600_000);
+
+  for (const [name, fault] of cases) {
+    it(`1 server: ${name}`, async () => runCase(name, fault), 900_000);
+  }
+
+  it("scales the cluster to 3 servers by a redeploy (the data of server 1 kept)", async () => {
+    servers = 3;
+    env.config = configFor(3, REPLICAS);
+    await deploy(env, "consul");
+    await until("3 servers with a leader", serversBack, 300_000, 1000);
+    const [id] = await containers(env, "consul");
+    const peers = await asMaster(id, "consul operator raft list-peers");
+    console.log(`discovery: after the redeploy to 3 servers:\n${peers.stdout}`);
+    expect(peers.stdout.split("\n").filter((l) => /\b(leader|follower)\b/.test(l))).toHaveLength(3);
+  }, 600_000);
+
+  for (const [name, fault] of cases) {
+    it(`3 servers: ${name}`, async () => runCase(name, fault), 900_000);
+  }
+
+  it("an agent without a token cannot put a replica in HAProxy's backend; the webapp token registers only webapp", async () => {
+    const rogueDir = mkdtempSync("/dev/shm/flotilla-disc-rogue-");
+    const net = networkName(PREFIX, "consul");
+    const name = `${PREFIX}-rogue`;
+    try {
+      // The gossip key is all it has (it is on the network and may gossip): no ACL token.
+      writeFileSync(path.join(rogueDir, "consul_gossip_key"), secrets.consulGossipKey, { mode: 0o644 });
+      const rogue = (suffix: string, service: string, tokenFile: string | undefined) =>
+        ok("docker", [
+          "run",
+          "-d",
+          "--name",
+          `${name}-${suffix}`,
+          "--label",
+          "flotilla.test=1",
+          "--network",
+          net,
+          "-e",
+          `CONSUL_RETRY_JOIN=tasks.${consulService}`,
+          "-e",
+          "CONSUL_NODE_PREFIX=webapp-",
+          "-e",
+          `CONSUL_TOKEN_FILE=${tokenFile ?? "/nonexistent"}`,
+          "-v",
+          `${rogueDir}:/run/secrets:ro`,
+          "--entrypoint",
+          "sh",
+          env.images.consul,
+          "-c",
+          // A client agent registering `service` on port 8080 with no check.
+          `rm -rf /etc/services.d/consul* && cp -a /usr/share/flotilla/services/consul-client /etc/services.d/consul && mkdir -p /etc/consul.d && printf '{"service": {"name": "${service}", "id": "${service}-rogue-${suffix}", "port": 8080}}' >/etc/consul.d/rogue.json && exec /usr/lib/flotilla/init`,
+        ]);
+      await rogue("none", "webapp", undefined);
+      writeFileSync(path.join(rogueDir, "consul_webapp_token"), secrets.consulWebappToken, { mode: 0o644 });
+      await rogue("other", "mysql", "/run/secrets/consul_webapp_token");
+      await rogue("own", "webapp", "/run/secrets/consul_webapp_token");
+      const [srv] = await containers(env, "consul");
+      const node = async (suffix: string) =>
+        `webapp-${await ok("docker", ["inspect", "-f", "{{.Config.Hostname}}", `${name}-${suffix}`])}`;
+      const nodesOf = async (service: string) =>
+        (await asMaster(srv, `consul catalog nodes -service=${service}`)).stdout;
+      // The control: the agent with the webapp token does get its `webapp` instance in.
+      const own = await node("own");
+      await until(
+        "the webapp-token agent's instance in the catalog",
+        async () => (await nodesOf("webapp")).includes(own),
+        60_000,
+        500,
+      );
+      // Several anti-entropy attempts later, neither of the others is there.
+      await sleep(5000);
+      const none = await node("none");
+      const other = await node("other");
+      const webapp = await nodesOf("webapp");
+      const mysql = await nodesOf("mysql");
+      console.log(`lock-down: webapp nodes:\n${webapp}\nmysql nodes: ${mysql || "none"}`);
+      expect(webapp).not.toContain(none);
+      expect(mysql).not.toContain(other);
+      const logs = await run("docker", ["logs", `${name}-none`]);
+      expect(`${logs.stdout}${logs.stderr}`).toMatch(/Permission denied|ACL not found/);
+      // And HAProxy never routes to the token-less agent's address.
+      const noneAddr = await ok("docker", [
+        "inspect",
+        "-f",
+        `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`,
+        `${name}-none`,
+      ]);
+      expect((await upServers()).join(" ")).not.toContain(`${noneAddr}:`);
+    } finally {
+      await run("docker", ["rm", "-f", `${name}-none`, `${name}-other`, `${name}-own`]);
+      rmSync(rogueDir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
+
+function writeResults() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const doc = { outageSeconds: OUTAGE_SECONDS, rate: 50, replicas: REPLICAS, rows };
+  writeFileSync(path.join(ARTIFACTS, "discovery.json"), `${JSON.stringify(doc, null, 2)}\n`);
+  const md = [
+    "| servers | case | sent | failed | servers back s | catalog s | new replica routed s | replaced by Swarm | manual restarts | load avg |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.servers} | ${r.case} | ${r.sent} | ${r.failed} | ${r.serversBackSeconds} | ${r.catalogSeconds} | ${r.rediscoverySeconds} | ${r.replaced} | ${r.manualRestarts} | ${r.loadAverage} |`,
+    ),
+  ].join("\n");
+  console.log(`\n${md}\n`);
+}
