@@ -68,7 +68,7 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
     const lab: LabConfig | undefined = config.lab;
     // The schema requires the section with target `lab`.
     if (config.target !== "lab" || !lab) throw new Error("LabCluster: target 'lab' without a lab section");
-    const nodes = planNodes(config.swarm);
+    const nodes = planNodes(config.swarm, config.mysql.nodes);
     const addresses = planLabAddresses(
       lab.subnetCidr,
       nodes.map((n) => n.key),

@@ -113,7 +113,7 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     const swarm = new SwarmNodes(
       `${name}-swarm`,
       {
-        nodes: planNodes(config.swarm),
+        nodes: planNodes(config.swarm, config.mysql.nodes),
         networkId: network.networkId,
         subnetId: network.subnetId,
         securityGroupIds: groups.ids,
@@ -142,22 +142,28 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
       { parent: this },
     );
 
-    const dbNode = swarm.nodes.find((n) => n.plan.labels.includes("db"));
+    const dbNodes = swarm.nodes.filter((n) => n.plan.labels.includes("db"));
     // An invariant of planNodes: the schema requires a worker beyond the lb nodes.
-    if (!dbNode) throw new Error("OpenStackCluster: the node plan has no `db` node");
-    const volume = new DataVolume(
-      `${name}-mysql-data`,
-      {
-        instanceId: dbNode.instanceId,
-        connection: connect(dbNode),
-        mountPath: config.mysql.dataPath,
-        sizeGb: config.mysql.volumeSizeGb,
-        volumeType: os.volumeType,
-        availabilityZone: os.availabilityZone,
-      },
-      // Mount after the node has joined: its bootstrap waits for cloud-init and Docker first.
-      { parent: this, dependsOn: [bootstrap] },
+    if (dbNodes.length === 0) throw new Error("OpenStackCluster: the node plan has no `db` node");
+    // One protected volume per database node (each Galera member its own); the first
+    // keeps the single server's resource name, so going to a cluster never replaces it.
+    const volumes = dbNodes.map(
+      (dbNode, i) =>
+        new DataVolume(
+          i === 0 ? `${name}-mysql-data` : `${name}-mysql-data-${i + 1}`,
+          {
+            instanceId: dbNode.instanceId,
+            connection: connect(dbNode),
+            mountPath: config.mysql.dataPath,
+            sizeGb: config.mysql.volumeSizeGb,
+            volumeType: os.volumeType,
+            availabilityZone: os.availabilityZone,
+          },
+          // Mount after the node has joined: its bootstrap waits for cloud-init and Docker first.
+          { parent: this, dependsOn: [bootstrap] },
+        ),
     );
+    const volume = volumes[0];
 
     const lbNodes = swarm.nodes.filter((n) => n.plan.labels.includes("lb"));
     if (vip) {
@@ -184,8 +190,11 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
           .apply(([address, peers]) => ({ vip: `${address}/32`, peers }))
       : undefined;
     this.ready = pulumi
-      .all([bootstrap.ready, volume.path])
-      .apply(([labels, path]) => `swarm ready (${Object.keys(labels).length} nodes), MySQL data at ${path}`);
+      .all([bootstrap.ready, pulumi.all(volumes.map((v) => v.path))])
+      .apply(
+        ([labels, paths]) =>
+          `swarm ready (${Object.keys(labels).length} nodes), MySQL data at ${paths[0]}${paths.length > 1 ? ` on ${paths.length} db nodes` : ""}`,
+      );
     this.registerOutputs({
       managerConnection: this.managerConnection,
       publicAddress: this.publicAddress,

@@ -52,7 +52,8 @@ export interface SwarmNode {
 /**
  * The Swarm's VMs (`flotilla:openstack:SwarmNodes`): per planned node a port (its role's
  * security groups; the VIP in allowed_address_pairs on `lb` nodes), a host key and a VM
- * with cloud-init and Docker; anti-affinity server groups for managers and for `lb` nodes.
+ * with cloud-init and Docker; anti-affinity server groups for managers, for `lb` nodes and
+ * for the Galera members' `db` nodes.
  * Outputs `nodes`: plan, host name, instance and port IDs, private address, host key.
  */
 export class SwarmNodes extends pulumi.ComponentResource {
@@ -72,6 +73,8 @@ export class SwarmNodes extends pulumi.ComponentResource {
       );
     const managersGroup = serverGroup("managers");
     const lbGroup = args.nodes.some((n) => n.labels.includes("lb")) ? serverGroup("lb") : undefined;
+    // Galera members on distinct hypervisors (one host failure costs one member).
+    const dbGroup = args.nodes.some((n) => n.dbMember) ? serverGroup("db") : undefined;
 
     this.nodes = args.nodes.map((plan) => {
       const hostname = `${name}-${plan.key}`;
@@ -103,7 +106,8 @@ export class SwarmNodes extends pulumi.ComponentResource {
             }),
           ),
       );
-      const group = plan.role === "manager" ? managersGroup : isLb ? lbGroup : undefined;
+      const group =
+        plan.role === "manager" ? managersGroup : isLb ? lbGroup : plan.dbMember ? dbGroup : undefined;
       const instance = new openstack.compute.Instance(
         `${hostname}-vm`,
         {

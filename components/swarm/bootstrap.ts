@@ -116,7 +116,11 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
           connection: managerConnection,
           addPreviousOutputInEnv: false,
           create: id.apply((nodeId) =>
-            scriptCommand("label", [nodeId, ...node.plan.labels.map((label) => `${label}=true`)]),
+            scriptCommand("label", [
+              nodeId,
+              ...node.plan.labels.map((label) => `${label}=true`),
+              ...(node.plan.dbMember ? [`db_member=${node.plan.dbMember}`] : []),
+            ]),
           ),
           delete: id.apply((nodeId) => scriptCommand("drain", [nodeId])),
         },

@@ -15,23 +15,31 @@ export interface NodePlan {
   readonly index: number;
   /** Placement labels (`lb=true`, `db=true`) the bootstrap applies. */
   readonly labels: readonly NodeLabel[];
+  /** A Galera member's index (`db_member=<i>`, from 1) on a `db` node, when mysql.nodes > 1. */
+  readonly dbMember?: number;
 }
 
 /**
  * Managers first, then workers; the first `loadBalancerNodes` workers carry `lb`, the
  * next one carries `db` (or the last worker, when every worker is a load balancer).
  * Keys are positional and `db` sits right after the `lb` nodes, so adding a worker
- * adds one plain node and never moves the database or its volume.
+ * adds one plain node and never moves the database or its volume. With `dbNodes` > 1
+ * (mysql.nodes, a Galera cluster) the next `dbNodes` workers carry `db`, member i also
+ * `db_member=i` (the schema requires the workers for them).
  */
-export function planNodes(swarm: FlotillaConfig["swarm"]): NodePlan[] {
+export function planNodes(swarm: FlotillaConfig["swarm"], dbNodes = 1): NodePlan[] {
   const nodes: NodePlan[] = [];
   for (let i = 0; i < swarm.managers; i++)
     nodes.push({ key: `manager-${i}`, role: "manager", index: i, labels: [] });
   for (let i = 0; i < swarm.workers; i++) {
     const labels: NodeLabel[] = [];
     if (i < swarm.loadBalancerNodes) labels.push("lb");
-    if (i === Math.min(swarm.loadBalancerNodes, swarm.workers - 1)) labels.push("db");
-    nodes.push({ key: `worker-${i}`, role: "worker", index: i, labels });
+    const member = i - swarm.loadBalancerNodes + 1;
+    if (dbNodes > 1) {
+      if (member >= 1 && member <= dbNodes) labels.push("db");
+    } else if (i === Math.min(swarm.loadBalancerNodes, swarm.workers - 1)) labels.push("db");
+    const dbMember = dbNodes > 1 && labels.includes("db") ? { dbMember: member } : {};
+    nodes.push({ key: `worker-${i}`, role: "worker", index: i, labels, ...dbMember });
   }
   return nodes;
 }

@@ -3,7 +3,8 @@
 // choice and retry classification (images/webapp/src/members.ts).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
-import { mysqlHosts, renderStack } from "../../components/stacks";
+import { mysqlHosts, renderStack, SECRET_TARGETS } from "../../components/stacks";
+import { planNodes } from "../../components/swarm";
 import {
   chooseWriter,
   isConnectionError,
@@ -32,6 +33,27 @@ describe("mysql.nodes", () => {
     );
   });
 
+  it("puts the members on the workers after the lb nodes, each labelled with its index", () => {
+    const nodes = planNodes({ managers: 3, workers: 6, loadBalancerNodes: 2 }, 3);
+    expect(
+      nodes.filter((n) => n.role === "worker").map((n) => [n.key, n.labels.join("+"), n.dbMember]),
+    ).toEqual([
+      ["worker-0", "lb", undefined],
+      ["worker-1", "lb", undefined],
+      ["worker-2", "db", 1],
+      ["worker-3", "db", 2],
+      ["worker-4", "db", 3],
+      ["worker-5", "", undefined],
+    ]);
+    // One server: the single db node as before, no member label.
+    expect(planNodes({ managers: 1, workers: 3, loadBalancerNodes: 2 }).map((n) => n.dbMember)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it("dev defaults to one server", () => {
     expect(parseConfig(stackConfig("dev")).config.mysql.nodes).toBe(1);
   });
@@ -50,15 +72,7 @@ describe("the mysql stack with three members", () => {
       haproxy: "h",
       keepalived: "k",
     },
-    secretNames: Object.fromEntries(
-      [
-        "mysql_root_password",
-        "mysql_password",
-        "haproxy_stats_password",
-        "keepalived_password",
-        "consul_gossip_key",
-      ].map((t) => [t, `p-${t}`]),
-    ),
+    secretNames: Object.fromEntries(SECRET_TARGETS.map((t) => [t, `p-${t}`])),
     prefix: "p",
   } as unknown as Parameters<typeof renderStack>[1];
 

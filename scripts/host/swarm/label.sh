@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Give a node exactly the Flotilla placement labels it should carry (`lb`, `db`):
+# Give a node exactly the Flotilla placement labels it should carry (`lb`, `db`,
+# `db_member` for a Galera member's node):
 # listed ones are added, unlisted Flotilla labels removed, other labels untouched.
 # Run on a manager. Idempotent.
 # Usage: label.sh NODE_ID [LABEL=VALUE...]
@@ -10,7 +11,7 @@ FLOTILLA_SCRIPT=swarm-label
 
 node=${1:?usage: label.sh NODE_ID [LABEL=VALUE...]}
 shift
-managed=(lb db)
+managed=(lb db db_member)
 wait_for_engine
 for i in $(seq 1 60); do
   [ "$(docker node inspect --format '{{.Status.State}}' "$node" 2>/dev/null)" = "ready" ] && break
