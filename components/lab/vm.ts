@@ -193,6 +193,67 @@ export function labVmSpec<V = string>(args: LabVmArgs<V>): LabVmSpec<V> {
   };
 }
 
+export interface LabRegistryArgs<V = string> {
+  /** Container name. */
+  readonly name: string;
+  /** The lab registry image (flotilla/lab-registry), by tag or ID. */
+  readonly image: V;
+  /** The lab's Docker network; nodes pull from `<ipv4Address>:5000`. */
+  readonly network: V;
+  /** Fixed address on that network (the address plan's `registry`). */
+  readonly ipv4Address?: string;
+  /** Named volume for the blobs (/var/lib/docker-registry). */
+  readonly dataVolume: V;
+  /** Where the host pushes: `hostIp` (127.0.0.1: Docker treats loopback as insecure), a free port unless given. */
+  readonly publish: { readonly hostIp: string; readonly hostPort?: number };
+  /** Extra container labels. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** The port the lab registry serves on, inside the lab network. */
+export const LAB_REGISTRY_PORT = 5000;
+
+/**
+ * The run spec of the lab registry (images/lab-registry): on the lab network, its blobs
+ * on a volume, :5000 published on the host address given (127.0.0.1) only.
+ */
+export function labRegistrySpec<V = string>(args: LabRegistryArgs<V>): ContainerSpec<V> {
+  if (!CONTAINER_NAME.test(args.name))
+    fail("name", "a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", args.name);
+  for (const [key, value] of [
+    ["image", args.image],
+    ["network", args.network],
+    ["dataVolume", args.dataVolume],
+  ] as const)
+    if (value === undefined || value === null || (typeof value === "string" && value.trim() === ""))
+      fail(key, "a non-empty name", value);
+  if (args.ipv4Address !== undefined && !isIpv4(args.ipv4Address))
+    fail("ipv4Address", "an IPv4 address", args.ipv4Address);
+  const { hostIp, hostPort } = args.publish ?? {};
+  if (!isIpv4(hostIp ?? "")) fail("publish.hostIp", "an IPv4 address such as 127.0.0.1", hostIp);
+  if (hostPort !== undefined && !(Number.isInteger(hostPort) && hostPort > 0 && hostPort < 65536))
+    fail("publish.hostPort", "a port from 1 to 65535", hostPort);
+  return {
+    name: args.name,
+    image: args.image,
+    volumes: [{ volumeName: args.dataVolume, containerPath: "/var/lib/docker-registry" }],
+    networksAdvanced: [
+      { name: args.network, ...(args.ipv4Address !== undefined ? { ipv4Address: args.ipv4Address } : {}) },
+    ],
+    ports: [
+      {
+        internal: LAB_REGISTRY_PORT,
+        ip: hostIp,
+        protocol: "tcp",
+        ...(hostPort !== undefined ? { external: hostPort } : {}),
+      },
+    ],
+    labels: Object.entries(args.labels ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([label, value]) => ({ label, value })),
+  };
+}
+
 /** NoCloud meta-data: the instance ID (a new one makes cloud-init run its per-instance modules again) and host name. */
 export function renderMetaData(instanceId: string, hostname: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(instanceId))

@@ -12,7 +12,14 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { planLabAddresses } from "../../components/lab/plan";
-import { dockerRunSteps, type LabVmSpec, labVmSpec, renderMetaData } from "../../components/lab/vm";
+import {
+  dockerRunSteps,
+  LAB_REGISTRY_PORT,
+  type LabVmSpec,
+  labRegistrySpec,
+  labVmSpec,
+  renderMetaData,
+} from "../../components/lab/vm";
 import { renderCloudInit } from "../../components/swarm";
 import { describeWithDocker, docker } from "../support/docker";
 import { ROOT } from "../support/pulumi";
@@ -97,6 +104,26 @@ describeWithDocker(
       return { status: r.status ?? -1, stdout: (r.stdout ?? "").trim(), stderr: r.stderr ?? "" };
     }
 
+    /** What each VM is doing, for a timeout's message: cloud-init's status, systemd's pending jobs, the boot log's tail. */
+    function diagnose(): string {
+      return Object.values(vms)
+        .map((vm) => {
+          const r = spawnSync(
+            "docker",
+            [
+              "exec",
+              vm.spec.name,
+              "sh",
+              "-c",
+              "cloud-init status --long; systemctl list-jobs --no-pager | head -20; tail -n 15 /var/log/cloud-init-output.log",
+            ],
+            { encoding: "utf8", timeout: 30_000 },
+          );
+          return `--- ${vm.key}\n${r.stdout ?? ""}${r.stderr ?? ""}`;
+        })
+        .join("\n");
+    }
+
     function sshOk(target: "bastion" | "node", command: string): string {
       const r = ssh(target, command);
       if (r.status !== 0) throw new Error(`ssh ${target} '${command}' failed (${r.status}): ${r.stderr}`);
@@ -141,22 +168,16 @@ describeWithDocker(
 
       // The registry first: the node's daemon.json names its address.
       docker(["volume", "create", ...LABEL_ARGS, `${PREFIX}-registry`]);
-      docker([
-        "run",
-        "-d",
-        "--name",
-        `${PREFIX}-registry`,
-        ...LABEL_ARGS,
-        "--network",
-        NET,
-        "--ip",
-        registryIp,
-        "-v",
-        `${PREFIX}-registry:/var/lib/docker-registry`,
-        "-p",
-        "127.0.0.1::5000",
-        REGISTRY_IMAGE,
-      ]);
+      const registry = labRegistrySpec({
+        name: `${PREFIX}-registry`,
+        image: REGISTRY_IMAGE,
+        network: NET,
+        ipv4Address: registryIp,
+        dataVolume: `${PREFIX}-registry`,
+        publish: { hostIp: "127.0.0.1" },
+        labels: LABELS,
+      });
+      for (const step of dockerRunSteps(registry)) docker([...step.args]);
 
       for (const [key, ip, docker_] of [
         ["bastion", plan.bastion, false],
@@ -170,7 +191,9 @@ describeWithDocker(
           authorizedKeys: [operator.publicKey],
           hostKey: { privateKeyOpenssh: hostKey.privateKey, publicKeyOpenssh: hostKey.publicKey },
           docker: docker_,
-          ...(docker_ ? { dockerDaemon: { "insecure-registries": [`${registryIp}:5000`] } } : {}),
+          ...(docker_
+            ? { dockerDaemon: { "insecure-registries": [`${registryIp}:${LAB_REGISTRY_PORT}`] } }
+            : {}),
         });
         const volume = `${PREFIX}-${key}-docker`;
         docker(["volume", "create", ...LABEL_ARGS, volume]);
@@ -231,7 +254,8 @@ describeWithDocker(
       const until = async (what: string, check: () => Promise<boolean>): Promise<number> => {
         const started = performance.now();
         while (!(await check())) {
-          if (performance.now() > deadline) throw new Error(`lab VMs: ${what} not after 240 s`);
+          if (performance.now() > deadline)
+            throw new Error(`lab VMs: ${what} not after 240 s\n${diagnose()}`);
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
         return started;
@@ -349,7 +373,7 @@ describeWithDocker(
       docker(["rmi", ref]);
       const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
       expect(digest, pushed).toBeDefined();
-      const labRef = `${registryIp}:5000/lab/test@${digest}`;
+      const labRef = `${registryIp}:${LAB_REGISTRY_PORT}/lab/test@${digest}`;
       const started = performance.now();
       sshOk("node", `sudo -n docker pull -q ${labRef}`);
       figures.registryPullSeconds = Math.round(performance.now() - started) / 1000;

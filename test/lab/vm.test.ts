@@ -11,8 +11,10 @@ import {
   type ContainerSpec,
   dockerCreateArgs,
   dockerRunSteps,
+  LAB_REGISTRY_PORT,
   LAB_VM_STOP_SIGNAL,
   type LabVmArgs,
+  labRegistrySpec,
   labVmSpec,
   NOCLOUD_SEED_DIR,
   renderMetaData,
@@ -283,6 +285,49 @@ describe("uploadArchive", () => {
     expect(() => uploadArchive([{ file: "/etc/../x", content: "" }])).toThrow(/without '\.\.'/);
     expect(() => uploadArchive([{ file: "/etc/x", content: "", permissions: "rw" }])).toThrow(
       /\/etc\/x: permissions: expected an octal mode such as "0600", got "rw"/,
+    );
+  });
+});
+
+describe("labRegistrySpec", () => {
+  const args = {
+    name: "lab-registry",
+    image: "flotilla/lab-registry:0.1.0",
+    network: "lab",
+    ipv4Address: "10.213.0.2",
+    dataVolume: "lab-registry-data",
+    publish: { hostIp: "127.0.0.1" },
+    labels: { "flotilla.test": "1" },
+  };
+
+  it("puts the registry on the lab network with its blobs on a volume, :5000 on 127.0.0.1 only", () => {
+    const spec = labRegistrySpec(args);
+    expect(spec).toEqual({
+      name: "lab-registry",
+      image: "flotilla/lab-registry:0.1.0",
+      volumes: [{ volumeName: "lab-registry-data", containerPath: "/var/lib/docker-registry" }],
+      networksAdvanced: [{ name: "lab", ipv4Address: "10.213.0.2" }],
+      ports: [{ internal: LAB_REGISTRY_PORT, ip: "127.0.0.1", protocol: "tcp" }],
+      labels: [{ label: "flotilla.test", value: "1" }],
+    });
+    const containerArgs: ContainerArgs = spec;
+    expect(containerArgs.name).toBe("lab-registry");
+    expect(dockerCreateArgs(spec)).toContain("127.0.0.1::5000/tcp");
+    expect(labRegistrySpec({ ...args, publish: { hostIp: "127.0.0.1", hostPort: 5001 } }).ports).toEqual([
+      { internal: 5000, ip: "127.0.0.1", protocol: "tcp", external: 5001 },
+    ]);
+  });
+
+  it("refuses bad input by name", () => {
+    expect(() => labRegistrySpec({ ...args, dataVolume: "" })).toThrow(
+      /dataVolume: expected a non-empty name/,
+    );
+    expect(() => labRegistrySpec({ ...args, ipv4Address: "x" })).toThrow(
+      /ipv4Address: expected an IPv4 address/,
+    );
+    expect(() => labRegistrySpec({ ...args, publish: { hostIp: "" } })).toThrow(/publish.hostIp: expected/);
+    expect(() => labRegistrySpec({ ...args, publish: { hostIp: "127.0.0.1", hostPort: 0 } })).toThrow(
+      /publish.hostPort: expected a port/,
     );
   });
 });
