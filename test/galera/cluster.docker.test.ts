@@ -48,6 +48,8 @@ interface FaultRow {
   lostRows: number;
   recoverySeconds: number;
   note: string;
+  /** Why the webapp answered 500, from its logs ("request failed: …" lines, counted). */
+  webappErrors: Record<string, number>;
 }
 const figures: { faults: FaultRow[]; [k: string]: unknown } = { faults: [] };
 
@@ -143,6 +145,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
   const underLoad = async (fault: string, action: () => Promise<string | undefined>) => {
     const any = await container(2);
     const rowsBefore = await playCount(any);
+    const since = new Date().toISOString();
     const load = startLoad(base, 50);
     const plays = startPlays(fault.replace(/[^a-z0-9]+/gi, "-").slice(0, 40));
     await sleep(3000);
@@ -164,6 +167,18 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
         lost = Math.max(lost, p.created.length - Number(r.stdout));
       }
     }
+    const webappErrors: Record<string, number> = {};
+    const webapps = await ok("docker", [
+      "ps",
+      "-q",
+      "--filter",
+      `label=com.docker.swarm.service.name=${PREFIX}-webapp_webapp`,
+    ]);
+    for (const w of webapps.split("\n").filter(Boolean)) {
+      const logs = await run("docker", ["logs", "--since", since, w], { timeoutMs: 20_000 });
+      for (const m of `${logs.stdout}\n${logs.stderr}`.matchAll(/request failed: (.*)$/gm))
+        webappErrors[m[1]] = (webappErrors[m[1]] ?? 0) + 1;
+    }
     const row: FaultRow = {
       fault,
       sent: stats.sent + p.created.length + p.failed,
@@ -175,10 +190,11 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       lostRows: lost,
       recoverySeconds: secs(recovery),
       note,
+      webappErrors,
     };
     figures.faults.push(row);
     console.log(
-      `\n${fault}\n  sent ${row.sent} (GET / ${stats.sent}, plays ${p.created.length + p.failed})  failed ${row.failed} (plays ${p.failed})  p99 ${stats.p99} ms\n  plays rows ${rowsBefore} -> ${rowsAfter.join("/")} (members 1/2/3), lost ${lost}; all Synced ${row.recoverySeconds} s after the fault ${note}`,
+      `\n${fault}\n  sent ${row.sent} (GET / ${stats.sent}, plays ${p.created.length + p.failed})  failed ${row.failed} (plays ${p.failed})  p99 ${stats.p99} ms\n  plays rows ${rowsBefore} -> ${rowsAfter.join("/")} (members 1/2/3), lost ${lost}; all Synced ${row.recoverySeconds} s after the fault ${note}\n  webapp errors: ${JSON.stringify(webappErrors)}`,
     );
     // Every acknowledged play is on every member (once: the customer is the primary
     // key), and every member holds the same rows. A play whose answer failed may have
@@ -390,8 +406,10 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
         `${path.join(fresh, "1")}:/var/lib/mysql`,
         "-v",
         `${backupVolume}:/var/backups/mysql:ro`,
-        env.images.mysql,
+        // The tool alone, not the image's s6 init (which would start a server).
+        "--entrypoint",
         "/usr/lib/flotilla/mysql-restore",
+        env.images.mysql,
         "latest",
       ],
       { timeoutMs: 300_000 },

@@ -70,6 +70,12 @@ interface SqlError {
   fatal?: boolean;
 }
 
+/** No answer in time (the member may be busy, or unreachable). */
+export function isTimeout(error: unknown): boolean {
+  const e = error as SqlError;
+  return e?.code === "PROTOCOL_SEQUENCE_TIMEOUT" || e?.code === "ETIMEDOUT";
+}
+
 /** The connection (or the member) is gone: try the next writer. */
 export function isConnectionError(error: unknown): boolean {
   const e = error as SqlError;
@@ -113,6 +119,8 @@ interface Member {
   pool: mysql.Pool;
   probe: mysql.Pool;
   probing: boolean;
+  /** Probes in a row that got no answer in time (a busy member, or one cut off). */
+  misses: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -162,8 +170,9 @@ export class MemberPool {
         since: Date.now(),
       },
       pool: pool(host, options.connectionLimit ?? 10, 1000),
-      probe: pool(host, 1, 800),
+      probe: pool(host, 1, 1000),
       probing: false,
+      misses: 0,
     }));
   }
 
@@ -198,7 +207,7 @@ export class MemberPool {
                 (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_STATUS') AS cluster,
                 (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT') AS state,
                 (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_READY') AS ready`,
-        timeout: 800,
+        timeout: 1000,
       });
       const row = rows[0] ?? {};
       Object.assign(m.status, {
@@ -209,9 +218,15 @@ export class MemberPool {
         ready: row.ready === "ON",
         error: undefined,
       });
+      m.misses = 0;
     } catch (error) {
-      Object.assign(m.status, { reachable: false, cluster: "", state: "", ready: false });
-      m.status.error = (error as Error).message;
+      m.misses++;
+      // Refused or reset: the member is down, now. A probe that only took too long (a
+      // starved CPU) counts once it happens twice in a row.
+      if (!isTimeout(error) || m.misses >= 2) {
+        Object.assign(m.status, { reachable: false, cluster: "", state: "", ready: false });
+        m.status.error = (error as Error).message;
+      }
     } finally {
       m.probing = false;
     }
@@ -268,10 +283,11 @@ export class MemberPool {
       } catch (error) {
         if (!isRetryable(error) || Date.now() >= deadline) throw error;
         this.retries++;
-        // A lost connection: that member is gone, move now. A query timeout is not: the
-        // whole cluster pauses commits until a dead member is evicted (a few seconds),
-        // and moving the writer then only spreads writes over members.
-        if (isConnectionError(error) && (error as SqlError).code !== "PROTOCOL_SEQUENCE_TIMEOUT")
+        // A lost connection: that member is gone, move now. A query timeout alone is
+        // not: the whole cluster pauses commits until a dead member is evicted (a few
+        // seconds), and moving the writer then only spreads writes over members; it
+        // counts when that member's probe went unanswered too (cut off the network).
+        if (isConnectionError(error) && (!isTimeout(error) || this.members[index].misses > 0))
           this.markDown(index, error);
         await sleep(Math.min(25 * 2 ** attempt, 400));
       }
