@@ -110,7 +110,7 @@ describe("Pulumi.lab.yaml", () => {
   const lab = () => evaluateStack("lab", { mockOutputs: swarmScriptOutputs });
   const CONTAINER = "docker:index/container:Container";
 
-  it("declares the helion topology as VMs on one lab network: registry, bastion, 3 managers, 4 workers", async () => {
+  it("declares the helion topology as VMs on one lab network: registry, bastion, 3 managers, 5 workers", async () => {
     const ev = await lab();
     console.log(`lab registers ${ev.resources.length} resources:\n${graph(ev)}`);
     const cluster = ev.one("flotilla:lab:LabCluster");
@@ -131,6 +131,7 @@ describe("Pulumi.lab.yaml", () => {
         "worker-1",
         "worker-2",
         "worker-3",
+        "worker-4",
       ].map((k) => `flotilla-lab-${k}`),
     );
     for (const c of containers) expect(c.parent).toBe(cluster.urn);
@@ -194,17 +195,21 @@ describe("Pulumi.lab.yaml", () => {
     // secrets are, which the lab suite (test/lab) sees for real.
   });
 
-  it("gives the db node a volume of its own for the MySQL data path, as a Cinder volume on helion", async () => {
+  it("gives each db node (one per Galera member) a volume of its own for the MySQL data path, as a Cinder volume on helion", async () => {
     const ev = await lab();
-    const db = ev.one(CONTAINER, "flotilla-lab-worker-2");
-    const volumes = db.inputs.volumes as { containerPath: string; volumeName?: string }[];
-    expect(volumes).toContainEqual({
-      volumeName: "flotilla-lab-worker-2-mysql-data",
-      containerPath: "/srv/flotilla/mysql",
-    });
-    const plain = ev.one(CONTAINER, "flotilla-lab-worker-3");
-    expect((plain.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).not.toContain(
-      "/srv/flotilla/mysql",
-    );
+    for (const key of ["worker-2", "worker-3", "worker-4"]) {
+      const db = ev.one(CONTAINER, `flotilla-lab-${key}`);
+      const volumes = db.inputs.volumes as { containerPath: string; volumeName?: string }[];
+      expect(volumes).toContainEqual({
+        volumeName: `flotilla-lab-${key}-mysql-data`,
+        containerPath: "/srv/flotilla/mysql",
+      });
+    }
+    for (const key of ["worker-0", "worker-1", "manager-0"]) {
+      const other = ev.one(CONTAINER, `flotilla-lab-${key}`);
+      expect((other.inputs.volumes as { containerPath: string }[]).map((v) => v.containerPath)).not.toContain(
+        "/srv/flotilla/mysql",
+      );
+    }
   });
 });

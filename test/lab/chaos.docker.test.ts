@@ -1,0 +1,409 @@
+// The lab end to end: the `lab` stack (Pulumi.lab.yaml) brought up from nothing by the
+// rehearsal executor, which runs the program's own resources for real: the VM containers
+// boot cloud-init, SwarmBootstrap and every stack deploy go over real SSH through the
+// bastion with pinned host keys, the images come from the lab's registry by digest. A
+// wrong command line, a missing output or a wrong order in the program fails here.
+// Then node failures under steady load (50 req/s from a client container on the lab
+// network to the VIP): power off the lb node holding the VIP, a worker with webapp tasks,
+// the Swarm leader, a Consul server's node, the db node; unplug a node and plug it back;
+// a rolling update across nodes; power every node back on. One row per fault, written to
+// test/artifacts/lab-chaos.json and .md (the README's table).
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import { planLabAddresses } from "../../components/lab";
+import { planNodes } from "../../components/swarm";
+import { execute, teardown } from "../../tools/executor/executor";
+import { journalPath } from "../../tools/executor/journal";
+import { describeWithDocker } from "../support/docker";
+import { ROOT, stackConfig } from "../support/pulumi";
+import {
+  type LoadSummary,
+  ok,
+  onNode,
+  outageSeconds,
+  plugIn,
+  powerOff,
+  powerOn,
+  run,
+  running,
+  sleep,
+  startLoad,
+  swarm,
+  tasksByNode,
+  unplug,
+  until,
+  vipHolder,
+} from "./chaos-lib";
+
+const { config } = parseConfig(stackConfig("lab"));
+const lab = config.lab as NonNullable<typeof config.lab>;
+const nodes = planNodes(config.swarm, config.mysql.nodes);
+const addresses = planLabAddresses(
+  lab.subnetCidr,
+  nodes.map((n) => n.key),
+);
+const PREFIX = "flotilla-lab";
+const NETWORK = PREFIX;
+const vm = (key: string) => `${PREFIX}-${key}`;
+const managers = nodes.filter((n) => n.role === "manager").map((n) => n.key);
+const lbNodes = nodes.filter((n) => n.labels.includes("lb")).map((n) => n.key);
+const dbNodes = nodes.filter((n) => n.labels.includes("db")).map((n) => n.key);
+const plainWorkers = nodes.filter((n) => n.role === "worker" && n.labels.length === 0).map((n) => n.key);
+const URL = `http://${addresses.vip}:${config.haproxy.httpPort}/`;
+const WEBAPP = "flotilla-webapp_webapp";
+const RATE = 50;
+/** Leave the lab running after the suite (to look at it), and reuse a running one (to iterate). */
+const KEEP = process.env.FLOTILLA_KEEP_LAB === "1";
+const REUSE = process.env.FLOTILLA_REUSE_LAB === "1" && existsSync(journalPath(ROOT, "lab"));
+
+interface Row {
+  scenario: string;
+  sent: number;
+  failed: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  outageSeconds: number;
+  recovery: string;
+  rowsKept: string;
+}
+const rows: Row[] = [];
+let loadImage = "";
+
+/** A manager that is up, to ask the Swarm from (the leader may be the node just killed). */
+async function anyManager(): Promise<string> {
+  for (const key of managers) {
+    if (!(await running(vm(key)))) continue;
+    const r = await onNode(vm(key), "docker node ls -q >/dev/null", 15_000);
+    if (r.code === 0) return vm(key);
+  }
+  throw new Error("no manager answers");
+}
+
+async function leader(): Promise<string> {
+  const out = await swarm(await anyManager(), ["node", "ls", "--format", "{{.Hostname}} {{.ManagerStatus}}"]);
+  const line = out.split("\n").find((l) => l.endsWith(" Leader"));
+  if (!line) throw new Error(`no leader in:\n${out}`);
+  return line.split(" ")[0];
+}
+
+/** Plays that must survive: created before the fault, refused as "already played" after it. */
+async function play(customer: string): Promise<number> {
+  const res = await fetch(`${URL}play`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ customer }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.text();
+  return res.status;
+}
+
+async function writeRows(tag: string, count = 3): Promise<string[]> {
+  const customers = Array.from({ length: count }, (_, i) => `${tag}-${i}-${Date.now()}`);
+  for (const c of customers) {
+    const status = await play(c);
+    if (status !== 201) throw new Error(`play ${c} before the fault answered ${status}`);
+  }
+  return customers;
+}
+
+/** Every earlier customer's play is still there (409: already played). */
+async function rowsKept(customers: string[]): Promise<string> {
+  let kept = 0;
+  for (const c of customers) {
+    const status = await until(
+      `a database answer for ${c}`,
+      async () => [201, 409].includes(await play(c)),
+      120_000,
+    )
+      .then(() => play(c))
+      .catch(() => 0);
+    if (status === 409) kept++;
+  }
+  return `${kept}/${customers.length}`;
+}
+
+/** One fault under load: rows written first, load around the fault, rows checked after. */
+async function scenario(name: string, fault: () => Promise<string>, settleMs = 5_000): Promise<Row> {
+  const before = await writeRows(name.replace(/\W+/g, "-").slice(0, 24));
+  const load = await startLoad({
+    name: `${PREFIX}-load`,
+    network: NETWORK,
+    image: loadImage,
+    url: URL,
+    rate: RATE,
+  });
+  await sleep(3_000);
+  let recovery: string;
+  let summary: LoadSummary;
+  try {
+    recovery = await fault();
+    await sleep(settleMs);
+  } finally {
+    summary = await load.stop();
+  }
+  const row: Row = {
+    scenario: name,
+    sent: summary.sent,
+    failed: summary.failed,
+    p50: summary.p50,
+    p95: summary.p95,
+    p99: summary.p99,
+    outageSeconds: outageSeconds(summary, RATE),
+    recovery,
+    rowsKept: await rowsKept(before),
+  };
+  rows.push(row);
+  console.log(`lab chaos: ${JSON.stringify(row)}`);
+  return row;
+}
+
+const secondsSince = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+
+async function nodeReady(key: string): Promise<boolean> {
+  const out = await swarm(await anyManager(), ["node", "inspect", "--format", "{{.Status.State}}", key]);
+  return out === "ready";
+}
+
+async function webappRunning(): Promise<number> {
+  const counts = await tasksByNode(await anyManager(), WEBAPP);
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+describeWithDocker(
+  "lab: the helion topology on VM containers, the program's own commands, node failures under load",
+  () => {
+    beforeAll(async () => {
+      loadImage = (await ok("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]))
+        .split("\n")
+        .find((t) => t.endsWith("/flotilla/webapp:0.1.0")) as string;
+      if (REUSE) return;
+      await teardown({ stack: "lab", log: () => {} });
+      const t0 = Date.now();
+      const result = await execute({ stack: "lab", log: (l) => console.log(l) });
+      const programSeconds = (Date.now() - t0) / 1000;
+      expect(result.outputs.publicUrl).toBe(URL);
+      const firstOk = await until(
+        "the first 200 through the VIP",
+        async () => (await fetch(URL, { signal: AbortSignal.timeout(2_000) })).ok,
+        300_000,
+        500,
+      );
+      loadImage ||= (await ok("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]))
+        .split("\n")
+        .find((t) => t.endsWith("/flotilla/webapp:0.1.0")) as string;
+      rows.push({
+        scenario: "cold bring-up (nothing → first 200 via the VIP)",
+        sent: 0,
+        failed: 0,
+        p50: 0,
+        p95: 0,
+        p99: 0,
+        outageSeconds: 0,
+        recovery: `program done in ${programSeconds.toFixed(0)} s (${result.resources.length} resources), first 200 at ${((Date.now() - t0 - 0) / 1000).toFixed(0)} s (${(firstOk / 1000).toFixed(1)} s after)`,
+        rowsKept: "–",
+      });
+    }, 2_400_000);
+
+    afterAll(async () => {
+      const dir = path.join(ROOT, "test", "artifacts");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, "lab-chaos.json"), `${JSON.stringify({ rate: RATE, rows }, null, 2)}\n`);
+      const table = [
+        "| scenario | sent | failed | p50/p95/p99 ms | longest outage | recovery | rows kept |",
+        "|---|---|---|---|---|---|---|",
+        ...rows.map(
+          (r) =>
+            `| ${r.scenario} | ${r.sent || "–"} | ${r.sent ? r.failed : "–"} | ${r.sent ? `${r.p50}/${r.p95}/${r.p99}` : "–"} | ${r.sent ? `${r.outageSeconds} s` : "–"} | ${r.recovery} | ${r.rowsKept} |`,
+        ),
+      ].join("\n");
+      writeFileSync(path.join(dir, "lab-chaos.md"), `${table}\n`);
+      console.log(`lab chaos (${RATE} req/s):\n${table}`);
+      await run("docker", ["rm", "-f", `${PREFIX}-load`]);
+      if (!KEEP) await teardown({ stack: "lab", log: () => {} });
+    }, 600_000);
+
+    it("came up from nothing through the program's own commands: a 7-node Swarm with its labels", async () => {
+      const out = await swarm(vm(managers[0]), ["node", "ls", "--format", "{{.Hostname}} {{.Status}}"]);
+      expect(out.split("\n").sort()).toEqual(nodes.map((n) => `${n.key} Ready`).sort());
+      const labels = await swarm(vm(managers[0]), [
+        "node",
+        "inspect",
+        "--format",
+        "{{.Description.Hostname}} {{range $k, $v := .Spec.Labels}}{{$k}}={{$v}} {{end}}",
+        ...nodes.map((n) => n.key),
+      ]);
+      for (const key of lbNodes) expect(labels).toMatch(new RegExp(`^${key} .*lb=true`, "m"));
+      for (const key of dbNodes) expect(labels).toMatch(new RegExp(`^${key} .*db=true`, "m"));
+      // The login user reaches the engine only through sudo (the helion path the deploys use).
+      const asUser = await onNode(vm(managers[0]), `su -s /bin/sh ${lab.sshUser} -c 'docker info'`);
+      expect(asUser.code).not.toBe(0);
+      expect(await vipHolder(lbNodes.map(vm), addresses.vip)).toBeDefined();
+    });
+
+    it("powering off the lb node that holds the VIP moves the VIP to the other one", async () => {
+      const holder = (await vipHolder(lbNodes.map(vm), addresses.vip)) as string;
+      const other = lbNodes.map(vm).find((c) => c !== holder) as string;
+      const row = await scenario("power off the lb node holding the VIP", async () => {
+        const t = Date.now();
+        await powerOff(holder);
+        await until(
+          "the VIP on the other lb node",
+          async () => (await vipHolder([other], addresses.vip)) === other,
+          60_000,
+          100,
+        );
+        return `VIP on ${other.replace(`${PREFIX}-`, "")} after ${secondsSince(t)}`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+      await powerOn(holder);
+    });
+
+    it("powering off a worker that runs webapp tasks: Swarm reschedules them, HAProxy routes around", async () => {
+      const manager = await anyManager();
+      const counts = await tasksByNode(manager, WEBAPP);
+      const victim =
+        [...plainWorkers, ...managers.slice(1)].find((k) => (counts[k] ?? 0) > 0) ??
+        (Object.keys(counts).find((k) => !lbNodes.includes(k) && !dbNodes.includes(k)) as string);
+      const row = await scenario(`power off ${victim} (webapp tasks: ${counts[victim] ?? 0})`, async () => {
+        const t = Date.now();
+        await powerOff(vm(victim));
+        await until("the node seen down", async () => !(await nodeReady(victim)), 120_000, 1_000);
+        const down = secondsSince(t);
+        await until(
+          "every webapp replica running elsewhere",
+          async () => (await webappRunning()) >= config.webapp.replicas,
+          180_000,
+          1_000,
+        );
+        return `node down after ${down}, ${config.webapp.replicas} replicas running after ${secondsSince(t)}`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+      await powerOn(vm(victim));
+    });
+
+    it("powering off the Swarm leader: a new leader, and the Swarm still takes a deploy", async () => {
+      const old = await leader();
+      const row = await scenario(`power off the Swarm leader (${old})`, async () => {
+        const t = Date.now();
+        await powerOff(vm(old));
+        await until("a new leader", async () => (await leader()) !== old, 120_000, 500);
+        const elected = secondsSince(t);
+        // A deploy through a surviving manager: scale the webapp up and back, each converged.
+        const manager = await anyManager();
+        await swarm(manager, [
+          "service",
+          "scale",
+          "--detach=false",
+          `${WEBAPP}=${config.webapp.replicas + 1}`,
+        ]);
+        await swarm(manager, ["service", "scale", "--detach=false", `${WEBAPP}=${config.webapp.replicas}`]);
+        return `new leader after ${elected}; scale ${config.webapp.replicas}→${config.webapp.replicas + 1}→${config.webapp.replicas} converged through ${manager.replace(`${PREFIX}-`, "")}`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+      await powerOn(vm(old));
+      await until(`${old} back in the Swarm`, () => nodeReady(old), 180_000, 2_000);
+    });
+
+    it("powering off the node of a Consul server: the other servers keep a leader", async () => {
+      const current = await leader();
+      const victim = managers.find((k) => k !== current) as string;
+      const row = await scenario(`power off ${victim} (a Consul server)`, async () => {
+        const t = Date.now();
+        await powerOff(vm(victim));
+        const survivor = vm(managers.find((k) => k !== victim) as string);
+        await until(
+          "a Consul leader among the surviving servers",
+          async () => {
+            const id = (
+              await onNode(
+                survivor,
+                "docker ps -q --filter label=com.docker.swarm.service.name=flotilla-consul_consul",
+              )
+            ).stdout.split("\n")[0];
+            if (!id) return false;
+            // The server's own health check: it knows a leader (asked with its local token under ACLs).
+            return (
+              (await onNode(survivor, `docker exec ${id} /usr/lib/flotilla/consul-healthcheck`)).code === 0
+            );
+          },
+          120_000,
+          1_000,
+        );
+        return `Consul leader present ${secondsSince(t)} after`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+      await powerOn(vm(victim));
+      await until(`${victim} back in the Swarm`, () => nodeReady(victim), 180_000, 2_000);
+    });
+
+    it("powering off the db node: the data outlives it", async () => {
+      const victim = dbNodes[0];
+      const row = await scenario(
+        `power off the db node (${victim}${dbNodes.length > 1 ? `, 1 of ${dbNodes.length} Galera members` : ", the only MySQL"})`,
+        async () => {
+          const t = Date.now();
+          await powerOff(vm(victim));
+          await sleep(10_000);
+          await powerOn(vm(victim));
+          await until(
+            "the app answering from the database again",
+            async () => (await fetch(URL, { signal: AbortSignal.timeout(2_000) })).ok,
+            240_000,
+            500,
+          );
+          return `off 10 s, serving again ${secondsSince(t)} after the power-off`;
+        },
+        10_000,
+      );
+      expect(row.rowsKept).toBe("3/3");
+    });
+
+    it("unplugging a node from the network and plugging it back", async () => {
+      const victim = managers[managers.length - 1];
+      const row = await scenario(`unplug ${victim} for 20 s`, async () => {
+        await unplug(vm(victim), NETWORK);
+        await sleep(20_000);
+        const t = Date.now();
+        await plugIn(vm(victim), NETWORK, addresses.nodes[victim]);
+        await until(`${victim} ready again`, () => nodeReady(victim), 180_000, 1_000);
+        return `back in the Swarm ${secondsSince(t)} after it was plugged in`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+    });
+
+    it("a rolling update of the webapp across the nodes", async () => {
+      const row = await scenario("rolling update of the webapp (every replica replaced)", async () => {
+        const t = Date.now();
+        await swarm(await anyManager(), ["service", "update", "--force", "--detach=false", WEBAPP]);
+        return `${config.webapp.replicas} replicas replaced in ${secondsSince(t)}`;
+      });
+      expect(row.failed).toBe(0);
+    });
+
+    it("every node back: all Ready, HAProxy on both lb nodes, the VIP held", async () => {
+      const row = await scenario("every node powered on and back", async () => {
+        const t = Date.now();
+        for (const n of nodes) if (!(await running(vm(n.key)))) await powerOn(vm(n.key));
+        for (const n of nodes) await until(`${n.key} ready`, () => nodeReady(n.key), 240_000, 2_000);
+        const haproxy = await tasksByNode(await anyManager(), "flotilla-haproxy_haproxy");
+        await until(
+          "HAProxy on every lb node",
+          async () => {
+            const now = await tasksByNode(await anyManager(), "flotilla-haproxy_haproxy");
+            return lbNodes.every((k) => (now[k] ?? 0) === 1);
+          },
+          180_000,
+          2_000,
+        );
+        const holder = await vipHolder(lbNodes.map(vm), addresses.vip);
+        const spread = await tasksByNode(await anyManager(), WEBAPP);
+        return `all ${nodes.length} Ready after ${secondsSince(t)}; HAProxy ${Object.keys(haproxy).length}→${lbNodes.length} lb nodes; VIP on ${holder?.replace(`${PREFIX}-`, "")}; webapp per node ${JSON.stringify(spread)}`;
+      });
+      expect(row.rowsKept).toBe("3/3");
+    });
+  },
+);
