@@ -541,6 +541,31 @@ describe("docker argument builders", () => {
 });
 
 describe("stack config, journal and teardown", () => {
+  it("journals a command before its create runs: a failed create's delete still runs at teardown, tolerated", async () => {
+    const journal = path.join(work, "unfinished", "journal.json");
+    const marker = path.join(work, "half-made");
+    const err = await execute({
+      stack: "dev",
+      journal,
+      log: quiet,
+      program: () => {
+        new command.local.Command("half", { create: `touch ${marker}; exit 7`, delete: `rm ${marker}` });
+        new command.local.Command("never-made", { create: "exit 9", delete: "exit 1" });
+        return {};
+      },
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(ExecutionError);
+    const entries = JSON.parse(readFileSync(journal, "utf8")).entries;
+    expect(entries.map((e: { undo: { unfinished?: boolean } }) => e.undo.unfinished)).toEqual([true, true]);
+    const down = await teardown({ stack: "dev", journal, log: quiet });
+    expect(existsSync(marker)).toBe(false);
+    expect(down.undone).toBe(1);
+    expect(down.skipped).toEqual([
+      expect.stringMatching(/the delete of never-made \(whose create did not finish\) failed/),
+    ]);
+    expect(existsSync(journal)).toBe(false);
+  });
+
   it("hands the program the stack file's config as the CLI does", () => {
     const { config, secretKeys } = loadStackConfig(
       path.resolve(__dirname, "..", ".."),

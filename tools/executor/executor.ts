@@ -486,7 +486,14 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
     const undo = entry.undo;
     if (undo) {
       log(`teardown: - ${entry.type} ${entry.name}`);
-      const note = await undoOne(entry, undo, removedAddresses, signal, log);
+      let note: string | undefined;
+      try {
+        note = await undoOne(entry, undo, removedAddresses, signal, log);
+      } catch (err) {
+        // A command whose create never finished may have nothing to delete: note it, go on.
+        if (!("unfinished" in undo && undo.unfinished)) throw err;
+        note = `the delete of ${entry.name} (whose create did not finish) failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
       if (note) {
         skipped.push(note);
         log(`teardown:   ${note}`);

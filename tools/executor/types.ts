@@ -22,8 +22,10 @@ export type Undo =
       environment?: Record<string, string>;
       /** Environment variables of the create left out of the journal because they held a secret. */
       environmentOmitted?: string[];
+      /** The create had not finished (failed or killed): teardown runs the delete but tolerates its failure. */
+      unfinished?: boolean;
     }
-  | { kind: "command:remote"; delete: string; connection: JournaledConnection }
+  | { kind: "command:remote"; delete: string; connection: JournaledConnection; unfinished?: boolean }
   | { kind: "docker:container"; id: string; name: string; addresses: string[] }
   | { kind: "docker:network"; id: string; name: string }
   | { kind: "docker:volume"; name: string };

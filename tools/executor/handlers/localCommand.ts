@@ -42,6 +42,25 @@ export const localCommand: Handler = async (inputs, ctx) => {
   const interpreter = interpreterOf(inputs);
   const environment = environmentOf(inputs);
   const dir = input(inputs, "dir", "string");
+  // Journaled before the create runs: a create that fails or is killed half-way may have
+  // made things its delete removes (a stack deploy's secrets and networks).
+  const del = input(inputs, "delete", "string");
+  let undo: Undo | undefined;
+  if (del) {
+    const omitted = Object.entries(environment)
+      .filter(([, v]) => ctx.secrets.reveals(v))
+      .map(([k]) => k);
+    undo = {
+      kind: "command:local",
+      delete: del,
+      interpreter,
+      dir: dir ?? process.cwd(),
+      environment: Object.fromEntries(Object.entries(environment).filter(([k]) => !omitted.includes(k))),
+      ...(omitted.length ? { environmentOmitted: omitted } : {}),
+      unfinished: true,
+    };
+    ctx.journal(undo);
+  }
   let stdout = "";
   let stderr = "";
   if (create !== undefined) {
@@ -54,19 +73,8 @@ export const localCommand: Handler = async (inputs, ctx) => {
     stdout = trimOneNewline(result.stdout);
     stderr = trimOneNewline(result.stderr);
   }
-  const del = input(inputs, "delete", "string");
-  if (del) {
-    const omitted = Object.entries(environment)
-      .filter(([, v]) => ctx.secrets.reveals(v))
-      .map(([k]) => k);
-    const undo: Undo = {
-      kind: "command:local",
-      delete: del,
-      interpreter,
-      dir: dir ?? process.cwd(),
-      environment: Object.fromEntries(Object.entries(environment).filter(([k]) => !omitted.includes(k))),
-      ...(omitted.length ? { environmentOmitted: omitted } : {}),
-    };
+  if (undo?.kind === "command:local") {
+    delete undo.unfinished;
     if (input(inputs, "addPreviousOutputInEnv", "boolean") !== false) {
       // As the provider does for delete: the create's outputs in the environment (unless secret).
       if (stdout && !ctx.secrets.reveals(stdout))

@@ -6,7 +6,7 @@
 // and OpenSSH's SetEnv would drop it silently, so no rehearsal of it would be honest.
 import { CommandFailure, run, tail } from "../process";
 import { type Connection, journaled, normaliseConnection, sshArgv, writeSshFiles } from "../ssh";
-import { type Handler, type HandlerContext, input } from "../types";
+import { type Handler, type HandlerContext, input, type Undo } from "../types";
 import { trimOneNewline } from "./localCommand";
 
 let counter = 0;
@@ -64,10 +64,18 @@ export const remoteCommand: Handler = async (inputs, ctx) => {
     );
   const connection = normaliseConnection(inputs.connection);
   const create = input(inputs, "create", "string");
+  // Journaled before the create runs (see command:local), completed after it.
+  const del = input(inputs, "delete", "string");
+  const undo: Undo | undefined = del
+    ? { kind: "command:remote", delete: del, connection: journaled(connection), unfinished: true }
+    : undefined;
+  if (undo) ctx.journal(undo);
   let out = { stdout: "", stderr: "" };
   if (create !== undefined)
     out = await runRemote(connection, create, ctx, input(inputs, "stdin", "string") || undefined);
-  const del = input(inputs, "delete", "string");
-  if (del) ctx.journal({ kind: "command:remote", delete: del, connection: journaled(connection) });
+  if (undo) {
+    delete undo.unfinished;
+    ctx.journal(undo);
+  }
   return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: out };
 };
