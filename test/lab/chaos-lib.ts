@@ -66,7 +66,7 @@ export function onNode(container: string, script: string, timeoutMs = 60_000) {
 
 /** The Docker CLI of the Swarm, run on a manager node. */
 export async function swarm(manager: string, args: string[]): Promise<string> {
-  return ok("docker", ["exec", manager, "docker", ...args], { timeoutMs: 120_000 });
+  return ok("docker", ["exec", manager, "docker", ...args], { timeoutMs: 600_000 });
 }
 
 /** Whether the node container is running. */
