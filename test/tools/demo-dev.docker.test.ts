@@ -52,10 +52,12 @@ function portFree(port: number): Promise<boolean> {
 
 function demo(...args: string[]): { code: number; out: string; seconds: number } {
   const t0 = Date.now();
-  const r = spawnSync("npx", ["tsx", "tools/demo.ts", ...args], {
+  // One node process (no npx/tsx wrapper), so a timeout's SIGTERM reaches the demo, which
+  // then stops its running actions and keeps its journal for the --down in afterAll.
+  const r = spawnSync(process.execPath, ["--import", "tsx", "tools/demo.ts", ...args], {
     cwd: ROOT,
     encoding: "utf8",
-    timeout: 900_000,
+    timeout: 1_500_000,
   });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, seconds: (Date.now() - t0) / 1000 };
 }
@@ -106,7 +108,9 @@ describe.skipIf(!available)("demo --stack dev: the dev stack from nothing by the
     before.networks = networks();
     up = demo("--stack", "dev");
     figures.upSeconds = up.seconds;
-  }, 900_000);
+    // From nothing with every image in the layer cache this is a few minutes; a cold image
+    // build (the webapp's npm ci) on a busy 2-core machine can take much longer.
+  }, 1_560_000);
 
   afterAll(() => {
     // Leave nothing behind even when an assertion failed.
