@@ -215,7 +215,8 @@ export const LAB_REGISTRY_PORT = 5000;
 
 /**
  * The run spec of the lab registry (images/lab-registry): on the lab network, its blobs
- * on a volume, :5000 published on the host address given (127.0.0.1) only.
+ * on a volume, :5000 published on the host address given (127.0.0.1) only. The image has
+ * a health check (`/v2/` answers); wait for `healthy` before pushing.
  */
 export function labRegistrySpec<V = string>(args: LabRegistryArgs<V>): ContainerSpec<V> {
   if (!CONTAINER_NAME.test(args.name))
@@ -237,6 +238,8 @@ export function labRegistrySpec<V = string>(args: LabRegistryArgs<V>): Container
     name: args.name,
     image: args.image,
     volumes: [{ volumeName: args.dataVolume, containerPath: "/var/lib/docker-registry" }],
+    // The images every node pulls: back after an engine restart, unless stopped on purpose.
+    restart: "unless-stopped",
     networksAdvanced: [
       { name: args.network, ...(args.ipv4Address !== undefined ? { ipv4Address: args.ipv4Address } : {}) },
     ],

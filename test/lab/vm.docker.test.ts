@@ -329,18 +329,25 @@ describeWithDocker(
       // The only host key on the node is the seeded one.
       const keys = sshOk("node", "cat /etc/ssh/ssh_host_*_key.pub").split("\n");
       expect(keys.map(keyType)).toEqual([keyType(vms.node.hostKeyPublic)]);
-      // Pinning is real: with another key in known_hosts for the node, the connection fails.
-      const wrongHosts = path.join(work, "known_hosts.wrong");
+      // Pinning is real, on both hops: with another key in known_hosts for the node, or for the
+      // bastion (checked by the jump hop, which reads the same -F file), the connection fails.
       const other = keyType(keyPair(work, "other-host").publicKey);
-      writeFileSync(
-        wrongHosts,
-        `[127.0.0.1]:${bastionPort} ${keyType(vms.bastion.hostKeyPublic)}\n${vms.node.ip} ${other}\n`,
-      );
-      const wrongConfig = path.join(work, "ssh_config.wrong");
-      writeFileSync(wrongConfig, readFileSync(sshConfig, "utf8").replace(knownHosts, wrongHosts));
-      const refused = ssh("node", "true", wrongConfig);
-      expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toMatch(/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/);
+      const bastionLine = `[127.0.0.1]:${bastionPort} ${keyType(vms.bastion.hostKeyPublic)}`;
+      const nodeLine = `${vms.node.ip} ${keyType(vms.node.hostKeyPublic)}`;
+      for (const [which, lines] of [
+        ["node", [bastionLine, `${vms.node.ip} ${other}`]],
+        ["bastion", [`[127.0.0.1]:${bastionPort} ${other}`, nodeLine]],
+      ] as const) {
+        const wrongHosts = path.join(work, `known_hosts.wrong-${which}`);
+        writeFileSync(wrongHosts, `${lines.join("\n")}\n`);
+        const wrongConfig = path.join(work, `ssh_config.wrong-${which}`);
+        writeFileSync(wrongConfig, readFileSync(sshConfig, "utf8").replace(knownHosts, wrongHosts));
+        const refused = ssh("node", "true", wrongConfig);
+        expect(refused.status, which).not.toBe(0);
+        expect(refused.stderr, which).toMatch(
+          /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/,
+        );
+      }
       // Password logins and root are off (the renderer's sshd drop-in).
       const sshd = sshOk("node", "sudo -n sshd -T");
       expect(sshd).toMatch(/^passwordauthentication no$/m);
@@ -367,6 +374,12 @@ describeWithDocker(
     });
 
     it("an image pushed by the host to 127.0.0.1 is pulled by the node by digest from the lab address", () => {
+      // The registry's own health check (its /v2/ answers) says when it takes pushes.
+      for (let i = 0; i < 120; i++) {
+        if (docker(["inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-registry`]) === "healthy") break;
+        sleep(500);
+      }
+      expect(docker(["inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-registry`])).toBe("healthy");
       const ref = `127.0.0.1:${registryPort}/lab/test:1`;
       docker(["tag", "debian:trixie-slim", ref]);
       const pushed = docker(["push", ref]);

@@ -306,6 +306,7 @@ describe("labRegistrySpec", () => {
       name: "lab-registry",
       image: "flotilla/lab-registry:0.1.0",
       volumes: [{ volumeName: "lab-registry-data", containerPath: "/var/lib/docker-registry" }],
+      restart: "unless-stopped",
       networksAdvanced: [{ name: "lab", ipv4Address: "10.213.0.2" }],
       ports: [{ internal: LAB_REGISTRY_PORT, ip: "127.0.0.1", protocol: "tcp" }],
       labels: [{ label: "flotilla.test", value: "1" }],
