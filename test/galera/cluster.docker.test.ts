@@ -372,6 +372,8 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       "-e",
       "USE flotilla; CREATE TABLE IF NOT EXISTS flotilla.filler (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=InnoDB; INSERT INTO flotilla.filler (pad) SELECT REPEAT('x', 1000) FROM seq_1_to_16384;",
     ]);
+    // Fresh InnoDB statistics, or information_schema reports a stale size.
+    await sql(writer, "ANALYZE TABLE flotilla.filler, flotilla.sessions, flotilla.plays");
     const size = await sql(
       writer,
       "SELECT ROUND(SUM(data_length + index_length) / 1048576, 1) FROM information_schema.TABLES WHERE table_schema = 'flotilla'",
