@@ -38,6 +38,8 @@ interface Vm {
   readonly ip: string;
   readonly hostKeyPublic: string;
   startedAt: number;
+  /** CPU time the VM's cgroup used from start until cloud-init was done: what a boot costs, whatever the load. */
+  cpuSecondsToDone?: number;
   sshOkSeconds?: number;
   cloudInitDoneSeconds?: number;
 }
@@ -47,6 +49,18 @@ const keyType = (key: string) => key.split(/\s+/).slice(0, 2).join(" ");
 /** The host's cgroup layout: v1 (a tmpfs of controller hierarchies) or v2 (one cgroup2 tree). */
 const CGROUP_V1 =
   spawnSync("stat", ["-fc", "%T", "/sys/fs/cgroup"], { encoding: "utf8" }).stdout.trim() === "tmpfs";
+/** CPU seconds a container's cgroup has used so far (cgroup v1 cpuacct or v2 cpu.stat). */
+function cpuSeconds(name: string): number | undefined {
+  const id = docker(["inspect", "-f", "{{.Id}}", name]);
+  const v1 = spawnSync("cat", [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`], { encoding: "utf8" });
+  if (v1.status === 0) return Math.round(Number(v1.stdout.trim()) / 1e7) / 100;
+  const v2 = spawnSync("sh", ["-c", `cat /sys/fs/cgroup/docker/${id}/cpu.stat 2>/dev/null`], {
+    encoding: "utf8",
+  });
+  const usec = /^usage_usec (\d+)$/m.exec(v2.stdout ?? "")?.[1];
+  return usec === undefined ? undefined : Math.round(Number(usec) / 1e4) / 100;
+}
+
 /** Every cgroup directory (any hierarchy) whose name holds a container ID. */
 const cgroupsOf = (id: string) =>
   spawnSync("find", ["/sys/fs/cgroup", "-type", "d", "-name", `*${id}*`], { encoding: "utf8" })
@@ -279,6 +293,7 @@ describeWithDocker(
             ),
           ).then(() => {
             vm.cloudInitDoneSeconds = seconds(vm);
+            vm.cpuSecondsToDone = cpuSeconds(vm.spec.name);
           }),
           until(`ssh to ${vm.key}`, async () => (await run(sshArgs(vm))).status === 0).then(() => {
             vm.sshOkSeconds = seconds(vm);
@@ -288,10 +303,17 @@ describeWithDocker(
       // Two cores shared with other suites: the load says how to read the figures.
       figures.loadAverage1mAtBoot = Number(loadAverageAtBoot.toFixed(2));
       for (const vm of Object.values(vms))
-        figures[vm.key] = { sshOkSeconds: vm.sshOkSeconds, cloudInitDoneSeconds: vm.cloudInitDoneSeconds };
+        figures[vm.key] = {
+          sshOkSeconds: vm.sshOkSeconds,
+          cloudInitDoneSeconds: vm.cloudInitDoneSeconds,
+          cpuSecondsToDone: vm.cpuSecondsToDone,
+        };
       console.log(
         `lab VM boot (docker create -> ...): ${Object.values(vms)
-          .map((vm) => `${vm.key}: ssh ok ${vm.sshOkSeconds} s, cloud-init done ${vm.cloudInitDoneSeconds} s`)
+          .map(
+            (vm) =>
+              `${vm.key}: ssh ok ${vm.sshOkSeconds} s, cloud-init done ${vm.cloudInitDoneSeconds} s (${vm.cpuSecondsToDone} s of CPU)`,
+          )
           .join("; ")}`,
       );
     });
