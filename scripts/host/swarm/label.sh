@@ -20,7 +20,7 @@ for i in $(seq 1 60); do
 done
 args=()
 for label in "$@"; do
-  [[ "$label" =~ ^[a-z][a-z0-9.-]*=[A-Za-z0-9._-]*$ ]] || fail "bad label '$label' (expected key=value)"
+  [[ "$label" =~ ^[a-z][a-z0-9._-]*=[A-Za-z0-9._-]*$ ]] || fail "bad label '$label' (expected key=value)"
   args+=(--label-add "$label")
 done
 current=$(docker node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$node")
