@@ -292,14 +292,12 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await until("2 replicas UP in HAProxy", async () => (await upServers()).length === REPLICAS, 180_000);
   }, 1_200_000);
 
-  /** The servers' per-slot data volumes; in use until their containers are gone, so retried. */
+  /** This suite's volumes (the servers' per-slot data, MySQL's backups); in use until their containers are gone, so retried. */
   async function removeVolumes() {
     const left = async () =>
-      (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-consul-data-`]))
-        .split("\n")
-        .filter(Boolean);
+      (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-`])).split("\n").filter(Boolean);
     await until(
-      "the Consul data volumes removed",
+      "the suite's volumes removed",
       async () => {
         const vols = await left();
         if (vols.length) await run("docker", ["volume", "rm", ...vols]);
