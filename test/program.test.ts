@@ -180,7 +180,7 @@ describe("Pulumi.lab.yaml", () => {
     }
   });
 
-  it("pushes the images to the lab registry on 127.0.0.1", async () => {
+  it("pushes the images to the lab registry on 127.0.0.1 and deploys them by digest from its lab address", async () => {
     const ev = await lab();
     const images = ev
       .byType("docker:index/image:Image")
@@ -190,9 +190,14 @@ describe("Pulumi.lab.yaml", () => {
       expect(String(i.inputs.imageName)).toMatch(/^127\.0\.0\.1:5000\/flotilla\//);
       expect(i.inputs.skipPush).toBe(false);
     }
-    // The refs the stacks get (the nodes' address of the same digests) are asserted in
-    // test/images/images.component.test.ts; the documents themselves are only known once the
-    // secrets are, which the lab suite (test/lab) sees for real.
+    // The stacks deploy the same digests by the registry's lab address, which the nodes reach.
+    const deploy = (stack: string) =>
+      String(
+        ev.byType("command:remote:Command").find((c) => c.name === `flotilla-${stack}-deploy`)?.inputs.stdin,
+      );
+    expect(deploy("webapp")).toMatch(/image: 10\.213\.0\.2:5000\/flotilla\/webapp@sha256:[0-9a-f]{64}\n/);
+    expect(deploy("keepalived")).toContain("KEEPALIVED_VIP: 10.213.0.100/32");
+    expect(deploy("keepalived")).toContain("KEEPALIVED_PEERS: 10.213.0.13,10.213.0.14");
   });
 
   it("gives each db node (one per Galera member) a volume of its own for the MySQL data path, as a Cinder volume on helion", async () => {

@@ -228,6 +228,14 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
         result: `mock-${name}-0123456789abcdef`,
         base64: Buffer.alloc(32, 7).toString("base64"),
       };
+    case "random:index/randomUuid:RandomUuid": {
+      // A stable UUID per name (the Consul ACL tokens' SecretIDs).
+      const hex = Buffer.from(name.padEnd(16, "0")).toString("hex").slice(0, 32);
+      return {
+        ...inputs,
+        result: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`,
+      };
+    }
     case "docker:index/image:Image":
       // The repository is the name without its tag (a registry's `host:port/` keeps its colon).
       return {
