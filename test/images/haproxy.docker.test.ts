@@ -155,8 +155,9 @@ describeWithDocker("haproxy image", () => {
       60_000,
       async () => {
         const r = await http(`${consulApi}/v1/health/service/webapp?passing=1`);
-        const nodes = JSON.parse(r.body) as { Node: { Node: string } }[];
-        return nodes.some((n) => n.Node.Node === web(3)) ? Date.now() : undefined;
+        // The replica's service id is webapp-<hostname> (its agent's node name has a role prefix).
+        const nodes = JSON.parse(r.body) as { Service: { ID: string } }[];
+        return nodes.some((n) => n.Service.ID === `webapp-${web(3)}`) ? Date.now() : undefined;
       },
       50,
     );
