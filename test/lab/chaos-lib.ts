@@ -200,5 +200,20 @@ export function outageSeconds(summary: LoadSummary, rate: number): number {
       start = times[i];
     }
   }
-  return Math.round(longest / 100) / 10 + 1 / rate;
+  return Math.round((longest + 1000 / rate) / 10) / 100;
+}
+
+/**
+ * Remove what a lab left behind without a journal (a run killed before it could write
+ * one, on a machine that keeps state): only containers, networks and volumes carrying
+ * the lab's own label.
+ */
+export async function removeLabelled(label: string): Promise<void> {
+  const list = async (args: string[]) =>
+    (await run("docker", [...args, "--filter", `label=${label}`])).stdout.split("\n").filter(Boolean);
+  const containers = await list(["ps", "-aq"]);
+  if (containers.length) await run("docker", ["rm", "-f", "-v", ...containers], { timeoutMs: 300_000 });
+  for (const n of await list(["network", "ls", "-q"])) await run("docker", ["network", "rm", n]);
+  const volumes = await list(["volume", "ls", "-q"]);
+  if (volumes.length) await run("docker", ["volume", "rm", "-f", ...volumes]);
 }

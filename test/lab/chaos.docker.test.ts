@@ -26,6 +26,7 @@ import {
   plugIn,
   powerOff,
   powerOn,
+  removeLabelled,
   run,
   running,
   sleep,
@@ -206,6 +207,7 @@ describeWithDocker(
         .find((t) => t.endsWith("/flotilla/webapp:0.1.0")) as string;
       if (REUSE) return;
       await teardown({ stack: "lab", log: () => {} });
+      await removeLabelled("flotilla.lab=flotilla");
       const t0 = Date.now();
       const result = await execute({ stack: "lab", log: (l) => console.log(l) });
       const programSeconds = (Date.now() - t0) / 1000;
