@@ -74,7 +74,7 @@ describe("Pulumi.helion.yaml", () => {
     console.log(`helion registers ${ev.resources.length} resources:\n${graph(ev)}`);
     expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(0);
     expect(ev.byType("flotilla:openstack:OpenStackCluster")).toHaveLength(1);
-    expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(1 + 3 + 3);
+    expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(1 + 3 + 5);
     expect(ev.byType("docker:index/image:Image")).toHaveLength(6);
     const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type)).map((r) => r.type);
     expect(stacks.sort()).toEqual(

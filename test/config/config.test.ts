@@ -20,8 +20,9 @@ function problemsOf(raw: Record<string, string>): string[] {
 }
 
 /** A valid openstack config (the helion stack file) with overrides applied. */
+/** Helion with one database server (the committed file's 3 Galera members need 5 workers), with overrides. */
 function helion(overrides: Record<string, unknown>): Record<string, string> {
-  return stackConfig("helion", overrides);
+  return stackConfig("helion", { "flotilla:mysql": { nodes: 1, volumeSizeGb: 50 }, ...overrides });
 }
 
 describe("committed stack files", () => {
@@ -35,10 +36,11 @@ describe("committed stack files", () => {
     expect(config.haproxy.httpPort).toBe(8080);
   });
 
-  it("Pulumi.helion.yaml parses: 3 managers, 3 workers, 3 Consul servers, its cloud settings", () => {
+  it("Pulumi.helion.yaml parses: 3 managers, 5 workers, 3 Consul servers, 3 Galera members, its cloud settings", () => {
     const { config } = parseConfig(stackConfig("helion"));
     expect(config.target).toBe("openstack");
-    expect(config.swarm).toMatchObject({ managers: 3, workers: 3, loadBalancerNodes: 2 });
+    expect(config.swarm).toMatchObject({ managers: 3, workers: 5, loadBalancerNodes: 2 });
+    expect(config.mysql.nodes).toBe(3);
     expect(config.consul.servers).toBe(3);
     expect(config.openstack).toMatchObject({ externalNetwork: "ext-net", connection: "jump" });
     expect(config.openstack?.flavors.manager).toBeTruthy();

@@ -28,8 +28,18 @@ function helion(overrides: Record<string, unknown> = {}): Promise<Evaluation> {
   return evaluateHelion(overrides);
 }
 
-async function evaluateHelion(overrides: Record<string, unknown>): Promise<Evaluation> {
-  const raw = stackConfig("helion", overrides);
+/**
+ * Helion's shape with one database server (3 workers: 2 lb, 1 db): what most tests here
+ * look at. The committed file runs a Galera cluster (5 workers, mysql.nodes 3); its own
+ * describe block below evaluates it unmodified.
+ */
+const ONE_DB = {
+  "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 2 },
+  "flotilla:mysql": { nodes: 1, volumeSizeGb: 50 },
+};
+
+async function evaluateHelion(overrides: Record<string, unknown>, committed = false): Promise<Evaluation> {
+  const raw = stackConfig("helion", committed ? overrides : { ...ONE_DB, ...overrides });
   return evaluate(
     () => {
       const cluster = new OpenStackCluster("flotilla", { config: parseConfig(raw).config });
@@ -61,6 +71,39 @@ const id = (r: RecordedResource) => `${r.name}-id`;
 const byId = (ev: Evaluation, value: unknown) => ev.resources.find((r) => id(r) === value);
 /** The address the mock gives a port (or a floating IP). */
 const ip = (r: RecordedResource) => mockAddress(r.type === T.fip ? "203.0.113" : "10.42.0", r.name);
+
+describe("OpenStackCluster on the committed helion stack: a Galera cluster", () => {
+  it("gives each of the 3 db nodes its own protected volume, mounted at mysql.dataPath, in a db anti-affinity group, labelled db_member", async () => {
+    const ev = await evaluateHelion({}, true);
+    const volumes = ev.byType("openstack:blockstorage/volume:Volume");
+    expect(volumes).toHaveLength(3);
+    for (const v of volumes) expect(v.protect, v.name).toBe(true);
+    const attached = ev
+      .byType("openstack:compute/volumeAttach:VolumeAttach")
+      .map((a) => byId(ev, String(a.inputs.instanceId))?.name.replace(/^flotilla-swarm-/, ""))
+      .sort();
+    expect(attached).toEqual(["worker-2-vm", "worker-3-vm", "worker-4-vm"]);
+    const groupOf = (name: string) => {
+      const hints = ev.one(T.instance, name).inputs.schedulerHints as { group: string }[] | undefined;
+      return hints ? byId(ev, hints[0].group)?.name : undefined;
+    };
+    const dbGroups = new Set(["worker-2-vm", "worker-3-vm", "worker-4-vm"].map(groupOf));
+    expect(dbGroups.size).toBe(1);
+    expect([...dbGroups][0]).toMatch(/db-anti-affinity/);
+    for (const [i, w] of ["worker-2", "worker-3", "worker-4"].entries()) {
+      const label = ev.one(T.remote, `member-${w}`);
+      expect(String(label.inputs.create), w).toContain(`db_member=${i + 1}`);
+      const mounts = ev
+        .byType(T.remote)
+        .filter((c) => c.name.includes("mysql-data") && c.name.endsWith("mount"));
+      expect(
+        mounts.some(
+          (m) => (m.inputs.connection as { host: string }).host === ip(ev.one(T.port, `${w}-port`)),
+        ),
+      ).toBe(true);
+    }
+  });
+});
 
 describe("OpenStackCluster on the helion stack", () => {
   it("registers every resource of the cluster, each under a flotilla:openstack component (or the shared SwarmBootstrap)", async () => {

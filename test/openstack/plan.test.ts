@@ -5,7 +5,14 @@ import { groupsFor, securityRules } from "../../components/openstack";
 import { planNodes } from "../../components/swarm";
 import { stackConfig } from "../support/pulumi";
 
-const helion = parseConfig(stackConfig("helion")).config;
+// Helion's shape with one database server (the committed file runs 3 Galera members:
+// test/galera/galera.test.ts plans those).
+const helion = parseConfig(
+  stackConfig("helion", {
+    "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 2 },
+    "flotilla:mysql": { nodes: 1 },
+  }),
+).config;
 
 describe("planNodes", () => {
   it("managers first; the first loadBalancerNodes workers are lb, the next worker is db", () => {

@@ -36,8 +36,16 @@ const secretNames = Object.fromEntries(
   SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`)]),
 ) as Record<SecretTarget, string>;
 
+/** A stack's config; helion with one database server (test/galera renders the 3 members). */
 function config(stack: "dev" | "helion", overrides: Record<string, unknown> = {}): FlotillaConfig {
-  return parseConfig(stackConfig(stack, overrides)).config;
+  const oneDb =
+    stack === "helion"
+      ? {
+          "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 2 },
+          "flotilla:mysql": { nodes: 1, volumeSizeGb: 50 },
+        }
+      : {};
+  return parseConfig(stackConfig(stack, { ...oneDb, ...overrides })).config;
 }
 function input(c: FlotillaConfig, extra: Partial<RenderInput> = {}): RenderInput {
   return {
