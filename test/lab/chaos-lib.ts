@@ -3,61 +3,14 @@
 // container on the lab network. Observation goes through `docker exec` on the node
 // containers (the test's own eyes); every change to the system goes through the nodes
 // themselves (power off, power on, unplug), never through a shortcut into the stacks.
-import { spawn } from "node:child_process";
 import path from "node:path";
+import { ok, run, until } from "../e2e/lib";
 import { ROOT } from "../support/pulumi";
 
-export interface Run {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
-/** Run a program without a shell; never throws (see `ok`). */
-export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  return new Promise<Run>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-/** Run, and fail with the command's stderr when it fails. */
-export async function ok(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 4).join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+// The same process helpers as the end-to-end suite (a bounded run without a shell, ok, until).
+export { ok, run, until };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll until `check` is true; returns the milliseconds it took. */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250) {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    try {
-      if (await check()) return Date.now() - start;
-    } catch {
-      // not yet
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** A command inside a node container, as root (the test's observation channel). */
 export function onNode(container: string, script: string, timeoutMs = 60_000) {
