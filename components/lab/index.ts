@@ -3,6 +3,7 @@
 export { LabCluster, type LabClusterArgs } from "./labCluster";
 export { LAB_MAX_NODES, type LabAddressPlan, planLabAddresses } from "./plan";
 export {
+  type ArchiveFile,
   type ContainerSpec,
   dockerCreateArgs,
   dockerRunSteps,
@@ -11,4 +12,5 @@ export {
   labVmSpec,
   NOCLOUD_SEED_DIR,
   renderMetaData,
+  uploadArchive,
 } from "./vm";

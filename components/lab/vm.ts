@@ -369,7 +369,7 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
-function uploadMode(upload: ContainerUploadSpec): number {
+function uploadMode(upload: Pick<ArchiveFile, "file" | "permissions" | "executable">): number {
   if (upload.permissions === undefined) return upload.executable ? 0o744 : 0o644;
   if (!/^0?[0-7]{3,4}$/.test(upload.permissions))
     throw new Error(
@@ -378,18 +378,27 @@ function uploadMode(upload: ContainerUploadSpec): number {
   return Number.parseInt(upload.permissions, 8);
 }
 
+/** One file of an upload archive: text or bytes, owned by root unless numeric ids are given. */
+export type ArchiveFile = ContainerUploadSpec<string | Buffer> & {
+  readonly uid?: number;
+  readonly gid?: number;
+};
+
 /**
  * A POSIX ustar archive holding each upload at its absolute path (written relative to
- * `/`), owned by root, with the provider's modes; what the provider sends to Docker's
- * archive API for `uploads`. Parent directories are created by the extraction.
+ * `/`), owned by root (or the given numeric ids), with the provider's modes; what the
+ * provider sends to Docker's archive API for `uploads`, and what the rehearsal executor
+ * sends for a Container's uploads. Parent directories are created by the extraction.
  */
-export function uploadArchive(uploads: readonly ContainerUploadSpec[], mtimeSeconds = 0): Buffer {
+export function uploadArchive(uploads: readonly ArchiveFile[], mtimeSeconds = 0): Buffer {
   const blocks: Buffer[] = [];
   for (const upload of uploads) {
     if (!upload.file.startsWith("/") || upload.file.endsWith("/") || upload.file.split("/").includes(".."))
       throw new Error(`uploads: file: expected an absolute file path without '..', got "${upload.file}"`);
     const path = upload.file.slice(1);
-    const content = Buffer.from(upload.content, "utf8");
+    const content = Buffer.isBuffer(upload.content) ? upload.content : Buffer.from(upload.content, "utf8");
+    const uid = upload.uid ?? 0;
+    const gid = upload.gid ?? 0;
     const header = Buffer.alloc(512);
     let name = path;
     let prefix = "";
@@ -402,16 +411,15 @@ export function uploadArchive(uploads: readonly ContainerUploadSpec[], mtimeSeco
     }
     header.write(name, 0, 100, "utf8");
     header.write(octal(uploadMode(upload), 8), 100, "ascii");
-    header.write(octal(0, 8), 108, "ascii");
-    header.write(octal(0, 8), 116, "ascii");
+    header.write(octal(uid, 8), 108, "ascii");
+    header.write(octal(gid, 8), 116, "ascii");
     header.write(octal(content.length, 12), 124, "ascii");
     header.write(octal(Math.floor(mtimeSeconds), 12), 136, "ascii");
     header.write("        ", 148, "ascii");
     header.write("0", 156, "ascii");
     header.write("ustar\0", 257, "ascii");
     header.write("00", 263, "ascii");
-    header.write("root", 265, "ascii");
-    header.write("root", 297, "ascii");
+    // Owners by number only (no user or group names): Docker's extraction uses the ids.
     header.write(prefix, 345, 155, "utf8");
     let sum = 0;
     for (const byte of header) sum += byte;
