@@ -3,15 +3,12 @@
 // token. Everything else (names, documents, components, the e2e suite) reads it.
 import type { FlotillaConfig } from "../config";
 import type { NetworkKey, SecretTarget } from "./names";
-import {
-  mysqlDataDir,
-  type RenderInput,
-  renderConsul,
-  renderHaproxy,
-  renderKeepalived,
-  renderMysql,
-  renderWebapp,
-} from "./renderers";
+import type { RenderInput } from "./renderCommon";
+import { renderConsul } from "./renderConsul";
+import { renderHaproxy } from "./renderHaproxy";
+import { renderKeepalived } from "./renderKeepalived";
+import { mysqlDataDir, renderMysql } from "./renderMysql";
+import { renderWebapp } from "./renderWebapp";
 import type { ComposeFile, StackFacts } from "./types";
 
 /** One stack: what it runs, what it joins and reads, how it is rendered and declared. */

@@ -41,7 +41,8 @@ export {
   renderStack,
   renderStacks,
 } from "./render";
-export { mysqlDataDir, mysqlHosts, PORTS, type RenderInput, swarmLiteral } from "./renderers";
+export { PORTS, type RenderInput, swarmLiteral } from "./renderCommon";
+export { mysqlDataDir, mysqlHosts } from "./renderMysql";
 export { Stacks, type StacksArgs } from "./stacks";
 export { type StackSecrets, SwarmStack, type SwarmStackArgs } from "./swarmStack";
 export type { ComposeFile, StackFacts, StackImage } from "./types";

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import type { FlotillaConfig } from "../config";
 import { STACK_CATALOG, type StackName, stackSpec } from "./catalog";
-import type { RenderInput } from "./renderers";
+import type { RenderInput } from "./renderCommon";
 import type { ComposeFile } from "./types";
 
 /** The stacks this config deploys, in order (keepalived only when enabled). */

@@ -1,0 +1,56 @@
+import {
+  health,
+  labels,
+  PORTS,
+  type RenderInput,
+  restartAny,
+  rolling,
+  secretRefs,
+  topSecrets,
+} from "./renderCommon";
+import type { ComposeFile, StackFacts } from "./types";
+
+/** keepalived: on every `lb` node, on the host network, moving the VIP to a node whose HAProxy is healthy. */
+export function renderKeepalived(input: RenderInput, stack: StackFacts): ComposeFile {
+  const { config } = input;
+  if (!input.keepalived) {
+    throw new Error(
+      "stack render: flotilla:keepalived.enabled is true but no virtual IP and peers were given",
+    );
+  }
+  const { vip, peers } = input.keepalived;
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(vip)) {
+    throw new Error(`stack render: keepalived VIP must be a.b.c.d/len, got '${vip}'`);
+  }
+  return {
+    version: "3.8",
+    services: {
+      keepalived: {
+        image: input.images[stack.image],
+        environment: {
+          KEEPALIVED_CHECK_URL: `http://127.0.0.1:${PORTS.haproxyHealth}/healthz`,
+          KEEPALIVED_PEERS: peers.join(","),
+          KEEPALIVED_ROUTER_ID: String(config.keepalived.virtualRouterId),
+          KEEPALIVED_VIP: vip,
+        },
+        networks: ["host"],
+        cap_add: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
+        secrets: secretRefs(stack.secrets),
+        // Healthy while s6 has keepalived up (the image has no HEALTHCHECK of its own).
+        healthcheck: health(["CMD-SHELL", "s6-svstat -o up /run/service/keepalived | grep -qx true"], "10s"),
+        stop_grace_period: "10s",
+        deploy: {
+          mode: "global",
+          // Host network: no service DNS to round-robin, and no VIP either.
+          endpoint_mode: "dnsrr",
+          placement: { constraints: ["node.labels.lb == true"] },
+          ...rolling("stop-first", "10s", "15s"),
+          restart_policy: restartAny,
+          labels: labels(stack.name),
+        },
+      },
+    },
+    networks: { host: { external: true, name: "host" } },
+    secrets: topSecrets(input, stack.secrets),
+  };
+}
