@@ -82,10 +82,35 @@ const haproxySchema = z.strictObject({
   httpsPort: port
     .default(443)
     .describe(
-      "Public HTTPS port opened to the client CIDRs on the load-balancer nodes (OpenStack). Reserved: HAProxy does not listen on it yet (issue 13 adds TLS).",
+      "Public HTTPS port on the load-balancer nodes: TLS ends at HAProxy with `flotilla:tlsCertificate`/`tlsKey`, or a generated self-signed certificate when unset.",
+    ),
+  redirectHttp: z
+    .boolean({ error: "expected true or false" })
+    .default(true)
+    .describe("Answer plain HTTP with a permanent redirect to HTTPS (false serves the site on both)."),
+  hstsMaxAge: z
+    .int({ error: "expected a whole number of seconds" })
+    .min(0, { error: "expected 0 (no HSTS header) or more seconds" })
+    .max(63072000, { error: "expected at most 63072000 seconds (two years)" })
+    .default(31536000)
+    .describe("`Strict-Transport-Security` max-age on HTTPS responses, in seconds; 0 sends no header."),
+  tlsNames: z
+    .array(
+      z
+        .string({ error: "expected a DNS name" })
+        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+          error: "expected a lower-case DNS name such as www.example.org",
+        }),
+    )
+    .default([])
+    .describe(
+      "DNS names the site answers to: the subject alternative names of the generated certificate, beside the public address.",
     ),
   statsPort: port.default(8404).describe("HAProxy stats page port (admin CIDRs only, password protected)."),
   statsUser: name.default("admin").describe("HAProxy stats page user name."),
+  metricsUser: name
+    .default("metrics")
+    .describe("Read-only user for HAProxy's Prometheus metrics on the stats port (`/metrics`)."),
 });
 
 const mysqlSchema = z.strictObject({
@@ -148,7 +173,55 @@ const accessSchema = z.strictObject({
     .array(cidr)
     .min(1, { error: "expected at least one client CIDR" })
     .default(["0.0.0.0/0"])
-    .describe("CIDRs allowed to reach the public HTTP port."),
+    .describe("CIDRs allowed to reach the public HTTP and HTTPS ports."),
+  allowWorldAdmin: z
+    .boolean({ error: "expected true or false" })
+    .default(false)
+    .describe(
+      "Allow `0.0.0.0/0` among the admin CIDRs (refused otherwise: SSH and admin pages for the whole internet).",
+    ),
+});
+
+const loggingSchema = z.strictObject({
+  maxSize: z
+    .string({ error: "expected a size such as 10m" })
+    .regex(/^[1-9][0-9]*[kmg]$/, { error: "expected a size such as 10m (a number with k, m or g)" })
+    .default("10m")
+    .describe("Largest container log file before the Docker engine rotates it (`log-opts.max-size`)."),
+  maxFile: z
+    .int({ error: "expected a whole number of files" })
+    .min(1, { error: "expected at least 1 log file" })
+    .max(100, { error: "expected at most 100 log files" })
+    .default(3)
+    .describe("Rotated container log files the Docker engine keeps (`log-opts.max-file`)."),
+  syslogAddress: z
+    .string({ error: "expected a syslog address" })
+    .regex(/^(udp|tcp|tcp\+tls):\/\/[A-Za-z0-9.-]+:[0-9]{1,5}$/, {
+      error: "expected a syslog address such as udp://10.0.0.5:514 (udp, tcp or tcp+tls)",
+    })
+    .optional()
+    .describe(
+      "Ship HAProxy's and the webapp's access logs to this syslog collector as well (unset: engine logs only).",
+    ),
+});
+
+const monitoringSchema = z.strictObject({
+  enabled: z
+    .boolean({ error: "expected true or false" })
+    .default(true)
+    .describe(
+      "Run the monitoring stack: Prometheus scraping HAProxy, Consul, the webapp and MariaDB, with alert rules.",
+    ),
+  port: port
+    .default(9090)
+    .describe("Port of Prometheus' UI on the manager (admin CIDRs only, password protected)."),
+  user: name.default("admin").describe("Prometheus UI user name."),
+  retentionDays: z
+    .int({ error: "expected a whole number of days" })
+    .min(1, { error: "expected at least 1 day" })
+    .max(365, { error: "expected at most 365 days" })
+    .default(15)
+    .describe("Days of metrics Prometheus keeps."),
 });
 
 const imagesSchema = z.strictObject({
@@ -336,6 +409,10 @@ const baseSchema = z.strictObject({
     .prefault({})
     .describe("keepalived: a virtual IP moving between the HAProxy nodes."),
   access: accessSchema.prefault({}).describe("Who may reach what (security groups on OpenStack)."),
+  logging: loggingSchema.prefault({}).describe("Container log rotation and shipping."),
+  monitoring: monitoringSchema
+    .prefault({})
+    .describe("The monitoring stack (Prometheus and its alert rules)."),
   images: imagesSchema.prefault({}).describe("How the Docker images are built and where they are pushed."),
   openstack: openstackSchema
     .optional()
