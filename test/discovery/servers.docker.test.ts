@@ -9,7 +9,7 @@
 // Then the lock-down: an agent without a token cannot put a replica in HAProxy's
 // backend, and the webapp token registers only `webapp`.
 // Figures: printed as a table, written to test/artifacts/discovery.json.
-// DISCOVERY_OUTAGE_SECONDS sets the "all servers stopped" window (default 30).
+// DISCOVERY_OUTAGE_SECONDS sets the "all servers stopped" window (default 20).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
@@ -37,7 +37,7 @@ const VERSION = "0.1.0";
 const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 const REPLICAS = 2;
-const OUTAGE_SECONDS = Number(process.env.DISCOVERY_OUTAGE_SECONDS ?? "30");
+const OUTAGE_SECONDS = Number(process.env.DISCOVERY_OUTAGE_SECONDS ?? "20");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const s1 = (ms: number) => Math.round(ms / 100) / 10;
 
@@ -269,11 +269,13 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await scale(consulService, servers);
   };
 
-  const cases: [string, () => Promise<void>][] = [
-    ["kill one server", killOne],
-    ["kill every server at once", killAll],
-    ["restart every server one after another", rolling],
-    [`stop every server for ${OUTAGE_SECONDS} s, then start them`, outage],
+  // With one server, "kill every server" and "restart them one after another" are the
+  // same fault as "kill one": those two run with three servers only (CI time).
+  const cases: [string, () => Promise<void>, { threeOnly?: boolean }][] = [
+    ["kill one server", killOne, {}],
+    ["kill every server at once", killAll, { threeOnly: true }],
+    ["restart every server one after another", rolling, { threeOnly: true }],
+    [`stop every server for ${OUTAGE_SECONDS} s, then start them`, outage, {}],
   ];
 
   beforeAll(async () => {
@@ -324,7 +326,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await runCase("baseline (no fault)", async () => {});
   }, 600_000);
 
-  for (const [name, fault] of cases) {
+  for (const [name, fault] of cases.filter(([, , c]) => !c.threeOnly)) {
     it(`1 server: ${name}`, async () => runCase(name, fault), 900_000);
   }
 
