@@ -100,6 +100,8 @@ export async function startLoad(opts: {
   url: string;
   rate?: number;
   maxSeconds?: number;
+  /** HTTPS to a self-signed edge: do not verify the certificate. */
+  insecure?: boolean;
 }): Promise<{ stop: () => Promise<LoadSummary> }> {
   await run("docker", ["rm", "-f", opts.name]);
   await ok("docker", [
@@ -123,6 +125,7 @@ export async function startLoad(opts: {
     String(opts.rate ?? 50),
     "--seconds",
     String(opts.maxSeconds ?? 300),
+    ...(opts.insecure ? ["--insecure"] : []),
   ]);
   return {
     stop: async () => {

@@ -3,7 +3,9 @@
 // connection, so a request shows where the VIP is now, not where it was when a
 // keep-alive connection opened. Stops on SIGTERM or after --seconds, then prints one
 // JSON summary line: counts, latency percentiles, and the wall-clock time of every failure.
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
@@ -12,12 +14,21 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "50" },
     seconds: { type: "string", default: "600" },
     "timeout-ms": { type: "string", default: "3000" },
+    // HTTPS: trust this CA file (the edge's certificate); --insecure skips verification.
+    ca: { type: "string" },
+    insecure: { type: "boolean", default: false },
   },
 });
 const url = new URL(args.url ?? "");
 const rate = Number(args.rate ?? 50);
 const seconds = Number(args.seconds ?? 600);
 const timeoutMs = Number(args["timeout-ms"] ?? 3000);
+const tls = url.protocol === "https:";
+const client = tls ? https : http;
+// agent: false below means a fresh TLS handshake per request too, as a new client pays.
+const tlsOptions = tls
+  ? { ca: args.ca ? readFileSync(args.ca) : undefined, rejectUnauthorized: !args.insecure }
+  : {};
 if (!/^(10|172|192)\./.test(url.hostname))
   throw new Error(`refusing to load ${url.hostname}: lab addresses only`);
 if (!(rate > 0 && rate <= 500)) throw new Error(`--rate must be 1..500, got ${args.rate}`);
@@ -43,7 +54,7 @@ function once() {
       firstOkAt ??= Date.now();
     } else failures.push({ at: t0, what });
   };
-  const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+  const req = client.get(url, { agent: false, timeout: timeoutMs, ...tlsOptions }, (res) => {
     res.resume();
     res.on("end", () => finish(res.statusCode >= 200 && res.statusCode < 300, `HTTP ${res.statusCode}`));
     res.on("error", (e) => finish(false, e.code ?? e.message));
