@@ -75,10 +75,17 @@ export const STACK_CATALOG = [
   {
     name: "haproxy",
     type: "flotilla:stacks:HaproxyStack",
-    description: "HAProxy on every `lb` node (ports on the node), backends from Consul DNS",
+    description:
+      "HAProxy on every `lb` node (TLS ends here), backends from Consul DNS; no-loss rollout (docs/edge.md)",
     image: "haproxy",
     networks: ["edge", "consul"],
-    secrets: ["haproxy_stats_password", "consul_gossip_key", "consul_haproxy_token"],
+    secrets: [
+      "haproxy_stats_password",
+      "haproxy_metrics_password",
+      "haproxy_tls_pem",
+      "consul_gossip_key",
+      "consul_haproxy_token",
+    ],
     enabled: always,
     render: renderHaproxy,
   },

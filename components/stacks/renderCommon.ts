@@ -34,7 +34,8 @@ export interface RenderInput {
 /** Container ports fixed by the images (docs/images.md). */
 export const PORTS = {
   mysql: 3306,
-  haproxyHttp: 80,
+  haproxyHttp: 8080,
+  haproxyHttps: 8443,
   haproxyStats: 8404,
   haproxyHealth: 8405,
 } as const;

@@ -11,22 +11,52 @@ import {
   topNetworks,
   topSecrets,
 } from "./renderCommon";
-import type { ComposeFile, ComposePort, StackFacts } from "./types";
+import type { ComposeFile, ComposePort, Duration, StackFacts } from "./types";
+
+/** The haproxy image's unprivileged user (uid and gid 980, fixed in images/haproxy/Dockerfile). */
+export const HAPROXY_UID = 980;
 
 /**
- * HAProxy: on every `lb` node, ports published on the node itself (where keepalived's
- * VIP lands). On the edge network for the webapp, and on the Consul network for its
- * Consul agent (LAN gossip and RPC to the servers): never on the data network.
+ * How HAProxy's ports are published and how a new task replaces the old one (docs/edge.md,
+ * "Certificate rotation"). A new certificate is a new Docker secret, so Swarm replaces
+ * the task; neither way loses a request:
+ * - with keepalived (multi-node targets): ports on the node itself (`host`, where the VIP
+ *   lands; client addresses preserved), `stop-first` one node at a time; a stopping
+ *   HAProxy first fails its health URI for `grace` while still serving, so keepalived
+ *   moves the VIP to a peer before this node stops;
+ * - without (one node, `local`): the routing mesh (`ingress`, which needs a virtual IP
+ *   endpoint) and `start-first`: the new task serves before the old one stops, and the
+ *   old one keeps serving for `grace` while the mesh drops it.
+ */
+export function haproxyRollout(input: RenderInput): {
+  mode: ComposePort["mode"];
+  order: "start-first" | "stop-first";
+  endpoint: "vip" | "dnsrr";
+  grace: Duration;
+} {
+  return input.config.keepalived.enabled
+    ? { mode: "host", order: "stop-first", endpoint: "dnsrr", grace: "5s" }
+    : { mode: "ingress", order: "start-first", endpoint: "vip", grace: "2s" };
+}
+
+/**
+ * HAProxy: on every `lb` node. On the edge network for the webapp, and on the Consul
+ * network for its Consul agent (LAN gossip and RPC to the servers): never on the data
+ * network. TLS ends here (the haproxy_tls_pem secret); the container runs as an
+ * unprivileged user with no capability, a read-only root filesystem and no new
+ * privileges (the image sets no_new_privs itself: Swarm ignores `security_opt`).
  */
 export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFile {
   const { config } = input;
   const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const rollout = haproxyRollout(input);
   const port = (target: number, published: number): ComposePort => ({
     target,
     ...(input.randomPorts ? {} : { published }),
     protocol: "tcp",
-    mode: "host",
+    mode: rollout.mode,
   });
+  const owner = String(HAPROXY_UID);
   return {
     version: "3.8",
     services: {
@@ -36,26 +66,36 @@ export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFil
           ...consulJoin(prefix),
           CONSUL_DATACENTER: config.consul.datacenter,
           HAPROXY_HTTP_PORT: String(PORTS.haproxyHttp),
+          HAPROXY_HTTPS_PORT: String(PORTS.haproxyHttps),
           HAPROXY_STATS_PORT: String(PORTS.haproxyStats),
           HAPROXY_STATS_USER: config.haproxy.statsUser,
+          HAPROXY_METRICS_USER: config.haproxy.metricsUser,
+          HAPROXY_REDIRECT_HTTP: String(config.haproxy.redirectHttp),
+          HAPROXY_HSTS_MAX_AGE: String(config.haproxy.hstsMaxAge),
+          HAPROXY_STOP_GRACE: rollout.grace,
           WEBAPP_SERVICE: "webapp",
         },
         networks: [...stack.networks],
         ports: [
           port(PORTS.haproxyHttp, config.haproxy.httpPort),
+          port(PORTS.haproxyHttps, config.haproxy.httpsPort),
           port(PORTS.haproxyStats, config.haproxy.statsPort),
           // keepalived (host network) checks this node's HAProxy here.
           port(PORTS.haproxyHealth, PORTS.haproxyHealth),
         ],
-        secrets: secretRefs(stack.secrets),
+        // The files belong to the container's user, readable by it alone.
+        secrets: secretRefs(stack.secrets).map((s) => ({ ...s, uid: owner, gid: owner })),
+        user: `${owner}:${owner}`,
+        cap_drop: ["ALL"],
+        read_only: true,
         healthcheck: health(["CMD", "/usr/lib/flotilla/haproxy-healthcheck"], "30s"),
         stop_grace_period: "15s",
         deploy: {
           mode: "global",
-          endpoint_mode: "dnsrr",
+          endpoint_mode: rollout.endpoint,
           placement: { constraints: ["node.labels.lb == true"] },
-          // Host ports: the old task must free them first; one node at a time keeps the VIP up.
-          ...rolling("stop-first", "10s", "20s"),
+          // stop-first (host ports): one node at a time keeps the VIP up.
+          ...rolling(rollout.order, "10s", "20s"),
           restart_policy: restartAny,
           labels: labels(stack.name),
         },
