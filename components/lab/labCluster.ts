@@ -152,7 +152,10 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
             hostKey: { privateKeyOpenssh: priv, publicKeyOpenssh: pub },
             docker: opts.docker,
             ...(opts.docker
-              ? { dockerDaemon: { "insecure-registries": [`${addresses.registry}:${REGISTRY_PORT}`] } }
+              ? {
+                  dockerDaemon: { "insecure-registries": [`${addresses.registry}:${REGISTRY_PORT}`] },
+                  logging: config.logging,
+                }
               : {}),
           }),
         ),

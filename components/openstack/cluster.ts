@@ -125,6 +125,7 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
         sshUser: os.sshUser,
         vipAddress: vip?.address,
         availabilityZone: os.availabilityZone,
+        logging: config.logging,
       },
       { parent: this },
     );

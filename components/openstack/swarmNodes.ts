@@ -4,7 +4,7 @@
 // cloud-init, and a program-generated host key per node.
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { hostKey, type NodePlan, renderCloudInit } from "../swarm";
+import { hostKey, type LogRotation, type NodePlan, renderCloudInit } from "../swarm";
 import { type GroupName, groupsFor } from "./plan";
 
 export interface SwarmNodesArgs {
@@ -32,6 +32,8 @@ export interface SwarmNodesArgs {
   readonly vipAddress?: pulumi.Input<string>;
   /** Availability zone (the cloud's default when unset). */
   readonly availabilityZone?: pulumi.Input<string>;
+  /** Container log rotation of every node's engine (config `logging`; default 10m × 3). */
+  readonly logging?: LogRotation;
 }
 
 export interface SwarmNode {
@@ -103,6 +105,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
               authorizedKeys: [args.sshPublicKey],
               hostKey: { privateKeyOpenssh, publicKeyOpenssh },
               docker: true,
+              logging: args.logging,
             }),
           ),
       );

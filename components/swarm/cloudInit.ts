@@ -17,9 +17,60 @@ export interface CloudInitArgs {
   readonly docker: boolean;
   /**
    * The engine's /etc/docker/daemon.json (e.g. the lab's `insecure-registries`), written
-   * by write_files before the engine is installed or started. Only with `docker`.
+   * by write_files before the engine is installed or started. Only with `docker`. The log
+   * settings come from `logging`, not from here.
    */
   readonly dockerDaemon?: Readonly<Record<string, unknown>>;
+  /**
+   * Container log rotation of the engine (config `logging.maxSize` / `logging.maxFile`),
+   * written into daemon.json with the `json-file` driver. Default: 10m × 3 files, so every
+   * node rotates even when the caller passes nothing. Only with `docker`.
+   */
+  readonly logging?: LogRotation;
+}
+
+/** Container log rotation, as config `logging` holds it. */
+export interface LogRotation {
+  /** Largest log file before rotation: a number with k, m or g (`10m`). */
+  readonly maxSize: string;
+  /** Log files kept per container, the current one included. */
+  readonly maxFile: number;
+}
+
+/** The schema's defaults (components/config/schema.ts `logging`). */
+export const DEFAULT_LOG_ROTATION: LogRotation = { maxSize: "10m", maxFile: 3 };
+
+/**
+ * The daemon.json settings that make an engine rotate container logs: the `json-file`
+ * driver (what `docker logs` reads) with `max-size` and `max-file`. daemon.json wants every
+ * log-opt as a string.
+ */
+export function engineLogSettings(rotation: LogRotation): {
+  "log-driver": "json-file";
+  "log-opts": { "max-size": string; "max-file": string };
+} {
+  if (!/^[1-9][0-9]*[kmg]$/.test(rotation.maxSize))
+    throw new Error(
+      `logging.maxSize: expected a size such as 10m (a number with k, m or g), got ${JSON.stringify(rotation.maxSize)}`,
+    );
+  if (!Number.isInteger(rotation.maxFile) || rotation.maxFile < 1)
+    throw new Error(
+      `logging.maxFile: expected a whole number of files, at least 1, got ${JSON.stringify(rotation.maxFile)}`,
+    );
+  return {
+    "log-driver": "json-file",
+    "log-opts": { "max-size": rotation.maxSize, "max-file": String(rotation.maxFile) },
+  };
+}
+
+/** The same settings as `docker run` flags (one container, e.g. on an engine you do not configure). */
+export function engineLogFlags(rotation: LogRotation): string[] {
+  const settings = engineLogSettings(rotation);
+  return [
+    "--log-driver",
+    settings["log-driver"],
+    ...Object.entries(settings["log-opts"]).flatMap(([k, v]) => ["--log-opt", `${k}=${v}`]),
+  ];
 }
 
 /** sshd settings on top of `ssh_pwauth: false`: keys only, no root login. */
@@ -41,7 +92,18 @@ export function renderCloudInit(args: CloudInitArgs): string {
         `cloud-init: dockerDaemon: expected an object (daemon.json settings), got ${JSON.stringify(daemon)}`,
       );
     if (!args.docker) throw new Error("cloud-init: dockerDaemon is only for a VM with docker: true");
+    for (const key of ["log-driver", "log-opts"])
+      if (key in daemon)
+        throw new Error(
+          `cloud-init: dockerDaemon: ${key} comes from logging (config logging.maxSize/maxFile), not dockerDaemon`,
+        );
   }
+  if (args.logging !== undefined && !args.docker)
+    throw new Error("cloud-init: logging is only for a VM with docker: true");
+  // Every engine rotates its containers' logs: daemon.json is written whenever Docker is installed.
+  const engineDaemon = args.docker
+    ? { ...daemon, ...engineLogSettings(args.logging ?? DEFAULT_LOG_ROTATION) }
+    : undefined;
   const doc: Record<string, unknown> = {
     hostname: args.hostname,
     preserve_hostname: false,
@@ -72,13 +134,13 @@ export function renderCloudInit(args: CloudInitArgs): string {
         owner: "root:root",
         content: SSHD_DROP_IN,
       },
-      ...(daemon !== undefined
+      ...(engineDaemon !== undefined
         ? [
             {
               path: "/etc/docker/daemon.json",
               permissions: "0644",
               owner: "root:root",
-              content: `${JSON.stringify(daemon, null, 2)}\n`,
+              content: `${JSON.stringify(engineDaemon, null, 2)}\n`,
             },
           ]
         : []),

@@ -2,7 +2,14 @@
 // (jump or direct), the bootstrap script command lines, SwarmBootstrap, and the
 // ClusterTarget shape a target's cluster gives the program.
 export { type BootstrapNode, parseJoinTokens, SwarmBootstrap, type SwarmBootstrapArgs } from "./bootstrap";
-export { type CloudInitArgs, renderCloudInit } from "./cloudInit";
+export {
+  type CloudInitArgs,
+  DEFAULT_LOG_ROTATION,
+  engineLogFlags,
+  engineLogSettings,
+  type LogRotation,
+  renderCloudInit,
+} from "./cloudInit";
 export {
   type ConnectionPlan,
   DIAL_ERROR_LIMIT,

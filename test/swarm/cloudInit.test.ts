@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderCloudInit } from "../../components/swarm";
+import { engineLogFlags, engineLogSettings, renderCloudInit } from "../../components/swarm";
 
 const dir = mkdtempSync(path.join(tmpdir(), "flotilla-cloudinit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +72,21 @@ describe.each([
     expect((doc.packages as string[]).includes("docker.io")).toBe(docker);
   });
 
+  it(
+    docker
+      ? "makes the engine rotate container logs (json-file, 10m × 3 by default) in daemon.json"
+      : "writes no daemon.json",
+    () => {
+      const files = doc.write_files as { path: string; content: string }[];
+      const daemon = files.find((f) => f.path === "/etc/docker/daemon.json");
+      if (!docker) return expect(daemon).toBeUndefined();
+      expect(JSON.parse(daemon?.content ?? "")).toEqual({
+        "log-driver": "json-file",
+        "log-opts": { "max-size": "10m", "max-file": "3" },
+      });
+    },
+  );
+
   it("has sorted keys (a re-render is byte-identical)", () => {
     const keys = Object.keys(doc);
     expect(keys).toEqual([...keys].sort());
@@ -106,15 +121,60 @@ describe("cloud-init of a node with daemon.json settings (the lab's insecure reg
   it("writes /etc/docker/daemon.json with write_files (before runcmd starts the engine) and passes `cloud-init schema`", () => {
     const file = doc.write_files.find((f) => f.path === "/etc/docker/daemon.json");
     expect(file?.permissions).toBe("0644");
-    expect(JSON.parse(file?.content ?? "")).toEqual({ "insecure-registries": ["10.213.0.2:5000"] });
+    expect(JSON.parse(file?.content ?? "")).toEqual({
+      "insecure-registries": ["10.213.0.2:5000"],
+      "log-driver": "json-file",
+      "log-opts": { "max-size": "10m", "max-file": "3" },
+    });
     expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "docker"]);
     const result = schema(text);
     expect(result.output).toMatch(/Valid cloud-config/);
     expect(result.ok).toBe(true);
   });
 
-  it("writes no daemon.json when not asked", () => {
-    expect(renderCloudInit({ ...args, dockerDaemon: undefined })).not.toContain("/etc/docker/daemon.json");
+  it("takes the log rotation from config logging (maxSize, maxFile), next to the other settings", () => {
+    const custom = parse(renderCloudInit({ ...args, logging: { maxSize: "50m", maxFile: 5 } })) as typeof doc;
+    const file = custom.write_files.find((f) => f.path === "/etc/docker/daemon.json");
+    expect(JSON.parse(file?.content ?? "")).toEqual({
+      "insecure-registries": ["10.213.0.2:5000"],
+      "log-driver": "json-file",
+      "log-opts": { "max-size": "50m", "max-file": "5" },
+    });
+  });
+
+  it("refuses log settings given as daemon settings, or bad sizes and counts, naming the key", () => {
+    expect(() => renderCloudInit({ ...args, dockerDaemon: { "log-opts": { "max-size": "1g" } } })).toThrow(
+      /dockerDaemon: log-opts comes from logging/,
+    );
+    expect(() => renderCloudInit({ ...args, logging: { maxSize: "10MB", maxFile: 3 } })).toThrow(
+      /logging\.maxSize: expected a size such as 10m/,
+    );
+    expect(() => renderCloudInit({ ...args, logging: { maxSize: "10m", maxFile: 0 } })).toThrow(
+      /logging\.maxFile: expected a whole number of files, at least 1/,
+    );
+    expect(() =>
+      renderCloudInit({
+        ...args,
+        docker: false,
+        dockerDaemon: undefined,
+        logging: { maxSize: "1m", maxFile: 2 },
+      }),
+    ).toThrow(/logging is only for a VM with docker: true/);
+  });
+
+  it("gives the same settings as docker run flags", () => {
+    expect(engineLogSettings({ maxSize: "1k", maxFile: 2 })["log-opts"]).toEqual({
+      "max-size": "1k",
+      "max-file": "2",
+    });
+    expect(engineLogFlags({ maxSize: "1k", maxFile: 2 })).toEqual([
+      "--log-driver",
+      "json-file",
+      "--log-opt",
+      "max-size=1k",
+      "--log-opt",
+      "max-file=2",
+    ]);
   });
 
   it("refuses daemon settings for a VM without an engine, or that are not an object", () => {
