@@ -14,7 +14,7 @@ set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$self")"
 
-images=(s6-base consul webapp haproxy mysql keepalived)
+images=(s6-base consul webapp haproxy mysql keepalived prometheus)
 
 version=0.1.0
 only=()
