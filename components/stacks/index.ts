@@ -33,6 +33,7 @@ export {
   stackName,
 } from "./names";
 export {
+  ACCESS_LOG_STACKS,
   composeHash,
   composeYaml,
   documentSecrets,
@@ -40,9 +41,10 @@ export {
   overlayNetworks,
   renderStack,
   renderStacks,
+  syslogLogging,
 } from "./render";
 export { PORTS, type RenderInput, swarmLiteral } from "./renderCommon";
 export { mysqlDataDir, mysqlHosts } from "./renderMysql";
 export { Stacks, type StacksArgs } from "./stacks";
 export { type StackSecrets, SwarmStack, type SwarmStackArgs } from "./swarmStack";
-export type { ComposeFile, StackFacts, StackImage } from "./types";
+export type { ComposeFile, ComposeLogging, StackFacts, StackImage } from "./types";

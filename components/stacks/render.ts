@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import type { FlotillaConfig } from "../config";
 import { STACK_CATALOG, type StackName, stackSpec } from "./catalog";
 import type { RenderInput } from "./renderCommon";
-import type { ComposeFile } from "./types";
+import type { ComposeFile, ComposeLogging } from "./types";
 
 /** The stacks this config deploys, in order (keepalived only when enabled). */
 export function enabledStacks(config: FlotillaConfig): StackName[] {
@@ -19,7 +19,43 @@ export function renderStack(stack: StackName, input: RenderInput): ComposeFile {
   if (input.containerLabels) {
     for (const s of Object.values(document.services)) s.labels = { ...input.containerLabels };
   }
+  const { syslogAddress } = input.config.logging;
+  if (syslogAddress !== undefined && ACCESS_LOG_STACKS.includes(stack)) {
+    for (const [key, s] of Object.entries(document.services))
+      s.logging = syslogLogging(syslogAddress, key, input.config.logging);
+  }
   return document;
+}
+
+/** The stacks whose access logs go to `logging.syslogAddress` when it is set. */
+export const ACCESS_LOG_STACKS: readonly StackName[] = ["haproxy", "webapp"];
+
+/**
+ * The compose `logging:` that ships a service's output (HAProxy's and the webapp's access
+ * logs among it) to a syslog collector: RFC 5424 with microsecond timestamps, tagged
+ * `<service>/<container id>`. Docker 20.10 and later keep a local copy for `docker logs`
+ * (dual logging); that cache rotates with the same size and count as the engine's
+ * json-file logs (config `logging.maxSize` / `logging.maxFile`).
+ */
+export function syslogLogging(
+  address: string,
+  service: string,
+  rotation: { readonly maxSize: string; readonly maxFile: number },
+): ComposeLogging {
+  if (!/^(udp|tcp|tcp\+tls):\/\/[A-Za-z0-9.-]+:[0-9]{1,5}$/.test(address))
+    throw new Error(
+      `logging.syslogAddress: expected a syslog address such as udp://10.0.0.5:514 (udp, tcp or tcp+tls), got ${JSON.stringify(address)}`,
+    );
+  return {
+    driver: "syslog",
+    options: {
+      "syslog-address": address,
+      "syslog-format": "rfc5424micro",
+      tag: `${service}/{{.ID}}`,
+      "cache-max-size": rotation.maxSize,
+      "cache-max-file": String(rotation.maxFile),
+    },
+  };
 }
 
 /** Every enabled stack's document, in deployment order. */

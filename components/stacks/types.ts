@@ -76,6 +76,14 @@ export interface ComposeService {
   stop_grace_period: Duration;
   deploy: ComposeDeploy;
   labels?: Record<string, string>;
+  /** Where the engine sends the service's logs (absent: the engine's default, json-file with rotation). */
+  logging?: ComposeLogging;
+}
+
+/** A service's log driver and its options (`docker run --log-driver/--log-opt`). */
+export interface ComposeLogging {
+  driver: "syslog" | "json-file" | "local";
+  options: Record<string, string>;
 }
 
 export interface ComposeNetwork {
