@@ -65,8 +65,13 @@ export function health(test: string[], startPeriod: ComposeHealthcheck["start_pe
   return { test, interval: "5s", timeout: "5s", retries: 5, start_period: startPeriod };
 }
 
-export function secretRefs(targets: readonly SecretTarget[]): ComposeServiceSecret[] {
-  return targets.map((target) => ({ source: target, target, mode: 0o400 }));
+/** Secret references, mode 0400, owned by root or by `owner` (a non-root service's numeric uid/gid). */
+export function secretRefs(
+  targets: readonly SecretTarget[],
+  owner?: { uid: number; gid: number },
+): ComposeServiceSecret[] {
+  const ids = owner ? { uid: String(owner.uid), gid: String(owner.gid) } : {};
+  return targets.map((target) => ({ source: target, target, ...ids, mode: 0o400 }));
 }
 
 export function topSecrets(

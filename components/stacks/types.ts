@@ -28,6 +28,9 @@ export interface ComposeServiceSecret {
   source: string;
   /** File name under /run/secrets/ in the container. */
   target: string;
+  /** Owner of the file in the container (numeric, as strings; default root). */
+  uid?: string;
+  gid?: string;
   mode: number;
 }
 
@@ -62,6 +65,13 @@ export interface ComposeMount {
   target: string;
 }
 
+/** A tmpfs mount (Swarm honours these, not the service-level `tmpfs:` list; noexec, root-owned 0755). */
+export interface ComposeTmpfsMount {
+  type: "tmpfs";
+  target: string;
+  tmpfs?: { size: number };
+}
+
 export interface ComposeService {
   image: string;
   hostname?: string;
@@ -70,7 +80,11 @@ export interface ComposeService {
   networks: string[];
   ports?: ComposePort[];
   secrets?: ComposeServiceSecret[];
-  volumes?: ComposeMount[];
+  volumes?: (ComposeMount | ComposeTmpfsMount)[];
+  /** `uid:gid` (numeric) the container's processes run as. */
+  user?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
   cap_add?: string[];
   healthcheck: ComposeHealthcheck;
   stop_grace_period: Duration;
@@ -103,10 +117,19 @@ export interface ComposeVolume {
   labels?: Record<string, string>;
 }
 
+/**
+ * A network the stack itself creates (`<stack>_<key>`) and removes with it: for traffic
+ * that stays inside one stack (the monitoring stack's node exporters).
+ */
+export interface ComposeStackNetwork {
+  driver: "overlay";
+  labels?: Record<string, string>;
+}
+
 export interface ComposeFile {
   version: "3.8";
   services: Record<string, ComposeService>;
-  networks?: Record<string, ComposeNetwork>;
+  networks?: Record<string, ComposeNetwork | ComposeStackNetwork>;
   secrets?: Record<string, ComposeSecret>;
   volumes?: Record<string, ComposeVolume>;
 }

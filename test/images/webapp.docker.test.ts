@@ -3,8 +3,12 @@
 // replica (a new container, same cookie, views keep counting); POST /play lets a customer
 // play exactly once under 20 concurrent attempts; SIGTERM drains an in-flight request;
 // s6 brings each killed process back within a second; `docker stop` exits 0 in time.
+// Least privilege as the stack runs it (read-only root, no capabilities): every process
+// unprivileged with no_new_privs, and the replica still serves and registers in Consul;
+// the session cookie's flags; Prometheus metrics on their own port; JSON access logs.
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { WEBAPP_METRICS_PORT, WEBAPP_USER } from "../../components/stacks/renderWebapp";
 import { describeWithDocker, docker } from "../support/docker";
 import {
   buildImages,
@@ -16,28 +20,47 @@ import {
   timedStop,
   waitReadyOverASecond,
 } from "./s6Support";
-import { http, network, published, startMysql, startWebapp, waitHttp, webSecrets } from "./webappSupport";
+import {
+  eventually,
+  http,
+  network,
+  published,
+  startConsulServer,
+  startMysql,
+  startWebapp,
+  waitHttp,
+  webappMetrics,
+  webSecrets,
+} from "./webappSupport";
 
 const SUITE = "webapp";
 const NET = "flotilla-webapp-net";
 const DB = "flotilla-webapp-db";
+const CONSUL = "flotilla-webapp-consul";
 const web = (n: number): string => `flotilla-webapp-${n}`;
 
 describeWithDocker("webapp image", () => {
   const values = webSecrets();
   const secrets = ramSecrets(values);
   const url = (container: string, path: string): string => `http://${published(container, 8080)}${path}`;
+  const metricsUrl = (container: string): string =>
+    `http://${published(container, WEBAPP_METRICS_PORT)}/metrics`;
   const start = (n: number, env: Record<string, string> = {}) =>
     startWebapp(SUITE, web(n), NET, secrets.dir, {
       mysqlHost: DB,
+      consul: CONSUL,
       env: { WEBAPP_DEBUG_ENDPOINTS: "1", WEBAPP_DRAIN_SECONDS: "15", ...env },
     });
+  let consulApi = "";
 
   beforeAll(async () => {
     cleanup(SUITE);
     buildImages(["s6-base", "consul", "mysql", "webapp"]);
     network(SUITE, NET);
-    await startMysql(SUITE, DB, NET, secrets.dir);
+    [consulApi] = await Promise.all([
+      startConsulServer(SUITE, CONSUL, NET),
+      startMysql(SUITE, DB, NET, secrets.dir),
+    ]);
   });
 
   afterAll(() => {
@@ -81,6 +104,173 @@ describeWithDocker("webapp image", () => {
     expect(second).toMatchObject({ sessionId: body.sessionId, views: 2 });
     expect((await http(url(web(1), "/healthz"))).status).toBe(200);
     expect(JSON.parse((await http(url(web(1), "/readyz"))).body)).toMatchObject({ status: "ready" });
+  });
+
+  it("runs every process unprivileged: uid != 0, no capabilities, no_new_privs, read-only root", async () => {
+    // Every /proc/<pid>/status of the container's own process tree (descendants of PID 1;
+    // `docker exec` processes are not), read in one exec.
+    const dump = docker([
+      "exec",
+      web(1),
+      "sh",
+      "-c",
+      'for f in /proc/[0-9]*/status; do echo "== $f"; cat "$f" 2>/dev/null; done',
+    ]);
+    const procs = dump
+      .split(/^== /m)
+      .filter(Boolean)
+      .map((block) => {
+        const field = (name: string) => block.match(new RegExp(`^${name}:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "";
+        return {
+          pid: field("Pid"),
+          ppid: field("PPid"),
+          name: field("Name"),
+          uids: field("Uid").split(/\s+/),
+          gids: field("Gid").split(/\s+/),
+          capEff: field("CapEff"),
+          capBnd: field("CapBnd"),
+          noNewPrivs: field("NoNewPrivs"),
+        };
+      })
+      .filter((p) => p.pid);
+    const parent = new Map(procs.map((p) => [p.pid, p.ppid]));
+    const inTree = (pid: string): boolean => {
+      for (let at = pid, hops = 0; at && hops < 64; at = parent.get(at) ?? "", hops++)
+        if (at === "1") return true;
+      return false;
+    };
+    const tree = procs.filter((p) => inTree(p.pid));
+    const names = new Set(tree.map((p) => p.name));
+    console.log(
+      `webapp: ${tree.length} processes: ${[...names].sort().join(", ")}; uids ${[...new Set(tree.flatMap((p) => p.uids))].join(",")}, CapEff ${[...new Set(tree.map((p) => p.capEff))].join(",")}, NoNewPrivs ${[...new Set(tree.map((p) => p.noNewPrivs))].join(",")}`,
+    );
+    for (const name of ["s6-svscan", "s6-supervise", "node", "consul"]) expect(names).toContain(name);
+    for (const p of tree) {
+      expect(p.uids, `${p.name} (${p.pid}) uids`).toEqual(Array(4).fill(String(WEBAPP_USER.uid)));
+      expect(p.gids, `${p.name} (${p.pid}) gids`).toEqual(Array(4).fill(String(WEBAPP_USER.gid)));
+      expect(p.capEff, `${p.name} CapEff`).toBe("0000000000000000");
+      expect(p.capBnd, `${p.name} CapBnd`).toBe("0000000000000000");
+      expect(p.noNewPrivs, `${p.name} NoNewPrivs`).toBe("1");
+    }
+    // Nothing on the image can be written, nor exec'd into privilege (no setuid programs).
+    for (const target of ["/probe", "/app/probe", "/run/service/probe", "/etc/probe"]) {
+      const r = spawnSync("docker", ["exec", web(1), "touch", target], { encoding: "utf8" });
+      expect(r.status, target).not.toBe(0);
+      expect(r.stderr).toMatch(/Read-only file system/);
+    }
+    const setuid = docker([
+      ...["run", "--rm", ...labels(SUITE), "--user", "0", "--entrypoint", "find", image("webapp")],
+      ...["/", "-xdev", "-type", "f", "-perm", "/6000"],
+    ]);
+    expect(setuid).toBe("");
+    expect(docker(["inspect", "-f", "{{.Config.User}}", image("webapp")])).toBe(
+      `${WEBAPP_USER.uid}:${WEBAPP_USER.gid}`,
+    );
+    // The secrets it reads are its own (0400), as the rendered stack gives them.
+    expect(docker(["exec", web(1), "stat", "-c", "%u:%g %a", "/run/secrets/mysql_password"])).toBe(
+      `${WEBAPP_USER.uid}:${WEBAPP_USER.gid} 400`,
+    );
+  });
+
+  it("still registers in Consul, with its metrics port in the service meta", async () => {
+    const instance = await eventually("web-1 passing in Consul", 60_000, async () => {
+      const r = await http(`${consulApi}/v1/health/service/webapp?passing=1`);
+      const list = JSON.parse(r.body) as {
+        Service: { ID: string; Port: number; Meta: Record<string, string> };
+      }[];
+      return list.find((e) => e.Service.ID === `webapp-${web(1)}`);
+    });
+    expect(instance.Service).toMatchObject({
+      Port: 8080,
+      Meta: { metrics_port: String(WEBAPP_METRICS_PORT), metrics_path: "/metrics" },
+    });
+  });
+
+  it("session cookie: HttpOnly and SameSite=Lax always, Secure when HAProxy says the request came over HTTPS", async () => {
+    const plain = (await http(url(web(1), "/"))).setCookies.find((c) => c.startsWith("flotilla.sid="));
+    const https = (
+      await http(url(web(1), "/"), { headers: { "x-forwarded-proto": "https" } })
+    ).setCookies.find((c) => c.startsWith("flotilla.sid="));
+    console.log(`webapp: Set-Cookie over http: ${plain?.replace(/=[^;]+/, "=…")}`);
+    console.log(`webapp: Set-Cookie over https: ${https?.replace(/=[^;]+/, "=…")}`);
+    for (const cookie of [plain, https]) {
+      expect(cookie).toMatch(/; HttpOnly(;|$)/);
+      expect(cookie).toMatch(/; SameSite=Lax(;|$)/);
+    }
+    expect(plain).not.toMatch(/; Secure(;|$)/);
+    expect(https).toMatch(/; Secure(;|$)/);
+  });
+
+  it("serves Prometheus metrics on their own port only: request counts by route and status, latency, database members", async () => {
+    const count = (text: string, series: string): number => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.split(" ")[1]) : 0;
+    };
+    const ok = 'http_requests_total{method="GET",route="/",status="200"}';
+    const missing = 'http_requests_total{method="GET",route="unmatched",status="404"}';
+    const before = (await http(metricsUrl(web(1)))).body;
+    for (let i = 0; i < 3; i++) expect((await http(url(web(1), "/"))).status).toBe(200);
+    expect((await http(url(web(1), "/no-such-page"))).status).toBe(404);
+    // Not on the app port, which is the one HAProxy routes to.
+    expect((await http(url(web(1), "/metrics"))).status).toBe(404);
+    const scrape = await http(metricsUrl(web(1)));
+    expect(scrape.status).toBe(200);
+    const after = scrape.body;
+    console.log(
+      `webapp: ${ok} ${count(before, ok)} -> ${count(after, ok)}; metrics text ${after.length} bytes, ${after.split("\n").filter((l) => l && !l.startsWith("#")).length} samples`,
+    );
+    expect(count(after, ok) - count(before, ok)).toBe(3);
+    expect(count(after, missing) - count(before, missing)).toBe(2);
+    expect(after).toMatch(
+      /^http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/",status="200"\} \d+$/m,
+    );
+    expect(
+      count(after, 'http_request_duration_seconds_count{method="GET",route="/",status="200"}'),
+    ).toBeGreaterThanOrEqual(3);
+    expect(after).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(after).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(after).toMatch(new RegExp(`^flotilla_db_member_writer\\{member="${DB}",[^}]*\\} 1$`, "m"));
+    expect(count(after, "flotilla_db_members_usable")).toBe(1);
+    expect(after).toMatch(/^flotilla_webapp_info\{version="0\.1\.0",host="flotilla-webapp-1"\} 1$/m);
+    // The same text from inside the container (how a suite on Swarm reads it).
+    expect(await webappMetrics(web(1))).toMatch(/^http_requests_total\{/m);
+    expect((await http(metricsUrl(web(1)).replace("/metrics", "/other"))).status).toBe(404);
+  });
+
+  it("writes one JSON access log line per request (passing probes left out)", async () => {
+    const marker = `/probe-${Date.now()}`;
+    await http(url(web(1), marker), {
+      headers: { "x-forwarded-for": "203.0.113.7", "user-agent": "vitest" },
+    });
+    const line = await eventually("the access log line", 5000, async () =>
+      docker(["logs", web(1)])
+        .split("\n")
+        .find((l) => l.startsWith("[webapp] {") && l.includes(marker)),
+    );
+    const entry = JSON.parse(line.slice("[webapp] ".length));
+    console.log(`webapp: access log line: ${JSON.stringify(entry)}`);
+    expect(entry).toMatchObject({
+      type: "access",
+      method: "GET",
+      path: marker,
+      route: "unmatched",
+      status: 404,
+      remote: "203.0.113.7",
+      proto: "http",
+      ua: "vitest",
+    });
+    expect(entry.ms).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(entry.time)).not.toBeNaN();
+    const logs = docker(["logs", web(1)]).split("\n");
+    expect(logs.filter((l) => l.startsWith("[webapp] {") && l.includes('"path":"/"')).length).toBeGreaterThan(
+      0,
+    );
+    // Consul checks /readyz every second: passing probes are not logged.
+    expect(
+      logs.filter(
+        (l) => l.startsWith("[webapp] {") && l.includes('"path":"/readyz","route":"/readyz","status":200'),
+      ),
+    ).toEqual([]);
   });
 
   it("keeps a session across replicas: a new container, the same cookie, views keep counting", async () => {

@@ -3,8 +3,11 @@
 // loopback ports, and a bounded load loop.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { get as httpGet } from "node:http";
+import path from "node:path";
 import { promisify } from "node:util";
+import { WEBAPP_METRICS_PORT, WEBAPP_USER } from "../../components/stacks/renderWebapp";
 import { docker } from "../support/docker";
 import { image, labels, waitFor } from "./s6Support";
 
@@ -36,14 +39,23 @@ export interface HttpResult {
   body: string;
   /** `name=value` of every Set-Cookie. */
   cookies: string[];
+  /** Every Set-Cookie header in full (attributes included). */
+  setCookies: string[];
 }
 
 /** One HTTP request from the test process; throws on network errors and timeouts. */
 export async function http(
   url: string,
-  options: { method?: string; cookie?: string; json?: unknown; auth?: string; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    cookie?: string;
+    json?: unknown;
+    auth?: string;
+    timeoutMs?: number;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.cookie) headers.cookie = options.cookie;
   if (options.json !== undefined) headers["content-type"] = "application/json";
   if (options.auth) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`;
@@ -53,8 +65,9 @@ export async function http(
     body: options.json === undefined ? undefined : JSON.stringify(options.json),
     signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
   });
-  const cookies = res.headers.getSetCookie().map((c) => c.split(";")[0]);
-  return { status: res.status, body: await res.text(), cookies };
+  const setCookies = res.headers.getSetCookie();
+  const cookies = setCookies.map((c) => c.split(";")[0]);
+  return { status: res.status, body: await res.text(), cookies, setCookies };
 }
 
 /** Poll until `url` answers `status` (bounded). */
@@ -134,7 +147,37 @@ export async function startConsulServer(suite: string, name: string, net: string
   return api;
 }
 
-/** A webapp replica (hostname = name) against `mysqlHost`, joining `consul` when given. */
+/**
+ * The secrets of `secretsDir` as the webapp's unprivileged user may read them, as the
+ * rendered stack gives them (owner WEBAPP_USER, mode 0400): copies in a subdirectory
+ * `.webapp` of that RAM directory (removed with it). Needs root, as Docker does.
+ */
+export function webappSecretsDir(secretsDir: string): string {
+  const dir = path.join(secretsDir, ".webapp");
+  if (existsSync(dir)) return dir;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`webappSecretsDir: giving ${secretsDir}'s files to uid ${WEBAPP_USER.uid} needs root`);
+  }
+  mkdirSync(dir, { mode: 0o700 });
+  for (const name of readdirSync(secretsDir)) {
+    const source = path.join(secretsDir, name);
+    if (!statSync(source).isFile()) continue;
+    const copy = path.join(dir, name);
+    copyFileSync(source, copy);
+    chmodSync(copy, 0o400);
+    chownSync(copy, WEBAPP_USER.uid, WEBAPP_USER.gid);
+  }
+  chownSync(dir, WEBAPP_USER.uid, WEBAPP_USER.gid);
+  chmodSync(dir, 0o500);
+  return dir;
+}
+
+/**
+ * A webapp replica (hostname = name) against `mysqlHost`, joining `consul` when given,
+ * locked down as the rendered stack runs it: read-only root filesystem, no capabilities
+ * (and, as on Swarm, no `--security-opt no-new-privileges`: the image sets it itself).
+ * Publishes the app port and the metrics port on loopback unless `publish` is false.
+ */
 export function startWebapp(
   suite: string,
   name: string,
@@ -160,11 +203,22 @@ export function startWebapp(
     net,
     ...labels(suite),
     ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+    "--read-only",
+    "--cap-drop",
+    "ALL",
     "-v",
-    `${secretsDir}:/run/secrets:ro`,
-    ...(options.publish === false ? [] : ["-p", "127.0.0.1::8080"]),
+    `${webappSecretsDir(secretsDir)}:/run/secrets:ro`,
+    ...(options.publish === false
+      ? []
+      : ["-p", "127.0.0.1::8080", "-p", `127.0.0.1::${WEBAPP_METRICS_PORT}`]),
     image("webapp"),
   ]);
+}
+
+/** A replica's Prometheus text, fetched inside its container (no published port needed, e.g. on Swarm). */
+export async function webappMetrics(container: string): Promise<string> {
+  const script = `fetch("http://127.0.0.1:${WEBAPP_METRICS_PORT}/metrics").then(async (r) => { if (!r.ok) throw new Error("HTTP " + r.status); process.stdout.write(await r.text()); }).catch((e) => { console.error(String(e)); process.exit(1); })`;
+  return dockerAsync(["exec", container, "node", "-e", script]);
 }
 
 /**

@@ -4,7 +4,8 @@ import MySQLStoreFactory from "express-mysql-session";
 import session from "express-session";
 import type { WebappConfig } from "./config";
 import { playOnce } from "./db";
-import { type MemberPool, usable } from "./members";
+import type { MemberPool } from "./members";
+import type { Metrics } from "./metrics";
 
 declare module "express-session" {
   interface SessionData {
@@ -23,35 +24,19 @@ export interface AppState {
 
 const CUSTOMER = /^[A-Za-z0-9._@+-]{1,128}$/;
 
-/** Prometheus text: the database members, their state and which one is the writer. */
-export function metricsText(members: MemberPool): string {
-  const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-  const lines = [
-    "# HELP flotilla_db_member_up The member answers its probe (once a second).",
-    "# TYPE flotilla_db_member_up gauge",
-    "# HELP flotilla_db_member_usable The member is Synced in the primary component (or a reachable single server).",
-    "# TYPE flotilla_db_member_usable gauge",
-    "# HELP flotilla_db_member_writer The member this replica sends its queries to.",
-    "# TYPE flotilla_db_member_writer gauge",
-  ];
-  for (const m of members.statuses()) {
-    const labels = `member="${esc(m.host)}",cluster="${esc(m.cluster)}",state="${esc(m.state)}"`;
-    lines.push(`flotilla_db_member_up{${labels}} ${m.reachable ? 1 : 0}`);
-    lines.push(`flotilla_db_member_usable{${labels}} ${usable(m) ? 1 : 0}`);
-    lines.push(`flotilla_db_member_writer{${labels}} ${m.writer ? 1 : 0}`);
-  }
-  lines.push(
-    "# HELP flotilla_db_failovers_total Writer changes from one member to another.",
-    "# TYPE flotilla_db_failovers_total counter",
-    `flotilla_db_failovers_total ${members.failovers}`,
-    "# HELP flotilla_db_retries_total Statements run again after a lost connection, a deadlock or WSREP not ready.",
-    "# TYPE flotilla_db_retries_total counter",
-    `flotilla_db_retries_total ${members.retries}`,
-  );
-  return `${lines.join("\n")}\n`;
-}
+/**
+ * Whose X-Forwarded-For/-Proto headers count: loopback and private addresses only. The
+ * webapp is published nowhere; it is reachable on Swarm's overlay networks, where the
+ * only client is HAProxy (which sets X-Forwarded-Proto itself, replacing any a client sent).
+ */
+export const TRUSTED_PROXIES = "loopback, linklocal, uniquelocal";
 
-export function createApp(config: WebappConfig, members: MemberPool, state: AppState): express.Express {
+export function createApp(
+  config: WebappConfig,
+  members: MemberPool,
+  state: AppState,
+  metrics: Pick<Metrics, "middleware">,
+): express.Express {
   const MySQLStore = MySQLStoreFactory(session);
   // The table is created by our migrations, not by the store. The store only calls
   // query(sql, params) and accepts a promise of [rows, fields]: the member pool's, so
@@ -66,6 +51,10 @@ export function createApp(config: WebappConfig, members: MemberPool, state: AppS
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  // req.protocol and req.ip from HAProxy's X-Forwarded-Proto / X-Forwarded-For.
+  app.set("trust proxy", TRUSTED_PROXIES);
+  // Counted, timed and logged (one JSON line) from arrival to the last byte.
+  app.use(metrics.middleware);
   app.use(express.json({ limit: "16kb" }));
 
   app.get("/healthz", (_req, res) => {
@@ -86,11 +75,6 @@ export function createApp(config: WebappConfig, members: MemberPool, state: AppS
     res.status(ready ? 200 : 503).json({ status, host: config.host });
   });
 
-  // The database members as this replica sees them (docs/galera.md).
-  app.get("/metrics", (_req, res) => {
-    res.type("text/plain; version=0.0.4").send(metricsText(members));
-  });
-
   if (config.debugEndpoints) {
     app.get("/slow", async (req, res) => {
       const ms = Math.min(Number(req.query.ms) || 1000, 30_000);
@@ -106,7 +90,9 @@ export function createApp(config: WebappConfig, members: MemberPool, state: AppS
       store,
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: "lax", maxAge: 24 * 3600 * 1000 },
+      // Secure when the request came over HTTPS (X-Forwarded-Proto: https from HAProxy):
+      // "auto" follows req.secure, which trusts the header from TRUSTED_PROXIES only.
+      cookie: { httpOnly: true, sameSite: "lax", secure: "auto", maxAge: 24 * 3600 * 1000 },
     }),
   );
 

@@ -8,6 +8,8 @@ import os from "node:os";
 export interface WebappConfig {
   /** TCP port the HTTP server listens on (WEBAPP_PORT). */
   port: number;
+  /** TCP port of the Prometheus endpoint GET /metrics, apart from the app (WEBAPP_METRICS_PORT). */
+  metricsPort: number;
   /** The name this container reports as the serving host. */
   host: string;
   /** Image version shown by GET / (FLOTILLA_VERSION). */
@@ -103,8 +105,14 @@ export function loadConfig(env: Env = process.env, readFile: ReadFile = readOpti
   const host = text(env, "WEBAPP_HOSTNAME", os.hostname());
   const service = name(env, "WEBAPP_SERVICE", "webapp");
   const mysqlHosts = hosts(env);
+  const port = integer(env, "WEBAPP_PORT", 8080, 1, 65535);
+  const metricsPort = integer(env, "WEBAPP_METRICS_PORT", 9100, 1, 65535);
+  if (metricsPort === port) {
+    throw new ConfigError(`WEBAPP_METRICS_PORT must differ from WEBAPP_PORT (both ${port})`);
+  }
   return {
-    port: integer(env, "WEBAPP_PORT", 8080, 1, 65535),
+    port,
+    metricsPort,
     host,
     version: text(env, "FLOTILLA_VERSION", "0.0.0-dev"),
     drainMs: integer(env, "WEBAPP_DRAIN_SECONDS", 10, 0, 3600) * 1000,

@@ -6,6 +6,7 @@ import { type AppState, createApp } from "./app";
 import { ConfigError, loadConfig, type WebappConfig } from "./config";
 import { createMembers, migrate } from "./db";
 import type { MemberPool } from "./members";
+import { createMetrics, serveMetrics } from "./metrics";
 
 const log = (line: string): void => console.log(line);
 
@@ -84,7 +85,9 @@ function main(): void {
     state.databaseUp = up;
   }, 250);
   watch.unref();
-  const app = createApp(config, members, state);
+  const metrics = createMetrics(members, { version: config.version, host: config.host });
+  serveMetrics(metrics.registry, config.metricsPort, log).unref();
+  const app = createApp(config, members, state, metrics);
   const server = app.listen(config.port, () => {
     log(`listening on :${config.port} as ${config.host}, version ${config.version}`);
   });
