@@ -170,6 +170,7 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
         seed: { userData, metaData: renderMetaData(`${prefix}-${key}`, key) },
         ...(opts.ssh !== undefined ? { publishSsh: { hostIp: "127.0.0.1", hostPort: opts.ssh } } : {}),
         labels: { "flotilla.lab": name, "flotilla.lab.node": key },
+        logging: config.logging,
       });
       // A db node's MySQL data path is its own volume, as a Cinder volume is on helion: it
       // outlives the node's power cycles.

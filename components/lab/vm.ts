@@ -8,6 +8,7 @@
 // copied in as a tar extracted at `/`, then started). The Docker suite boots its VMs
 // with those command lines: the flags it tests are the flags the lab deploys.
 import { stringify } from "yaml";
+import { engineLogSettings, type LogRotation } from "../swarm";
 
 /** Where cloud-init's NoCloud datasource reads its seed (`meta-data`, `user-data`). */
 export const NOCLOUD_SEED_DIR = "/var/lib/cloud/seed/nocloud";
@@ -38,6 +39,11 @@ export interface LabVmArgs<V = string> {
   readonly publishSsh?: { readonly hostIp: string; readonly hostPort?: number };
   /** Extra container labels. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Rotation of the VM container's own log (its console: systemd's boot and shutdown
+   * messages) on the host engine, from config `logging`; absent: the host engine's default.
+   */
+  readonly logging?: LogRotation;
 }
 
 /** One file copied into the created container before it starts (the provider's `uploads`). */
@@ -86,6 +92,8 @@ export interface ContainerSpec<V = string> {
   readonly stopSignal?: string;
   readonly stopTimeout?: number;
   readonly restart?: "no" | "on-failure" | "always" | "unless-stopped";
+  readonly logDriver?: string;
+  readonly logOpts?: Readonly<Record<string, string>>;
 }
 
 /** A lab VM's spec: every flag a VM needs is set (none optional). */
@@ -115,6 +123,12 @@ function fail(key: string, expected: string, got: unknown): never {
   throw new Error(`lab VM: ${key}: expected ${expected}, got ${JSON.stringify(got)}`);
 }
 
+/** The VM container's log settings in the provider's names (the engine's json-file rotation). */
+function vmLogSettings(rotation: LogRotation): { logDriver: string; logOpts: Record<string, string> } {
+  const settings = engineLogSettings(rotation);
+  return { logDriver: settings["log-driver"], logOpts: { ...settings["log-opts"] } };
+}
+
 /**
  * The run spec of a lab VM. Each flag, and why (docs/lab.md has the longer story):
  * - capabilities ALL minus SYS_RESOURCE, seccomp and AppArmor unconfined: what systemd,
@@ -128,6 +142,7 @@ function fail(key: string, expected: string, got: unknown): never {
  * - a named volume on /var/lib/docker: the inner engine's overlay2 cannot sit on overlay.
  * - the NoCloud seed as uploads (user-data 0600: it holds the host's private key).
  * - stop signal SIGRTMIN+3: systemd's "halt", so `docker stop` is a clean shutdown.
+ * - with `logging`: the container's own log rotates (json-file, max-size, max-file).
  */
 export function labVmSpec<V = string>(args: LabVmArgs<V>): LabVmSpec<V> {
   if (!CONTAINER_NAME.test(args.name))
@@ -190,6 +205,7 @@ export function labVmSpec<V = string>(args: LabVmArgs<V>): LabVmSpec<V> {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([label, value]) => ({ label, value })),
     stopSignal: LAB_VM_STOP_SIGNAL,
+    ...(args.logging !== undefined ? vmLogSettings(args.logging) : {}),
   };
 }
 
@@ -288,6 +304,8 @@ const SPEC_KEYS = new Set([
   "stopSignal",
   "stopTimeout",
   "restart",
+  "logDriver",
+  "logOpts",
 ]);
 
 /**
@@ -338,6 +356,8 @@ export function dockerCreateArgs(spec: ContainerSpec): string[] {
   if (spec.stopSignal) argv.push("--stop-signal", spec.stopSignal);
   if (spec.stopTimeout !== undefined) argv.push("--stop-timeout", String(spec.stopTimeout));
   if (spec.restart) argv.push("--restart", spec.restart);
+  if (spec.logDriver) argv.push("--log-driver", spec.logDriver);
+  for (const [key, value] of Object.entries(spec.logOpts ?? {})) argv.push("--log-opt", `${key}=${value}`);
   argv.push(spec.image, ...(spec.command ?? []));
   return argv;
 }
