@@ -13,7 +13,6 @@ import type { ClusterTarget } from "./components/swarm";
 // Validated before any resource is registered: a bad config stops here, listing every problem.
 const { config, secrets: providedSecrets } = loadConfig();
 
-const secrets = new Secrets("flotilla", { provided: providedSecrets });
 const base = new DebianBase("flotilla", { image: config.images.baseImage });
 
 // Where the stacks land: one cluster per target, all of the same shape.
@@ -23,6 +22,12 @@ const clusters: Record<typeof config.target, () => ClusterTarget> = {
   lab: () => new LabCluster("flotilla", { config, base }),
 };
 const cluster = clusters[config.target]();
+// After the cluster: a generated certificate names its public address.
+const secrets = new Secrets("flotilla", {
+  provided: providedSecrets,
+  publicAddress: cluster.publicAddress,
+  tlsNames: config.haproxy.tlsNames,
+});
 const images = new Images("flotilla", {
   target: config.target,
   images: config.images,
@@ -50,3 +55,7 @@ export const statsUrl = pulumi.interpolate`http://${cluster.publicAddress}:${con
 export const bastionAddress = cluster.bastionAddress;
 /** The HAProxy stats password, for the operator (`pulumi stack output --show-secrets statsPassword`). */
 export const statsPassword = secrets.statsPassword;
+/** HAProxy's certificate: its subject and end of validity, or that it is self-signed and how to set a trusted one. */
+export const tlsCertificate = secrets.certificate.summary;
+/** HAProxy's certificate (public PEM), e.g. for `curl --cacert` while it is self-signed. */
+export const tlsCertificatePem = secrets.certificate.certificatePem;

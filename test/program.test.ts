@@ -69,16 +69,16 @@ describe("Pulumi.dev.yaml", () => {
 });
 
 describe("Pulumi.helion.yaml", () => {
-  it("evaluates: the OpenStack cluster, six pushed images, five stacks deployed on a manager", async () => {
+  it("evaluates: the OpenStack cluster, seven pushed images, six stacks deployed on a manager", async () => {
     const ev = await helion();
     console.log(`helion registers ${ev.resources.length} resources:\n${graph(ev)}`);
     expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(0);
     expect(ev.byType("flotilla:openstack:OpenStackCluster")).toHaveLength(1);
     expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(1 + 3 + 5);
-    expect(ev.byType("docker:index/image:Image")).toHaveLength(6);
+    expect(ev.byType("docker:index/image:Image")).toHaveLength(7);
     const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type)).map((r) => r.type);
     expect(stacks.sort()).toEqual(
-      ["Consul", "Haproxy", "Keepalived", "Mysql", "Webapp"].map((s) => `flotilla:stacks:${s}Stack`).sort(),
+      ["Consul", "Haproxy", "Keepalived", "Monitoring", "Mysql", "Webapp"].map((s) => `flotilla:stacks:${s}Stack`).sort(),
     );
     // Every deploy runs over SSH on the manager, none on the operator's machine.
     const deploys = ev
@@ -185,7 +185,7 @@ describe("Pulumi.lab.yaml", () => {
     const images = ev
       .byType("docker:index/image:Image")
       .filter((i) => i.parent.endsWith("flotilla:images:Images::flotilla"));
-    expect(images).toHaveLength(6);
+    expect(images).toHaveLength(7);
     for (const i of images) {
       expect(String(i.inputs.imageName)).toMatch(/^127\.0\.0\.1:5000\/flotilla\//);
       expect(i.inputs.skipPush).toBe(false);

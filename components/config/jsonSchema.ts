@@ -1,7 +1,7 @@
 // The JSON Schema of a `Pulumi.<stack>.yaml` file, generated from the zod schema, so
 // editors validate stack files (`npm run schema` writes schema/stack-config.schema.json).
 import { z } from "zod";
-import { configSchema, NAMESPACE, SECRET_KEYS } from "./schema";
+import { configSchema, NAMESPACE, SECRET_DESCRIPTIONS, SECRET_KEYS } from "./schema";
 
 /**
  * JSON Schema of a `Pulumi.<stack>.yaml` file: `config:` holds the `flotilla:` keys
@@ -17,7 +17,7 @@ export function stackFileJsonSchema(): Record<string, unknown> {
   for (const [key, value] of Object.entries(inner.properties)) properties[`${NAMESPACE}:${key}`] = value;
   for (const key of SECRET_KEYS) {
     properties[`${NAMESPACE}:${key}`] = {
-      description: "Secret: set with `pulumi config set --secret`; generated when unset.",
+      description: `Secret (set with \`pulumi config set --secret\`): ${SECRET_DESCRIPTIONS[key]}`,
       anyOf: [
         { type: "string" },
         {

@@ -1,6 +1,7 @@
 // Parsing the raw Pulumi config against the schema: one ConfigError listing every
 // problem, each naming its full `flotilla:` key, what was expected and what was given.
 // Pure (no Pulumi imports): unit-tested without mocks.
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { z } from "zod";
 import { configSchema, type FlotillaConfig, NAMESPACE, SECRET_KEYS, type SecretKey } from "./schema";
 
@@ -122,9 +123,36 @@ function parseValue(text: string): unknown {
 /** Checks on operator-set secrets that never echo the value. */
 function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
   const problems: string[] = [];
+  // The certificate and its key come as a pair: one alone is refused, naming the other.
+  const cert = secrets.tlsCertificate;
+  const certKey = secrets.tlsKey;
+  if ((cert === undefined) !== (certKey === undefined)) {
+    const [given, missing] = cert === undefined ? ["tlsKey", "tlsCertificate"] : ["tlsCertificate", "tlsKey"];
+    problems.push(
+      `${NAMESPACE}:${missing}: required when ${NAMESPACE}:${given} is set (set both, PEM, with \`pulumi config set --secret ${NAMESPACE}:${missing} < file.pem\`, or neither for a generated self-signed certificate)`,
+    );
+  }
   for (const [key, value] of Object.entries(secrets)) {
     if (value === undefined) continue;
-    if (key === "consulGossipKey") {
+    if (key === "tlsCertificate") {
+      if (
+        !/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/m.test(value.trim())
+      ) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected a PEM certificate chain ('-----BEGIN CERTIFICATE-----' ..., the server's certificate first), got a value that is not (not shown: it is a secret)`,
+        );
+      }
+    } else if (key === "tlsKey") {
+      if (
+        !/^-----BEGIN (RSA |EC )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (RSA |EC )?PRIVATE KEY-----\s*$/.test(
+          value.trim(),
+        )
+      ) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected an unencrypted PEM private key ('-----BEGIN PRIVATE KEY-----', RSA or EC), got a value that is not (not shown: it is a secret)`,
+        );
+      }
+    } else if (key === "consulGossipKey") {
       if (Buffer.from(value, "base64").length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(value)) {
         problems.push(
           `${NAMESPACE}:${key}: expected 32 random bytes in base64 (consul keygen), got a value that is not (not shown: it is a secret)`,
@@ -142,6 +170,36 @@ function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
       );
     }
   }
+  if (problems.length === 0 && cert !== undefined && certKey !== undefined)
+    problems.push(...certificateProblems(cert, certKey));
+  return problems;
+}
+
+/** The operator's certificate parses, is current, and `tlsKey` is its key (the certificate is public: its dates may be shown). */
+function certificateProblems(cert: string, keyPem: string): string[] {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    return [`${NAMESPACE}:tlsCertificate: expected a PEM certificate that parses, got one that does not`];
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return [
+      `${NAMESPACE}:tlsKey: expected an unencrypted PEM private key that parses, got one that does not (not shown: it is a secret)`,
+    ];
+  }
+  const problems: string[] = [];
+  if (!x509.checkPrivateKey(key))
+    problems.push(
+      `${NAMESPACE}:tlsKey: expected the private key of the first certificate in ${NAMESPACE}:tlsCertificate (${x509.subject.replace(/\n/g, ", ")}), got another key (not shown: it is a secret)`,
+    );
+  if (Date.parse(x509.validTo) < Date.now())
+    problems.push(
+      `${NAMESPACE}:tlsCertificate: expected a current certificate, got one that expired on ${x509.validTo}`,
+    );
   return problems;
 }
 

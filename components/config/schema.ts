@@ -10,7 +10,8 @@ export const NAMESPACE = "flotilla";
 /**
  * Secret keys, set with `pulumi config set --secret flotilla:<key>`. They never go
  * through the schema (a parse error must not echo a password); when unset, the
- * Secrets component generates them.
+ * Secrets component generates them (`tlsCertificate` and `tlsKey`, PEM, go together:
+ * without them the program generates a self-signed certificate).
  */
 export const SECRET_KEYS = [
   "mysqlRootPassword",
@@ -22,8 +23,48 @@ export const SECRET_KEYS = [
   "consulAgentToken",
   "consulHaproxyToken",
   "consulWebappToken",
+  "metricsPassword",
+  "monitoringPassword",
+  "mysqlExporterPassword",
+  "tlsCertificate",
+  "tlsKey",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** What each secret key is, for the JSON Schema and the README's config reference. */
+export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
+  mysqlRootPassword: "MariaDB root password; generated (32 characters) when unset.",
+  mysqlPassword: "Password of the application's MariaDB user (`mysql.user`); generated when unset.",
+  statsPassword: "HAProxy stats page password (`haproxy.statsUser`); generated when unset.",
+  keepalivedPassword:
+    "keepalived VRRP password: 8 printable ASCII characters at most are used, no spaces, `#` or `!`; generated when unset.",
+  consulGossipKey:
+    "Consul gossip encryption key: 32 bytes in base64 (`consul keygen`); generated when unset.",
+  consulMasterToken: "Consul initial management ACL token (a UUID); generated when unset.",
+  consulAgentToken: "Consul servers' agent ACL token (a UUID); generated when unset.",
+  consulHaproxyToken: "ACL token of HAProxy's Consul agent (a UUID); generated when unset.",
+  consulWebappToken: "ACL token of the webapp's Consul agents (a UUID); generated when unset.",
+  metricsPassword:
+    "Password of HAProxy's read-only metrics user (`haproxy.metricsUser`); generated when unset.",
+  monitoringPassword: "Prometheus UI password (`monitoring.user`); generated when unset.",
+  mysqlExporterPassword:
+    "Password of the MariaDB user the metrics exporter connects as; generated when unset.",
+  tlsCertificate:
+    "HAProxy's certificate chain (PEM, server certificate first), with `tlsKey`: both or neither. Unset: a self-signed certificate for the public address and `haproxy.tlsNames` is generated (stack output `tlsCertificate` says so).",
+  tlsKey: "Private key (unencrypted PEM) of `tlsCertificate`; both or neither.",
+};
+
+/**
+ * The Secrets component's outputs the stacks read: every secret key but the certificate
+ * pair, which becomes `tlsPem` (chain then key, one PEM file as HAProxy's `crt` reads it).
+ */
+export const SECRET_VALUE_KEYS = [
+  ...SECRET_KEYS.filter(
+    (k): k is Exclude<SecretKey, "tlsCertificate" | "tlsKey"> => k !== "tlsCertificate" && k !== "tlsKey",
+  ),
+  "tlsPem",
+] as const;
+export type SecretValueKey = Exclude<SecretKey, "tlsCertificate" | "tlsKey"> | "tlsPem";
 
 /** Quorum sizes: an odd count keeps a majority through one (or two) failures. */
 const quorumCount = (what: string) =>

@@ -3,7 +3,15 @@
 // the Images component builds them with @pulumi/docker from the same entries.
 
 /** Every image, in build order: s6-base first (all others are FROM it), consul before those that copy its binary. */
-export const IMAGE_NAMES = ["s6-base", "consul", "webapp", "haproxy", "mysql", "keepalived"] as const;
+export const IMAGE_NAMES = [
+  "s6-base",
+  "consul",
+  "webapp",
+  "haproxy",
+  "mysql",
+  "keepalived",
+  "prometheus",
+] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 export interface ImageSpec {

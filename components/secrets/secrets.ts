@@ -3,17 +3,23 @@
 // provider and kept in (encrypted) state.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { SecretKey } from "../config";
+import type { SecretKey, SecretValueKey } from "../config";
+import { EdgeCertificate } from "./edgeCertificate";
 
 export interface SecretsArgs {
   /** Operator-set values (from `flotilla:<key>` secret config); missing ones are generated. */
   readonly provided: Partial<Record<SecretKey, string>>;
+  /** The address customers reach the site at: a subject alternative name of a generated certificate. */
+  readonly publicAddress: pulumi.Input<string>;
+  /** `haproxy.tlsNames`: further names of a generated certificate. */
+  readonly tlsNames: readonly string[];
 }
 
 /**
  * The stacks' secrets (`flotilla:secrets:Secrets`): a RandomPassword (RandomBytes for
- * the gossip key, RandomUuid for the Consul ACL tokens) per secret the operator did not set. Outputs each secret, and `values`,
- * all of them by key, the shape the stacks take whole.
+ * the gossip key, RandomUuid for the Consul ACL tokens) per secret the operator did not set,
+ * and HAProxy's certificate (an EdgeCertificate: the operator's, or self-signed). Outputs
+ * each secret, and `values`, all of them by key, the shape the stacks take whole.
  */
 export class Secrets extends pulumi.ComponentResource {
   /** MariaDB root password. */
@@ -31,13 +37,24 @@ export class Secrets extends pulumi.ComponentResource {
   readonly consulAgentToken: pulumi.Output<string>;
   readonly consulHaproxyToken: pulumi.Output<string>;
   readonly consulWebappToken: pulumi.Output<string>;
+  /** Password of HAProxy's read-only metrics user (`haproxy.metricsUser`). */
+  readonly metricsPassword: pulumi.Output<string>;
+  /** Password of Prometheus' UI user (`monitoring.user`). */
+  readonly monitoringPassword: pulumi.Output<string>;
+  /** Password of the MariaDB user the MySQL exporter connects as. */
+  readonly mysqlExporterPassword: pulumi.Output<string>;
+  /** HAProxy's certificate chain then its private key, one PEM (HAProxy's `crt` file). */
+  readonly tlsPem: pulumi.Output<string>;
+  /** HAProxy's certificate: whether self-signed, the public certificate, its end of validity. */
+  readonly certificate: EdgeCertificate;
   /** Every secret by key (what the Stacks component takes). */
-  readonly values: Readonly<Record<SecretKey, pulumi.Output<string>>>;
+  readonly values: Readonly<Record<SecretValueKey, pulumi.Output<string>>>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:secrets:Secrets", name, {}, opts);
 
-    const password = (key: SecretKey, length: number): pulumi.Output<string> => {
+    type PasswordKey = Exclude<SecretKey, "tlsCertificate" | "tlsKey">;
+    const password = (key: PasswordKey, length: number): pulumi.Output<string> => {
       const given = args.provided[key];
       if (given !== undefined) return pulumi.secret(given);
       // Alphanumeric only: the values travel through env files, SQL and keepalived.conf.
@@ -48,6 +65,9 @@ export class Secrets extends pulumi.ComponentResource {
     this.mysqlPassword = password("mysqlPassword", 32);
     this.statsPassword = password("statsPassword", 24);
     this.keepalivedPassword = password("keepalivedPassword", 16);
+    this.metricsPassword = password("metricsPassword", 24);
+    this.monitoringPassword = password("monitoringPassword", 24);
+    this.mysqlExporterPassword = password("mysqlExporterPassword", 32);
     this.consulGossipKey =
       args.provided.consulGossipKey !== undefined
         ? pulumi.secret(args.provided.consulGossipKey)
@@ -56,7 +76,7 @@ export class Secrets extends pulumi.ComponentResource {
           );
 
     // Consul creates each token with exactly this SecretID (see docs/discovery.md).
-    const token = (key: SecretKey): pulumi.Output<string> => {
+    const token = (key: PasswordKey): pulumi.Output<string> => {
       const given = args.provided[key];
       if (given !== undefined) return pulumi.secret(given);
       return pulumi.secret(
@@ -69,6 +89,21 @@ export class Secrets extends pulumi.ComponentResource {
     this.consulHaproxyToken = token("consulHaproxyToken");
     this.consulWebappToken = token("consulWebappToken");
 
+    const { tlsCertificate, tlsKey } = args.provided;
+    this.certificate = new EdgeCertificate(
+      `${name}-edge`,
+      {
+        provided:
+          tlsCertificate !== undefined && tlsKey !== undefined
+            ? { certificate: tlsCertificate, key: tlsKey }
+            : undefined,
+        publicAddress: args.publicAddress,
+        names: args.tlsNames,
+      },
+      { parent: this },
+    );
+    this.tlsPem = this.certificate.pem;
+
     this.values = {
       mysqlRootPassword: this.mysqlRootPassword,
       mysqlPassword: this.mysqlPassword,
@@ -79,6 +114,10 @@ export class Secrets extends pulumi.ComponentResource {
       consulAgentToken: this.consulAgentToken,
       consulHaproxyToken: this.consulHaproxyToken,
       consulWebappToken: this.consulWebappToken,
+      metricsPassword: this.metricsPassword,
+      monitoringPassword: this.monitoringPassword,
+      mysqlExporterPassword: this.mysqlExporterPassword,
+      tlsPem: this.tlsPem,
     };
     this.registerOutputs(this.values);
   }

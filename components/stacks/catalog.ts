@@ -7,6 +7,7 @@ import type { RenderInput } from "./renderCommon";
 import { renderConsul } from "./renderConsul";
 import { renderHaproxy } from "./renderHaproxy";
 import { renderKeepalived } from "./renderKeepalived";
+import { renderMonitoring } from "./renderMonitoring";
 import { mysqlDataDir, renderMysql } from "./renderMysql";
 import { renderWebapp } from "./renderWebapp";
 import type { ComposeFile, StackFacts } from "./types";
@@ -54,7 +55,8 @@ export const STACK_CATALOG = [
       "MariaDB on the `db` node(s), alone or a Galera cluster (one service per member), on the data network only, never published",
     image: "mysql",
     networks: ["data"],
-    secrets: ["mysql_root_password", "mysql_password"],
+    // mysql_exporter_password: the monitoring stack's exporter account (mysql-accounts).
+    secrets: ["mysql_root_password", "mysql_password", "mysql_exporter_password"],
     enabled: always,
     hostDirs: (config) => [
       ...new Set(Array.from({ length: config.mysql.nodes }, (_, i) => mysqlDataDir(config, i + 1))),
@@ -99,6 +101,19 @@ export const STACK_CATALOG = [
     enabled: (config) => config.keepalived.enabled,
     needsVip: true,
     render: renderKeepalived,
+  },
+  {
+    name: "monitoring",
+    type: "flotilla:stacks:MonitoringStack",
+    description:
+      "Prometheus on a manager (UI on `monitoring.port`, basic auth) scraping HAProxy, Consul, the webapp and MariaDB, with alert rules; a node exporter on every node",
+    image: "prometheus",
+    // Scrapes HAProxy and the webapp (edge), MariaDB through its exporter (data), the
+    // Consul servers (consul); the node exporters are on the stack's own network.
+    networks: ["edge", "data", "consul"],
+    secrets: ["prometheus_password", "haproxy_metrics_password", "mysql_exporter_password"],
+    enabled: (config) => config.monitoring.enabled,
+    render: renderMonitoring,
   },
 ] as const satisfies readonly StackSpec[];
 

@@ -27,6 +27,7 @@ export {
   SECRET_LABEL,
   SECRET_SOURCES,
   SECRET_TARGETS,
+  type SecretSource,
   type SecretTarget,
   secretName,
   serviceName,

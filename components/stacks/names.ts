@@ -2,6 +2,7 @@
 // stacks, services, overlay networks and content-hashed Docker secret names. Which
 // stacks exist, and what each one uses, is the catalog's (catalog.ts).
 import { createHash } from "node:crypto";
+import type { SecretValueKey } from "../config";
 
 /** The overlay networks: least privilege, each joined only by the services that need it. */
 export const NETWORKS = ["edge", "data", "consul"] as const;
@@ -21,9 +22,15 @@ export const SECRET_SOURCES = {
   consul_agent_token: "consulAgentToken",
   consul_haproxy_token: "consulHaproxyToken",
   consul_webapp_token: "consulWebappToken",
-} as const;
+  haproxy_tls_pem: "tlsPem",
+  haproxy_metrics_password: "metricsPassword",
+  prometheus_password: "monitoringPassword",
+  mysql_exporter_password: "mysqlExporterPassword",
+} as const satisfies Record<string, SecretValueKey>;
 export type SecretTarget = keyof typeof SECRET_SOURCES;
 export const SECRET_TARGETS = Object.keys(SECRET_SOURCES) as SecretTarget[];
+/** The `Secrets` outputs the stacks read (each secret target's source). */
+export type SecretSource = (typeof SECRET_SOURCES)[SecretTarget];
 
 /** Default prefix of every Swarm object Flotilla creates (stacks, networks, secrets). */
 export const DEFAULT_PREFIX = "flotilla";

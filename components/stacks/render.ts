@@ -76,10 +76,13 @@ export function composeHash(yaml: string): string {
   return createHash("sha256").update(yaml, "utf8").digest("hex");
 }
 
-/** The overlay networks a document uses that the deploy script must create (never `host`). */
+/**
+ * The overlay networks a document uses that the deploy script must create (never `host`,
+ * nor a stack's own network, which `docker stack deploy` makes).
+ */
 export function overlayNetworks(document: ComposeFile): string[] {
   return Object.values(document.networks ?? {})
-    .map((n) => n.name)
+    .flatMap((n) => ("name" in n ? [n.name] : []))
     .filter((n) => n !== "host")
     .sort();
 }

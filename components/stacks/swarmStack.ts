@@ -5,16 +5,23 @@
 // (`update`), deleting the resource removes the stack.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { FlotillaConfig, SecretKey } from "../config";
+import type { FlotillaConfig } from "../config";
 import { type Deployer, deployerCommand, type VirtualIp } from "../swarm";
 import { type StackName, stackSpec } from "./catalog";
 import { DEPLOY_SCRIPT, deployArgs, deployStdin, REMOVE_SCRIPT, removeArgs } from "./deploy";
-import { DEFAULT_PREFIX, SECRET_SOURCES, type SecretTarget, secretName, stackName } from "./names";
+import {
+  DEFAULT_PREFIX,
+  SECRET_SOURCES,
+  type SecretSource,
+  type SecretTarget,
+  secretName,
+  stackName,
+} from "./names";
 import { composeHash, composeYaml, renderStack } from "./render";
 import type { StackImage } from "./types";
 
 /** The secret values the stacks need (the `Secrets` component's `values` has exactly these). */
-export type StackSecrets = Readonly<Record<SecretKey, pulumi.Input<string>>>;
+export type StackSecrets = Readonly<Record<SecretSource, pulumi.Input<string>>>;
 
 export interface SwarmStackArgs {
   /** The validated stack configuration. */

@@ -87,6 +87,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       webapp: `flotilla/webapp:${VERSION}`,
       haproxy: `flotilla/haproxy:${VERSION}`,
       keepalived: `flotilla/keepalived:${VERSION}`,
+      prometheus: `flotilla/prometheus:${VERSION}`,
     },
     secrets,
   };

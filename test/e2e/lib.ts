@@ -1,9 +1,9 @@
 // Helpers of the end-to-end suite: deploy rendered stacks with the real deploy script,
 // find published ports, generate steady load (autocannon) and summarise it.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
-import type { FlotillaConfig, SecretKey } from "../../components/config";
+import type { FlotillaConfig } from "../../components/config";
 import {
   composeYaml,
   DEPLOY_SCRIPT,
@@ -14,6 +14,7 @@ import {
   renderStack,
   SECRET_SOURCES,
   SECRET_TARGETS,
+  type SecretSource,
   type SecretTarget,
   STACK_NETWORKS,
   STACK_SECRETS,
@@ -65,8 +66,39 @@ export async function ok(cmd: string, args: string[], opts: { input?: string; ti
   return r.stdout;
 }
 
+/** A self-signed ECDSA certificate for localhost then its key, as HAProxy's `crt` reads it (openssl writes it to stdout only). */
+export function selfSignedPem(): string {
+  const out = execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "-",
+      "-out",
+      "-",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const cert = out.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+  const key = out.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/)?.[0];
+  if (!cert || !key) throw new Error("openssl req wrote no certificate and key");
+  return `${cert}\n${key}\n`;
+}
+
 /** Fresh random secrets, in memory only (what the Secrets component would generate). */
-export function randomSecrets(): Record<SecretKey, string> {
+export function randomSecrets(): Record<SecretSource, string> {
   const pw = () => randomBytes(24).toString("base64url");
   return {
     mysqlRootPassword: pw(),
@@ -78,6 +110,10 @@ export function randomSecrets(): Record<SecretKey, string> {
     consulAgentToken: randomUUID(),
     consulHaproxyToken: randomUUID(),
     consulWebappToken: randomUUID(),
+    metricsPassword: pw(),
+    monitoringPassword: pw(),
+    mysqlExporterPassword: pw(),
+    tlsPem: selfSignedPem(),
   };
 }
 
@@ -85,7 +121,7 @@ export interface E2eEnv {
   prefix: string;
   config: FlotillaConfig;
   images: Record<StackImage, string>;
-  secrets: Record<SecretKey, string>;
+  secrets: Record<SecretSource, string>;
 }
 
 function names(env: E2eEnv): Record<SecretTarget, string> {

@@ -117,6 +117,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
       webapp: `flotilla/webapp:${VERSION}`,
       haproxy: `flotilla/haproxy:${VERSION}`,
       keepalived: `flotilla/keepalived:${VERSION}`,
+      prometheus: `flotilla/prometheus:${VERSION}`,
     },
     secrets,
   };

@@ -70,6 +70,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       webapp: `flotilla/webapp:${VERSION}`,
       haproxy: `flotilla/haproxy:${VERSION}`,
       keepalived: `flotilla/keepalived:${VERSION}`,
+      prometheus: `flotilla/prometheus:${VERSION}`,
     },
     secrets: randomSecrets(),
   };

@@ -71,6 +71,7 @@ describe("the mysql stack with three members", () => {
       webapp: "w",
       haproxy: "h",
       keepalived: "k",
+      prometheus: "p",
     },
     secretNames: Object.fromEntries(SECRET_TARGETS.map((t) => [t, `p-${t}`])),
     prefix: "p",

@@ -1,4 +1,4 @@
-// The Images component under Pulumi mocks: six docker.Image builds in dependency order,
+// The Images component under Pulumi mocks: seven docker.Image builds in dependency order,
 // build args wired from the base/consul images' digests, push vs local by target, the
 // Consul source as build args; plus the catalog's agreement with images/build.sh and
 // the Dockerfiles.
@@ -63,7 +63,7 @@ const OPENSTACK = {
 };
 
 describe("Images component", () => {
-  it("builds the six images locally, without pushing and never during preview", async () => {
+  it("builds the seven images locally, without pushing and never during preview", async () => {
     const { ev } = await build({});
     const images = ev.byType(IMAGE);
     // Registration order is asynchronous; the build order is in dependsOn (next test).
@@ -114,7 +114,7 @@ describe("Images component", () => {
     const { ev, refs } = await build({});
     expect(Object.keys(refs)).toEqual([...IMAGE_NAMES]);
     for (const name of IMAGE_NAMES) expect(refs[name]).toBe(`flotilla/${name}@sha256:${"0".repeat(64)}`);
-    expect(ev.byType(IMAGE)).toHaveLength(6);
+    expect(ev.byType(IMAGE)).toHaveLength(7);
   });
 
   it("pushes to the registry on OpenStack, under the registry prefix", async () => {

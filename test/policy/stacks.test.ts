@@ -2,12 +2,12 @@
 // with the images pinned by digest they pass the pack, Consul's quorum read from the
 // rendered compose document; left to their default tags, the pack refuses them.
 import { describe, expect, it } from "vitest";
-import { parseConfig, SECRET_KEYS } from "../../components/config";
+import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { STACK_IMAGES, Stacks } from "../../components/stacks";
 import { evaluate, stackConfig } from "../support/pulumi";
 import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource } from "./harness";
 
-const secretValues = Object.fromEntries(SECRET_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
+const secretValues = Object.fromEntries(SECRET_VALUE_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
 const connection = { host: "10.42.0.5", user: "debian", privateKey: "not-a-real-key" };
 const digest = (image: string) =>
   `registry.helion.example.com:5000/flotilla/${image}@sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}`;

@@ -36,7 +36,7 @@ function commands(resources: RecordedResource[]) {
 }
 
 describe("Stacks component", () => {
-  it("dev: four stack components with their own type tokens, one local deploy command each", async () => {
+  it("dev: five stack components with their own type tokens, one local deploy command each", async () => {
     const ev = await run("dev");
     expect(ev.byType("flotilla:stacks:Stacks")).toHaveLength(1);
     const types = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type)).map((r) => r.type);
@@ -45,9 +45,10 @@ describe("Stacks component", () => {
       "flotilla:stacks:MysqlStack",
       "flotilla:stacks:WebappStack",
       "flotilla:stacks:HaproxyStack",
+      "flotilla:stacks:MonitoringStack",
     ]);
     const cmds = commands(ev.resources);
-    expect(cmds.map((c) => c.type)).toEqual(Array(4).fill("command:local:Command"));
+    expect(cmds.map((c) => c.type)).toEqual(Array(5).fill("command:local:Command"));
     for (const c of cmds) {
       expect(c.inputs.create).toMatch(/stack-deploy\.sh --stack flotilla-\w+ /);
       expect(c.inputs.update).toBe(c.inputs.create);
@@ -69,6 +70,7 @@ describe("Stacks component", () => {
       "flotilla-webapp",
       "flotilla-haproxy",
       "flotilla-keepalived",
+      "flotilla-monitoring",
     ]);
     expect(stacks[0].dependencies).toEqual([]);
     // Pulumi expands a dependency on a component to its children: the previous deploy command.
@@ -81,7 +83,7 @@ describe("Stacks component", () => {
   it("helion: remote commands on the manager's connection, with the script inside the command", async () => {
     const ev = await run("helion");
     const cmds = commands(ev.resources);
-    expect(cmds).toHaveLength(5);
+    expect(cmds).toHaveLength(6);
     for (const c of cmds) {
       expect(c.type).toBe("command:remote:Command");
       expect(c.inputs.connection).toMatchObject({ host: "10.42.0.5", user: "debian" });

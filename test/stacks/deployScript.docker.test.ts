@@ -21,6 +21,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
       webapp: "flotilla/webapp:0.1.0",
       haproxy: "flotilla/haproxy:0.1.0",
       keepalived: "flotilla/keepalived:0.1.0",
+      prometheus: "flotilla/prometheus:0.1.0",
     },
     secrets: randomSecrets(),
   };

@@ -23,6 +23,7 @@ const images = {
   webapp: "flotilla/webapp:0.1.0",
   haproxy: "flotilla/haproxy:0.1.0",
   keepalived: "flotilla/keepalived:0.1.0",
+  prometheus: "flotilla/prometheus:0.1.0",
 } as RenderInput["images"];
 const secretNames = Object.fromEntries(
   SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`)]),

@@ -31,6 +31,7 @@ const images = {
   webapp: "flotilla/webapp:0.1.0",
   haproxy: "flotilla/haproxy:0.1.0",
   keepalived: "flotilla/keepalived:0.1.0",
+  prometheus: "flotilla/prometheus:0.1.0",
 };
 const secretNames = Object.fromEntries(
   SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`)]),
@@ -65,8 +66,8 @@ const byStack = (docs: { stack: string; document: ComposeFile }[], stack: string
   docs.find((d) => d.stack === stack)!.document;
 
 describe("stack documents", () => {
-  it("dev deploys four stacks (keepalived is off on one node), helion all five, in order", () => {
-    expect(dev().map((d) => d.stack)).toEqual(["consul", "mysql", "webapp", "haproxy"]);
+  it("dev deploys five stacks (keepalived is off on one node), helion all six, in order", () => {
+    expect(dev().map((d) => d.stack)).toEqual(["consul", "mysql", "webapp", "haproxy", "monitoring"]);
     expect(helion().map((d) => d.stack)).toEqual([...STACKS]);
     // keepalived follows flotilla:keepalived.enabled (the schema allows it only where a VIP exists).
     expect(enabledStacks(config("helion", { "flotilla:keepalived": { enabled: false } }))).not.toContain(
@@ -83,13 +84,14 @@ describe("stack documents", () => {
     }
   });
 
-  it("HAProxy is never on the data network; only HAProxy publishes ports; Consul is on its own network", () => {
+  it("HAProxy is never on the data network; only HAProxy and Prometheus publish ports; Consul is on its own network", () => {
     const docs = helion();
     expect(service(byStack(docs, "haproxy")).networks).toEqual(["edge", "consul"]);
     expect(service(byStack(docs, "consul")).networks).toEqual(["consul"]);
     expect(service(byStack(docs, "webapp")).networks.sort()).toEqual(["consul", "data", "edge"]);
     for (const { stack, document } of docs) {
-      if (stack !== "haproxy") expect(service(document).ports, stack).toBeUndefined();
+      if (stack !== "haproxy" && stack !== "monitoring")
+        expect(service(document).ports, stack).toBeUndefined();
     }
   });
 
@@ -163,7 +165,11 @@ describe("stack documents", () => {
   it("secrets are external, content-hashed, and each service gets only its own", () => {
     const docs = helion();
     expect(documentSecrets(byStack(docs, "mysql"))).toEqual(
-      [secretNames.mysql_password, secretNames.mysql_root_password].sort(),
+      [
+        secretNames.mysql_exporter_password,
+        secretNames.mysql_password,
+        secretNames.mysql_root_password,
+      ].sort(),
     );
     expect(Object.keys(byStack(docs, "haproxy").secrets!).sort()).toEqual([
       "consul_gossip_key",

@@ -1,7 +1,10 @@
 // Evaluate the real Pulumi program (or one component) under pulumi.runtime.setMocks
 // and return every registered resource with its type, name, parent and inputs, so
 // tests assert on the whole graph. No Pulumi CLI or provider plugin is involved.
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
@@ -248,9 +251,18 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "tls:index/privateKey:PrivateKey":
       return {
         ...inputs,
+        // A real key (PEM), so a certificate can be signed with it; the OpenSSH forms stay fakes.
+        privateKeyPem: String(
+          generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({
+            type: "sec1",
+            format: "pem",
+          }),
+        ),
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${Buffer.from(name).toString("base64").replace(/=/g, "")}\n`,
       };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+      return { ...inputs, ...mockCertificate(inputs) };
     case "openstack:networking/port:Port":
       return { ...inputs, allFixedIps: [mockAddress("10.42.0", name)] };
     case "openstack:networking/floatingIp:FloatingIp":
@@ -259,6 +271,47 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, device: "/dev/vdb" };
     default:
       return { ...inputs };
+  }
+}
+
+/** A real self-signed certificate for a SelfSignedCert's inputs, signed by openssl with the input key (read from stdin). */
+function mockCertificate(inputs: Record<string, unknown>): Record<string, unknown> {
+  const subject = (inputs.subject ?? {}) as { commonName?: string; organization?: string };
+  const sans = [
+    ...((inputs.dnsNames as string[] | undefined) ?? []).map((n) => `DNS:${n}`),
+    ...((inputs.ipAddresses as string[] | undefined) ?? []).map((a) => `IP:${a}`),
+  ];
+  const hours = Number(inputs.validityPeriodHours ?? 24);
+  const start = new Date();
+  const end = new Date(start.getTime() + hours * 3600_000);
+  // The key goes through a private temporary file (openssl cannot read /dev/stdin in a test worker).
+  const dir = mkdtempSync(path.join(tmpdir(), "flotilla-mock-cert-"));
+  try {
+    const keyFile = path.join(dir, "key.pem");
+    writeFileSync(keyFile, String(inputs.privateKeyPem), { mode: 0o600 });
+    const certPem = execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-key",
+        keyFile,
+        "-days",
+        String(Math.max(1, Math.round(hours / 24))),
+        "-subj",
+        `/CN=${subject.commonName ?? "mock"}${subject.organization ? `/O=${subject.organization}` : ""}`,
+        ...(sans.length ? ["-addext", `subjectAltName=${sans.join(",")}`] : []),
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    return {
+      certPem,
+      validityStartTime: start.toISOString().replace(/\.\d+Z$/, "Z"),
+      validityEndTime: end.toISOString().replace(/\.\d+Z$/, "Z"),
+      readyForRenewal: false,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,6 +2,7 @@
 // generated values checked with OpenSSH's own tools, the ssh command line and known_hosts,
 // secret masking, refusals, and the journal/teardown cycle of a local command.
 import { execFileSync } from "node:child_process";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -10,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgeCertificate } from "../../components/secrets";
 import { ExecutionError, execute, loadStackConfig, teardown } from "../../tools/executor/executor";
 import { containerCreateArgs, uploadFiles } from "../../tools/executor/handlers/dockerContainer";
 import { buildArgv, repository } from "../../tools/executor/handlers/dockerImage";
@@ -17,6 +19,7 @@ import { networkCreateArgs } from "../../tools/executor/handlers/dockerNetwork";
 import { generatePassword } from "../../tools/executor/handlers/random";
 import { tarArchive } from "../../tools/executor/handlers/tar";
 import { generateKey } from "../../tools/executor/handlers/tlsPrivateKey";
+import { selfSignedCertificate } from "../../tools/executor/handlers/tlsSelfSignedCert";
 import { CommandFailure } from "../../tools/executor/process";
 import { SecretMask } from "../../tools/executor/secrets";
 import {
@@ -305,6 +308,90 @@ describe("tls private keys (checked with OpenSSH's ssh-keygen and ssh-add)", () 
     expect(() => generateKey({ algorithm: "DSA" })).toThrow(
       /input 'algorithm': expected RSA, ECDSA or ED25519/,
     );
+  });
+});
+
+describe("tls self-signed certificates (checked with openssl)", () => {
+  const inputs = (privateKeyPem: string) => ({
+    privateKeyPem,
+    subject: { commonName: "shop.example.org", organization: "Flotilla (self-signed)" },
+    dnsNames: ["shop.example.org", "localhost"],
+    ipAddresses: ["203.0.113.9"],
+    validityPeriodHours: 48,
+    earlyRenewalHours: 12,
+    allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+  });
+
+  for (const algorithm of ["ECDSA", "RSA", "ED25519"]) {
+    it(`${algorithm}: openssl verifies the signature with the key's own public key, and reads the names, uses and dates`, async () => {
+      const key = generateKey({ algorithm, ecdsaCurve: "P256" });
+      const cert = await selfSignedCertificate(inputs(key.privateKeyPem));
+      const certFile = path.join(work, `self-signed-${algorithm}.pem`);
+      writeFileSync(certFile, cert.certPem);
+      // Self-signed: the certificate verifies against itself as the only trust anchor.
+      const verified = execFileSync(
+        "openssl",
+        ["verify", "-CAfile", certFile, "-check_ss_sig", "-purpose", "sslserver", certFile],
+        { encoding: "utf8" },
+      );
+      expect(verified).toContain(": OK");
+      const text = execFileSync("openssl", ["x509", "-in", certFile, "-noout", "-text"], {
+        encoding: "utf8",
+      });
+      expect(text).toContain("Subject: O = Flotilla (self-signed), CN = shop.example.org");
+      expect(text).toMatch(/DNS:shop\.example\.org, DNS:localhost, IP Address:203\.0\.113\.9/);
+      expect(text).toContain("TLS Web Server Authentication");
+      expect(text).toContain("Digital Signature");
+      // The certificate carries the key's public key.
+      const pub = execFileSync("openssl", ["x509", "-in", certFile, "-noout", "-pubkey"], {
+        encoding: "utf8",
+      });
+      expect(pub.trim()).toBe(key.publicKeyPem.trim());
+      expect(Date.parse(cert.validityEndTime) - Date.parse(cert.validityStartTime)).toBe(48 * 3600_000);
+      expect(cert.readyForRenewal).toBe(false);
+      expect(cert.keyAlgorithm).toBe(algorithm);
+    });
+  }
+
+  it("performs the program's EdgeCertificate: a real key and certificate, the key in no resource or log", async () => {
+    const lines: string[] = [];
+    const result = await execute({
+      stack: "dev",
+      journal: false,
+      log: (l) => lines.push(l),
+      program: () => {
+        const edge = new EdgeCertificate("edge", { publicAddress: "127.0.0.1", names: ["localhost"] });
+        return { pem: edge.pem, certificate: edge.certificatePem, notAfter: edge.notAfter };
+      },
+    });
+    const pem = String(result.secretOutputs.pem);
+    const certificate = String(result.outputs.certificate);
+    expect(pem.startsWith(certificate.trim())).toBe(true);
+    const keyPem = pem.slice(pem.indexOf("-----BEGIN", certificate.length));
+    expect(keyPem).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    const certFile = path.join(work, "edge.pem");
+    writeFileSync(certFile, certificate);
+    expect(
+      execFileSync("openssl", ["verify", "-CAfile", certFile, "-purpose", "sslserver", certFile], {
+        encoding: "utf8",
+      }),
+    ).toContain(": OK");
+    // The key signs what the certificate's public key verifies: they are a pair.
+    const x509 = new X509Certificate(certificate);
+    expect(x509.checkPrivateKey(createPrivateKey(keyPem))).toBe(true);
+    expect(x509.subjectAltName).toBe("DNS:localhost, IP Address:127.0.0.1");
+    const all = JSON.stringify(result.resources) + lines.join("\n") + JSON.stringify(result.outputs);
+    expect(all).not.toContain(keyPem.split("\n")[1]);
+  });
+
+  it("is ready for renewal inside the early-renewal window, and names a bad input", async () => {
+    const key = generateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = await selfSignedCertificate({ ...inputs(key.privateKeyPem), earlyRenewalHours: 48 });
+    expect(cert.readyForRenewal).toBe(true);
+    await expect(
+      selfSignedCertificate({ ...inputs(key.privateKeyPem), allowedUses: ["server_auth", "teleport"] }),
+    ).rejects.toThrow(/input 'allowedUses': unknown use 'teleport'/);
+    await expect(selfSignedCertificate({ ...inputs("not a key") })).rejects.toThrow(/input 'privateKeyPem'/);
   });
 });
 

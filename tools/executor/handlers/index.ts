@@ -8,6 +8,7 @@ import { localCommand } from "./localCommand";
 import { randomBytesHandler, randomId, randomPassword, randomUuid } from "./random";
 import { remoteCommand } from "./remoteCommand";
 import { tlsPrivateKey } from "./tlsPrivateKey";
+import { tlsSelfSignedCert } from "./tlsSelfSignedCert";
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   "random:index/randomPassword:RandomPassword": randomPassword,
@@ -15,6 +16,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "random:index/randomUuid:RandomUuid": randomUuid,
   "random:index/randomId:RandomId": randomId,
   "tls:index/privateKey:PrivateKey": tlsPrivateKey,
+  "tls:index/selfSignedCert:SelfSignedCert": tlsSelfSignedCert,
   "command:local:Command": localCommand,
   "command:remote:Command": remoteCommand,
   "docker:index/image:Image": dockerImage,

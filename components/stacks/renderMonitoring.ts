@@ -1,0 +1,131 @@
+// The monitoring stack's compose document (see renderCommon.ts for the shared pieces).
+import { TARGETS } from "../config";
+import { DEFAULT_PREFIX, serviceName, stackName } from "./names";
+import {
+  health,
+  labels,
+  PORTS,
+  type RenderInput,
+  restartAny,
+  rolling,
+  secretRefs,
+  topNetworks,
+  topSecrets,
+} from "./renderCommon";
+import { mysqlHosts } from "./renderMysql";
+import type { ComposeFile, ComposePort, ComposeService, StackFacts } from "./types";
+
+/** The uid and gid every process of the prometheus image runs as (images/prometheus/Dockerfile). */
+export const PROMETHEUS_USER = { uid: 990, gid: 990 } as const;
+/** Prometheus' port in its container (the UI and API, basic auth). */
+export const PROMETHEUS_PORT = 9090;
+/** Where every webapp replica serves its metrics (images/webapp: WEBAPP_METRICS_PORT). */
+export const WEBAPP_METRICS_PORT = 9100;
+/** The stack's own network: Prometheus and the node exporters, nothing else. */
+export const MONITORING_NETWORK = "monitoring";
+/** The per-node service of the monitoring stack. */
+export const NODE_EXPORTER = "node-exporter";
+
+/** How many Swarm nodes the config makes (every one runs a node exporter). */
+export function expectedNodes(input: RenderInput): number {
+  const { config } = input;
+  return TARGETS[config.target].multiNode ? config.swarm.managers + config.swarm.workers : 1;
+}
+
+/**
+ * Prometheus' environment (images/prometheus, prometheus-setup): the DNS names it scrapes
+ * (`tasks.<service>`: one A record per running task, on the overlay networks it shares
+ * with them) and the sizes the alert rules expect.
+ */
+export function monitoringEnvironment(input: RenderInput, stack: StackFacts): Record<string, string> {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const tasks = (service: string) => `tasks.${service}`;
+  return {
+    FLOTILLA_ROLE: "prometheus",
+    PROMETHEUS_USER: config.monitoring.user,
+    PROMETHEUS_RETENTION_DAYS: String(config.monitoring.retentionDays),
+    SCRAPE_HAPROXY: tasks(serviceName(prefix, "haproxy")),
+    HAPROXY_METRICS_PORT: String(PORTS.haproxyStats),
+    HAPROXY_METRICS_USER: config.haproxy.metricsUser,
+    SCRAPE_CONSUL: tasks(serviceName(prefix, "consul")),
+    SCRAPE_WEBAPP: tasks(serviceName(prefix, "webapp")),
+    WEBAPP_METRICS_PORT: String(WEBAPP_METRICS_PORT),
+    SCRAPE_MYSQL: mysqlHosts(prefix, config).map(tasks).join(","),
+    SCRAPE_NODE: tasks(`${stackName(prefix, stack.name)}_${NODE_EXPORTER}`),
+    EXPECTED_NODES: String(expectedNodes(input)),
+    EXPECTED_CONSUL_SERVERS: String(config.consul.servers),
+    EXPECTED_MYSQL_MEMBERS: String(config.mysql.nodes),
+    EXPECTED_WEBAPP_REPLICAS: String(config.webapp.replicas),
+  };
+}
+
+/**
+ * Prometheus (with the mysqld exporter beside it) on one manager, its UI published on
+ * that node only (`monitoring.port`, host mode: the security group opens it to the admin
+ * CIDRs) behind basic auth, data on a named volume; and a node exporter on every node
+ * (a global service on the stack's own network) so a missing node shows. Least
+ * privilege: the image's unprivileged user, no capabilities, a read-only root filesystem.
+ */
+export function renderMonitoring(input: RenderInput, stack: StackFacts): ComposeFile {
+  const { config } = input;
+  const prefix = input.prefix ?? DEFAULT_PREFIX;
+  const user = `${PROMETHEUS_USER.uid}:${PROMETHEUS_USER.gid}`;
+  const port: ComposePort = {
+    target: PROMETHEUS_PORT,
+    ...(input.randomPorts ? {} : { published: config.monitoring.port }),
+    protocol: "tcp",
+    mode: "host",
+  };
+  const prometheus: ComposeService = {
+    image: input.images[stack.image],
+    environment: monitoringEnvironment(input, stack),
+    user,
+    read_only: true,
+    cap_drop: ["ALL"],
+    networks: [...stack.networks, MONITORING_NETWORK],
+    ports: [port],
+    secrets: secretRefs(stack.secrets, PROMETHEUS_USER),
+    volumes: [{ type: "volume", source: "prometheus-data", target: "/var/lib/prometheus" }],
+    healthcheck: health(["CMD", "/usr/lib/flotilla/prometheus-healthcheck"], "60s"),
+    stop_grace_period: "20s",
+    deploy: {
+      mode: "replicated",
+      replicas: 1,
+      endpoint_mode: "dnsrr",
+      placement: { constraints: ["node.role == manager"] },
+      // One data volume and a host port: the old task stops first.
+      ...rolling("stop-first", "0s", "20s"),
+      restart_policy: restartAny,
+      labels: labels(stack.name),
+    },
+  };
+  const nodeExporter: ComposeService = {
+    image: input.images[stack.image],
+    environment: { FLOTILLA_ROLE: "node-exporter" },
+    user,
+    read_only: true,
+    cap_drop: ["ALL"],
+    networks: [MONITORING_NETWORK],
+    healthcheck: health(["CMD", "/usr/lib/flotilla/prometheus-healthcheck"], "20s"),
+    stop_grace_period: "10s",
+    deploy: {
+      mode: "global",
+      endpoint_mode: "dnsrr",
+      placement: { constraints: [] },
+      ...rolling("stop-first", "0s", "10s"),
+      restart_policy: restartAny,
+      labels: labels(stack.name),
+    },
+  };
+  return {
+    version: "3.8",
+    services: { [stack.name]: prometheus, [NODE_EXPORTER]: nodeExporter },
+    networks: {
+      ...topNetworks(prefix, stack.networks),
+      [MONITORING_NETWORK]: { driver: "overlay", labels: labels(stack.name) },
+    },
+    secrets: topSecrets(input, stack.secrets),
+    volumes: { "prometheus-data": { labels: labels(stack.name) } },
+  };
+}

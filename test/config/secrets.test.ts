@@ -1,0 +1,203 @@
+// The secrets the stacks get: each Docker secret target has a Secrets output, HAProxy's
+// certificate is self-signed (for the public address and haproxy.tlsNames) or the
+// operator's, the certificate pair is all-or-nothing, and no key appears in plaintext.
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
+import { haproxyPem, Secrets, subjectAltNames } from "../../components/secrets";
+import { SECRET_SOURCES } from "../../components/stacks";
+import { evaluate, evaluateStack, resolved, stackConfig } from "../support/pulumi";
+
+/** A certificate and its key from openssl (a temporary directory, removed at once). */
+function opensslCertificate(days = 30, cn = "shop.example.org"): { certificate: string; key: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "flotilla-config-cert-"));
+  try {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+        "-days",
+        String(days),
+        "-subj",
+        `/CN=${cn}`,
+      ],
+      { stdio: "ignore" },
+    );
+    const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
+    return { certificate: read("cert.pem"), key: read("key.pem") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function problemsOf(raw: Record<string, string>): string[] {
+  try {
+    parseConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+describe("secret targets and sources", () => {
+  it("every Docker secret target reads a Secrets output, and every output is read by a target", () => {
+    expect([...new Set(Object.values(SECRET_SOURCES))].sort()).toEqual([...SECRET_VALUE_KEYS].sort());
+    expect(SECRET_SOURCES).toMatchObject({
+      haproxy_tls_pem: "tlsPem",
+      haproxy_metrics_password: "metricsPassword",
+      prometheus_password: "monitoringPassword",
+      mysql_exporter_password: "mysqlExporterPassword",
+    });
+  });
+
+  it("subject alternative names: the public address as IP or DNS name, then haproxy.tlsNames, deduplicated", () => {
+    expect(subjectAltNames("203.0.113.7", ["www.example.org", "example.org"])).toEqual({
+      dnsNames: ["www.example.org", "example.org"],
+      ipAddresses: ["203.0.113.7"],
+    });
+    expect(subjectAltNames("Shop.Example.org", ["shop.example.org"])).toEqual({
+      dnsNames: ["shop.example.org"],
+      ipAddresses: [],
+    });
+  });
+
+  it("HAProxy's PEM is the chain, then the key, each once", () => {
+    const { certificate, key } = opensslCertificate();
+    const pem = haproxyPem(`${certificate}\n\n`, key);
+    expect(pem.indexOf("BEGIN CERTIFICATE")).toBeLessThan(pem.indexOf("PRIVATE KEY"));
+    expect(pem.endsWith("-----\n")).toBe(true);
+    expect(new X509Certificate(pem).subject).toContain("shop.example.org");
+  });
+});
+
+describe("the certificate pair in the config", () => {
+  const dev = (secrets: Record<string, string>) =>
+    stackConfig("dev", Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`flotilla:${k}`, v])));
+
+  it("flotilla:tlsCertificate without flotilla:tlsKey is refused, naming the missing key", () => {
+    const { certificate } = opensslCertificate();
+    const problems = problemsOf(dev({ tlsCertificate: certificate }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^flotilla:tlsKey: required when flotilla:tlsCertificate is set/);
+  });
+
+  it("flotilla:tlsKey without flotilla:tlsCertificate is refused, naming the missing key, never echoing the key", () => {
+    const { key } = opensslCertificate();
+    const problems = problemsOf(dev({ tlsKey: key }));
+    expect(problems[0]).toMatch(/^flotilla:tlsCertificate: required when flotilla:tlsKey is set/);
+    const body = key.split("\n")[1];
+    for (const p of problems) expect(p).not.toContain(body);
+  });
+
+  it("a key that is not the certificate's, a non-PEM value and an expired certificate are refused", () => {
+    const a = opensslCertificate();
+    const b = opensslCertificate();
+    const mismatch = problemsOf(dev({ tlsCertificate: a.certificate, tlsKey: b.key }));
+    expect(mismatch[0]).toMatch(/^flotilla:tlsKey: expected the private key of the first certificate/);
+    expect(mismatch[0]).not.toContain(b.key.split("\n")[1]);
+    const garbage = problemsOf(dev({ tlsCertificate: "not a certificate", tlsKey: "hunter2hunter2" }));
+    expect(garbage.map((p) => p.split(":").slice(0, 2).join(":")).sort()).toEqual([
+      "flotilla:tlsCertificate",
+      "flotilla:tlsKey",
+    ]);
+    for (const p of garbage) expect(p).not.toContain("hunter2");
+  });
+
+  it("a matching pair is accepted and kept apart from the config", () => {
+    const { certificate, key } = opensslCertificate();
+    const { secrets } = parseConfig(dev({ tlsCertificate: certificate, tlsKey: key }));
+    expect(secrets.tlsCertificate).toBe(certificate);
+    expect(secrets.tlsKey).toBe(key);
+  });
+});
+
+describe("Secrets under Pulumi mocks", () => {
+  it("without a certificate: an ECDSA P-256 key and a self-signed certificate for the address and names, all secret", async () => {
+    let pem = "";
+    let summary = "";
+    const ev = await evaluate(async () => {
+      const s = new Secrets("t", {
+        provided: {},
+        publicAddress: "203.0.113.9",
+        tlsNames: ["shop.example.org"],
+      });
+      pem = await resolved(s.tlsPem);
+      summary = await resolved(s.certificate.summary);
+      expect(s.certificate.selfSigned).toBe(true);
+      return undefined;
+    });
+    const key = ev.one("tls:index/privateKey:PrivateKey");
+    expect(key.inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = ev.one("tls:index/selfSignedCert:SelfSignedCert");
+    expect(cert.inputs).toMatchObject({
+      dnsNames: ["shop.example.org"],
+      ipAddresses: ["203.0.113.9"],
+      validityPeriodHours: 8760,
+      allowedUses: expect.arrayContaining(["server_auth"]),
+    });
+    expect(cert.secretInputs).toContain("privateKeyPem");
+    expect(ev.one("flotilla:secrets:EdgeCertificate").parent).toBe(ev.one("flotilla:secrets:Secrets").urn);
+    // One PEM: the certificate (with the SANs asked for), then the key it was signed with.
+    const x509 = new X509Certificate(pem);
+    expect(x509.subjectAltName).toBe("DNS:shop.example.org, IP Address:203.0.113.9");
+    expect(pem.indexOf("BEGIN CERTIFICATE")).toBeLessThan(pem.indexOf("PRIVATE KEY"));
+    expect(summary).toMatch(
+      /^self-signed for shop\.example\.org, 203\.0\.113\.9, valid until .*flotilla:tlsCertificate/,
+    );
+  });
+
+  it("with the operator's certificate: no tls resources, the PEM is theirs, the summary names subject and expiry", async () => {
+    const { certificate, key } = opensslCertificate(30, "www.example.org");
+    let pem = "";
+    let summary = "";
+    const ev = await evaluate(async () => {
+      const s = new Secrets("t", {
+        provided: { tlsCertificate: certificate, tlsKey: key },
+        publicAddress: "203.0.113.9",
+        tlsNames: [],
+      });
+      expect(s.certificate.selfSigned).toBe(false);
+      pem = await resolved(s.tlsPem);
+      summary = await resolved(s.certificate.summary);
+      return undefined;
+    });
+    expect(ev.byType("tls:index/privateKey:PrivateKey")).toHaveLength(0);
+    expect(ev.byType("tls:index/selfSignedCert:SelfSignedCert")).toHaveLength(0);
+    expect(pem).toBe(haproxyPem(certificate, key));
+    expect(summary).toMatch(/CN=www\.example\.org, valid until \d{4}-\d\d-\d\dT/);
+  });
+
+  it("the program says in its outputs that the certificate is self-signed, for its public address", async () => {
+    const ev = await evaluateStack("dev");
+    expect(String(ev.outputs.tlsCertificate)).toMatch(/^self-signed for localhost, valid until /);
+    expect(String(ev.outputs.tlsCertificatePem)).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const cert = ev.one("tls:index/selfSignedCert:SelfSignedCert");
+    expect(cert.inputs.dnsNames).toEqual(["localhost"]);
+    expect(cert.secretInputs).toContain("privateKeyPem");
+  });
+
+  it("one of the pair alone stops the program before any resource is registered", async () => {
+    const { certificate } = opensslCertificate();
+    await expect(
+      evaluateStack("dev", {
+        overrides: { "flotilla:tlsCertificate": certificate },
+        secretKeys: ["flotilla:tlsCertificate"],
+      }),
+    ).rejects.toThrow(/flotilla:tlsKey: required when flotilla:tlsCertificate is set/);
+  });
+});
