@@ -41,6 +41,9 @@ describe("Pulumi.dev.yaml", () => {
     const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
     expect(generated.sort()).toEqual([
       "flotilla-keepalivedPassword",
+      "flotilla-metricsPassword",
+      "flotilla-monitoringPassword",
+      "flotilla-mysqlExporterPassword",
       "flotilla-mysqlPassword",
       "flotilla-mysqlRootPassword",
       "flotilla-statsPassword",
@@ -57,7 +60,7 @@ describe("Pulumi.dev.yaml", () => {
     });
     const names = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
     expect(names).not.toContain("flotilla-statsPassword");
-    expect(names).toHaveLength(3);
+    expect(names).toHaveLength(6);
     expect(ev.outputs.statsPassword).toBe("operator-chosen-password");
   });
 
@@ -95,7 +98,7 @@ describe("Pulumi.helion.yaml", () => {
   it("no generated secret appears in any input that Pulumi would store in plaintext", async () => {
     const ev = await helion();
     const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => `mock-${r.name}-`);
-    expect(generated).toHaveLength(4);
+    expect(generated).toHaveLength(7);
     for (const r of ev.resources) {
       for (const [key, value] of Object.entries(r.inputs)) {
         if (r.secretInputs.includes(key)) continue;

@@ -1,11 +1,11 @@
 // The stack components under Pulumi mocks: one deploy command per stack, in order,
 // local or remote as the target says, and no secret value outside the (secret) stdin.
 import { describe, expect, it } from "vitest";
-import { parseConfig, SECRET_KEYS } from "../../components/config";
+import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { Stacks } from "../../components/stacks";
 import { evaluate, type RecordedResource, stackConfig } from "../support/pulumi";
 
-const secretValues = Object.fromEntries(SECRET_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
+const secretValues = Object.fromEntries(SECRET_VALUE_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
 const connection = { host: "10.42.0.5", user: "debian", privateKey: "not-a-real-key" };
 
 async function run(stack: "dev" | "helion", overrides: Record<string, unknown> = {}) {
