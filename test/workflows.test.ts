@@ -286,7 +286,9 @@ describe("drift issue keeper (.github/scripts/drift-issue.cjs)", () => {
     reportDrift: (a: unknown) => Promise<{ action: string; number?: number }>;
     driftTitle: (stack: string) => string;
   };
+  const BOT = "github-actions[bot]";
   interface Issue {
+    creator: string;
     number: number;
     title: string;
     state: string;
@@ -298,11 +300,11 @@ describe("drift issue keeper (.github/scripts/drift-issue.cjs)", () => {
   function fakeGithub(issues: Issue[]) {
     const rest = {
       issues: {
-        listForRepo: async (q: { state: string; labels: string }) => ({
-          data: issues.filter((i) => i.state === q.state && i.labels.includes(q.labels)),
+        listForRepo: async (q: { state: string; creator: string }) => ({
+          data: issues.filter((i) => i.state === q.state && i.creator === q.creator),
         }),
         create: async (a: { title: string; body: string; labels: string[] }) => {
-          const issue = { number: issues.length + 1, state: "open", comments: [], ...a };
+          const issue = { number: issues.length + 1, state: "open", comments: [], creator: BOT, ...a };
           issues.push(issue);
           return { data: issue };
         },
@@ -333,28 +335,46 @@ describe("drift issue keeper (.github/scripts/drift-issue.cjs)", () => {
 
   it("opens one issue per stack, then comments on it while drift lasts, and closes it once clean", async () => {
     const issues: Issue[] = [
-      { number: 1, title: "Drift: stack other", state: "open", labels: ["drift"], comments: [], body: "" },
+      {
+        number: 1,
+        title: "Drift: stack other",
+        state: "open",
+        labels: ["drift"],
+        comments: [],
+        body: "",
+        creator: BOT,
+      },
+      // Someone's own issue with the same title is not the workflow's to comment on or close.
+      {
+        number: 2,
+        title: "Drift: stack helion",
+        state: "open",
+        labels: [],
+        comments: [],
+        body: "",
+        creator: "alice",
+      },
     ];
     const preview = "~ openstack:networking:SecGroupRule admin-ssh update [diff: ~remoteIpPrefix]";
     expect(await run(issues, { STACK: "helion", OUTCOME: "failure", PREVIEW: preview })).toEqual({
       action: "opened",
-      number: 2,
+      number: 3,
     });
-    expect(issues[1]).toMatchObject({ title: "Drift: stack helion", labels: ["drift"], state: "open" });
-    expect(issues[1].body).toContain(preview);
-    expect(issues[1].body).toContain("https://example/run/1");
+    expect(issues[2]).toMatchObject({ title: "Drift: stack helion", labels: ["drift"], state: "open" });
+    expect(issues[2].body).toContain(preview);
+    expect(issues[2].body).toContain("https://example/run/1");
     expect(await run(issues, { STACK: "helion", OUTCOME: "failure", PREVIEW: "" })).toEqual({
       action: "commented",
-      number: 2,
+      number: 3,
     });
-    expect(issues).toHaveLength(2);
+    expect(issues).toHaveLength(3);
     expect(await run(issues, { STACK: "helion", OUTCOME: "cancelled" })).toEqual({ action: "none" });
     expect(await run(issues, { STACK: "helion", OUTCOME: "success" })).toEqual({
       action: "closed",
-      number: 2,
+      number: 3,
     });
-    expect(issues[1].state).toBe("closed");
-    expect(issues[0].state).toBe("open");
+    expect(issues.map((i) => i.state)).toEqual(["open", "open", "closed"]);
+    expect(issues[1].comments).toEqual([]);
     expect(await run(issues, { STACK: "helion", OUTCOME: "success" })).toEqual({ action: "none" });
   });
 

@@ -9,6 +9,8 @@
 "use strict";
 
 const LABEL = "drift";
+/** The author of issues opened with the workflow's GITHUB_TOKEN. */
+const BOT = "github-actions[bot]";
 /** GitHub refuses issue and comment bodies over 65536 characters. */
 const MAX_PREVIEW = 60000;
 
@@ -42,11 +44,13 @@ async function reportDrift({ github, context, core, env }) {
   const stack = env.STACK;
   const title = driftTitle(stack);
   const { owner, repo } = context.repo;
+  // Found by title among the open issues this workflow's token created: a label the token
+  // may not apply (labels are dropped silently without push access) is not relied on.
   const open = await github.paginate(github.rest.issues.listForRepo, {
     owner,
     repo,
     state: "open",
-    labels: LABEL,
+    creator: BOT,
     per_page: 100,
   });
   const existing = open.find((i) => i.title === title && !i.pull_request);
