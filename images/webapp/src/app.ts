@@ -6,6 +6,7 @@ import type { WebappConfig } from "./config";
 import { playOnce } from "./db";
 import type { MemberPool } from "./members";
 import type { Metrics } from "./metrics";
+import { trustProxy } from "./proxy";
 
 declare module "express-session" {
   interface SessionData {
@@ -23,13 +24,6 @@ export interface AppState {
 }
 
 const CUSTOMER = /^[A-Za-z0-9._@+-]{1,128}$/;
-
-/**
- * Whose X-Forwarded-For/-Proto headers count: loopback and private addresses only. The
- * webapp is published nowhere; it is reachable on Swarm's overlay networks, where the
- * only client is HAProxy (which sets X-Forwarded-Proto itself, replacing any a client sent).
- */
-export const TRUSTED_PROXIES = "loopback, linklocal, uniquelocal";
 
 export function createApp(
   config: WebappConfig,
@@ -51,8 +45,8 @@ export function createApp(
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  // req.protocol and req.ip from HAProxy's X-Forwarded-Proto / X-Forwarded-For.
-  app.set("trust proxy", TRUSTED_PROXIES);
+  // req.protocol and req.ip from HAProxy's X-Forwarded-Proto / X-Forwarded-For (proxy.ts).
+  app.set("trust proxy", trustProxy);
   // Counted, timed and logged (one JSON line) from arrival to the last byte.
   app.use(metrics.middleware);
   app.use(express.json({ limit: "16kb" }));
@@ -91,7 +85,7 @@ export function createApp(
       resave: false,
       saveUninitialized: false,
       // Secure when the request came over HTTPS (X-Forwarded-Proto: https from HAProxy):
-      // "auto" follows req.secure, which trusts the header from TRUSTED_PROXIES only.
+      // "auto" follows req.secure, which trusts the header from HAProxy only (proxy.ts).
       cookie: { httpOnly: true, sameSite: "lax", secure: "auto", maxAge: 24 * 3600 * 1000 },
     }),
   );
