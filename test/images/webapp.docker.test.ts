@@ -307,13 +307,15 @@ describeWithDocker("webapp image", () => {
   });
 
   it("restarts each supervised process within a second of kill -9", async () => {
+    const back: Record<string, number> = {};
     for (const service of ["webapp", "consul"]) {
       await waitReadyOverASecond(web(4), service);
-      const ms = killAndMeasureRestart(web(4), service);
-      console.log(`webapp: ${service} back ${ms} ms after kill -9`);
-      expect(ms).toBeLessThan(1000);
+      back[service] = killAndMeasureRestart(web(4), service);
+      console.log(`webapp: ${service} back ${back[service]} ms after kill -9`);
     }
+    // Ready again before asserting, so a slow restart does not fail the next test too.
     await waitHttp(url(web(4), "/readyz"), 200, 30_000);
+    for (const ms of Object.values(back)) expect(ms).toBeLessThan(1000);
   });
 
   it("drains an in-flight request on SIGTERM, then exits 0", async () => {
