@@ -7,6 +7,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync,
 import { get as httpGet } from "node:http";
 import path from "node:path";
 import { promisify } from "node:util";
+import { STACK_CATALOG } from "../../components/stacks/catalog";
 import { WEBAPP_METRICS_PORT, WEBAPP_USER } from "../../components/stacks/renderWebapp";
 import { docker } from "../support/docker";
 import { image, labels, waitFor } from "./s6Support";
@@ -147,10 +148,16 @@ export async function startConsulServer(suite: string, name: string, net: string
   return api;
 }
 
+/** The secret files the webapp image reads: its stack's, and the optional session key. */
+const WEBAPP_SECRETS = new Set<string>([
+  ...(STACK_CATALOG.find((s) => s.name === "webapp")?.secrets ?? []),
+  "webapp_session_secret",
+]);
+
 /**
- * The secrets of `secretsDir` as the webapp's unprivileged user may read them, as the
- * rendered stack gives them (owner WEBAPP_USER, mode 0400): copies in a subdirectory
- * `.webapp` of that RAM directory (removed with it). Needs root, as Docker does.
+ * The webapp's secrets from `secretsDir` (only those), as the rendered stack gives them
+ * (owner WEBAPP_USER, mode 0400): copies in a subdirectory `.webapp` of that RAM
+ * directory (removed with it). Needs root, as Docker does.
  */
 export function webappSecretsDir(secretsDir: string): string {
   const dir = path.join(secretsDir, ".webapp");
@@ -161,7 +168,7 @@ export function webappSecretsDir(secretsDir: string): string {
   mkdirSync(dir, { mode: 0o700 });
   for (const name of readdirSync(secretsDir)) {
     const source = path.join(secretsDir, name);
-    if (!statSync(source).isFile()) continue;
+    if (!WEBAPP_SECRETS.has(name) || !statSync(source).isFile()) continue;
     const copy = path.join(dir, name);
     copyFileSync(source, copy);
     chmodSync(copy, 0o400);
