@@ -48,9 +48,12 @@ describe("Pulumi.dev.yaml", () => {
       "flotilla-mysqlRootPassword",
       "flotilla-statsPassword",
     ]);
-    expect(ev.byType("random:index/randomBytes:RandomBytes").map((r) => r.name)).toEqual([
-      "flotilla-consulGossipKey",
-    ]);
+    expect(
+      ev
+        .byType("random:index/randomBytes:RandomBytes")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["flotilla-consulGossipKey", "flotilla-secretNameKey"]);
   });
 
   it("uses an operator-set secret instead of generating one", async () => {
@@ -81,7 +84,9 @@ describe("Pulumi.helion.yaml", () => {
     expect(ev.byType("docker:index/image:Image")).toHaveLength(7);
     const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type)).map((r) => r.type);
     expect(stacks.sort()).toEqual(
-      ["Consul", "Haproxy", "Keepalived", "Monitoring", "Mysql", "Webapp"].map((s) => `flotilla:stacks:${s}Stack`).sort(),
+      ["Consul", "Haproxy", "Keepalived", "Monitoring", "Mysql", "Webapp"]
+        .map((s) => `flotilla:stacks:${s}Stack`)
+        .sort(),
     );
     // Every deploy runs over SSH on the manager, none on the operator's machine.
     const deploys = ev

@@ -56,15 +56,18 @@ export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
 
 /**
  * The Secrets component's outputs the stacks read: every secret key but the certificate
- * pair, which becomes `tlsPem` (chain then key, one PEM file as HAProxy's `crt` reads it).
+ * pair, which becomes `tlsPem` (chain then key, one PEM file as HAProxy's `crt` reads it),
+ * and `secretNameKey`, the random key of the Docker secret names' HMAC (never a secret's
+ * content: it names them).
  */
 export const SECRET_VALUE_KEYS = [
   ...SECRET_KEYS.filter(
     (k): k is Exclude<SecretKey, "tlsCertificate" | "tlsKey"> => k !== "tlsCertificate" && k !== "tlsKey",
   ),
   "tlsPem",
+  "secretNameKey",
 ] as const;
-export type SecretValueKey = Exclude<SecretKey, "tlsCertificate" | "tlsKey"> | "tlsPem";
+export type SecretValueKey = Exclude<SecretKey, "tlsCertificate" | "tlsKey"> | "tlsPem" | "secretNameKey";
 
 /** Quorum sizes: an odd count keeps a majority through one (or two) failures. */
 const quorumCount = (what: string) =>

@@ -45,6 +45,11 @@ export class Secrets extends pulumi.ComponentResource {
   readonly mysqlExporterPassword: pulumi.Output<string>;
   /** HAProxy's certificate chain then its private key, one PEM (HAProxy's `crt` file). */
   readonly tlsPem: pulumi.Output<string>;
+  /**
+   * Key of the HMAC that names the Docker secrets (32 random bytes, base64): names then
+   * reveal nothing about the values. Generated once; replacing it renames (and so rolls) every secret.
+   */
+  readonly secretNameKey: pulumi.Output<string>;
   /** HAProxy's certificate: whether self-signed, the public certificate, its end of validity. */
   readonly certificate: EdgeCertificate;
   /** Every secret by key (what the Stacks component takes). */
@@ -103,6 +108,9 @@ export class Secrets extends pulumi.ComponentResource {
       { parent: this },
     );
     this.tlsPem = this.certificate.pem;
+    this.secretNameKey = pulumi.secret(
+      new random.RandomBytes(`${name}-secretNameKey`, { length: 32 }, { parent: this }).base64,
+    );
 
     this.values = {
       mysqlRootPassword: this.mysqlRootPassword,
@@ -118,6 +126,7 @@ export class Secrets extends pulumi.ComponentResource {
       monitoringPassword: this.monitoringPassword,
       mysqlExporterPassword: this.mysqlExporterPassword,
       tlsPem: this.tlsPem,
+      secretNameKey: this.secretNameKey,
     };
     this.registerOutputs(this.values);
   }

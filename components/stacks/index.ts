@@ -25,6 +25,7 @@ export {
   networkName,
   SECRET_HASH_LENGTH,
   SECRET_LABEL,
+  SECRET_NAME_KEY_MIN_LENGTH,
   SECRET_SOURCES,
   SECRET_TARGETS,
   type SecretSource,

@@ -1,7 +1,7 @@
 // Names shared by the renderers, the deploy script's arguments and the components:
-// stacks, services, overlay networks and content-hashed Docker secret names. Which
+// stacks, services, overlay networks and keyed-hash Docker secret names. Which
 // stacks exist, and what each one uses, is the catalog's (catalog.ts).
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { SecretValueKey } from "../config";
 
 /** The overlay networks: least privilege, each joined only by the services that need it. */
@@ -50,16 +50,31 @@ export function networkName(prefix: string, network: NetworkKey): string {
   return `${prefix}-${network}`;
 }
 
-/** Characters of the SHA-256 hex digest kept in a secret's name. */
+/** Characters of the HMAC-SHA256 hex digest kept in a secret's name. */
 export const SECRET_HASH_LENGTH = 16;
 
+/** Shortest name key accepted (the Secrets component's `secretNameKey` is 32 random bytes, base64). */
+export const SECRET_NAME_KEY_MIN_LENGTH = 32;
+
 /**
- * The content-hashed Docker secret name for a value: a new value is a new name, so a
- * rotation makes Swarm roll the services that use it (Docker secrets are immutable).
- * The name reveals nothing usable: 64 bits of SHA-256 of a long random value.
+ * The Docker secret name for a value: `<prefix>-<target>-<first 16 hex of
+ * HMAC-SHA256(key, target NUL value)>`. A new value is a new name, so a rotation makes
+ * Swarm roll the services that use it (Docker secrets are immutable). Keyed with the
+ * program's own random secret (`secretNameKey`), the name reveals nothing about the
+ * value, not even to someone who can guess it (a plain hash of a guessable password,
+ * shown in a preview or a PR comment, could be checked offline); equal values under
+ * two targets get unrelated names.
  */
-export function secretName(prefix: string, target: SecretTarget, value: string): string {
-  const digest = createHash("sha256").update(value, "utf8").digest("hex").slice(0, SECRET_HASH_LENGTH);
+export function secretName(prefix: string, target: SecretTarget, value: string, key: string): string {
+  if (key.length < SECRET_NAME_KEY_MIN_LENGTH)
+    throw new Error(
+      `secretName: expected a name key of at least ${SECRET_NAME_KEY_MIN_LENGTH} characters (the Secrets component's secretNameKey), got ${key.length}`,
+    );
+  const digest = createHmac("sha256", key)
+    .update(`${target}\0`, "utf8")
+    .update(value, "utf8")
+    .digest("hex")
+    .slice(0, SECRET_HASH_LENGTH);
   return `${prefix}-${target}-${digest}`;
 }
 

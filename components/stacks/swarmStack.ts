@@ -21,7 +21,7 @@ import { composeHash, composeYaml, renderStack } from "./render";
 import type { StackImage } from "./types";
 
 /** The secret values the stacks need (the `Secrets` component's `values` has exactly these). */
-export type StackSecrets = Readonly<Record<SecretSource, pulumi.Input<string>>>;
+export type StackSecrets = Readonly<Record<SecretSource | "secretNameKey", pulumi.Input<string>>>;
 
 export interface SwarmStackArgs {
   /** The validated stack configuration. */
@@ -65,10 +65,15 @@ export class SwarmStack extends pulumi.ComponentResource {
 
     const targets: readonly SecretTarget[] = spec.secrets;
     const values = pulumi.all(targets.map((t) => pulumi.output(args.secrets[SECRET_SOURCES[t]])));
-    // Hashed names reveal nothing of the values (see secretName), so they are not secret:
-    // the document, the hash and the delete command stay readable in previews.
+    // Names keyed with the program's secret key reveal nothing of the values (see
+    // secretName), so they are not secret: the document, the hash and the delete command
+    // stay readable in previews.
     const names = pulumi.unsecret(
-      values.apply((vs) => Object.fromEntries(targets.map((t, i) => [t, secretName(prefix, t, vs[i])]))),
+      pulumi
+        .all([values, pulumi.output(args.secrets.secretNameKey)])
+        .apply(([vs, key]) =>
+          Object.fromEntries(targets.map((t, i) => [t, secretName(prefix, t, vs[i], key)])),
+        ),
     );
     const images = pulumi.all(args.images);
     const vip = spec.needsVip && args.keepalived ? pulumi.output(args.keepalived) : pulumi.output(undefined);

@@ -2,14 +2,14 @@
 // certificate is self-signed (for the public address and haproxy.tlsNames) or the
 // operator's, the certificate pair is all-or-nothing, and no key appears in plaintext.
 import { execFileSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
+import { createHash, createHmac, randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { haproxyPem, Secrets, subjectAltNames } from "../../components/secrets";
-import { SECRET_SOURCES } from "../../components/stacks";
+import { SECRET_SOURCES, secretName } from "../../components/stacks";
 import { evaluate, evaluateStack, resolved, stackConfig } from "../support/pulumi";
 
 /** A certificate and its key from openssl (a temporary directory, removed at once). */
@@ -56,7 +56,9 @@ function problemsOf(raw: Record<string, string>): string[] {
 
 describe("secret targets and sources", () => {
   it("every Docker secret target reads a Secrets output, and every output is read by a target", () => {
-    expect([...new Set(Object.values(SECRET_SOURCES))].sort()).toEqual([...SECRET_VALUE_KEYS].sort());
+    expect([...new Set(Object.values(SECRET_SOURCES))].sort()).toEqual(
+      SECRET_VALUE_KEYS.filter((k) => k !== "secretNameKey").sort(),
+    );
     expect(SECRET_SOURCES).toMatchObject({
       haproxy_tls_pem: "tlsPem",
       haproxy_metrics_password: "metricsPassword",
@@ -82,6 +84,52 @@ describe("secret targets and sources", () => {
     expect(pem.indexOf("BEGIN CERTIFICATE")).toBeLessThan(pem.indexOf("PRIVATE KEY"));
     expect(pem.endsWith("-----\n")).toBe(true);
     expect(new X509Certificate(pem).subject).toContain("shop.example.org");
+  });
+});
+
+describe("Docker secret names: keyed, so they reveal nothing about the value", () => {
+  const key = randomBytes(32).toString("base64");
+  const other = randomBytes(32).toString("base64");
+
+  it("same value, different key: different names; same key: the same name, every time", () => {
+    const a = secretName("flotilla", "mysql_password", "correct horse battery staple", key);
+    expect(secretName("flotilla", "mysql_password", "correct horse battery staple", key)).toBe(a);
+    expect(secretName("flotilla", "mysql_password", "correct horse battery staple", other)).not.toBe(a);
+    expect(a).toMatch(/^flotilla-mysql_password-[0-9a-f]{16}$/);
+  });
+
+  it("is not the plain SHA-256 of the value, and is HMAC-SHA256(key, target NUL value)", () => {
+    const value = "hunter2";
+    const name = secretName("flotilla", "haproxy_stats_password", value, key);
+    const plain = createHash("sha256").update(value).digest("hex").slice(0, 16);
+    expect(name.endsWith(plain)).toBe(false);
+    const hmac = createHmac("sha256", key).update("haproxy_stats_password\0").update(value).digest("hex");
+    expect(name).toBe(`flotilla-haproxy_stats_password-${hmac.slice(0, 16)}`);
+  });
+
+  it("equal values under two targets get unrelated names; a short key is refused", () => {
+    const one = secretName("flotilla", "mysql_password", "same", key).split("-").pop();
+    const two = secretName("flotilla", "mysql_root_password", "same", key).split("-").pop();
+    expect(one).not.toBe(two);
+    expect(() => secretName("flotilla", "mysql_password", "v", "short")).toThrow(
+      /expected a name key of at least 32 characters/,
+    );
+  });
+
+  it("the program generates the key (RandomBytes, secret) and names every deployed secret with it", async () => {
+    const ev = await evaluateStack("dev");
+    const keyResource = ev.one("random:index/randomBytes:RandomBytes", "secretNameKey");
+    expect(keyResource.inputs.length).toBe(32);
+    // The mock's RandomBytes base64 is 32 bytes of 7: the names in the documents use it.
+    const mockKey = Buffer.alloc(32, 7).toString("base64");
+    const deploys = ev
+      .byType("command:local:Command")
+      .map((c) => JSON.stringify(c.inputs))
+      .join("\n");
+    const expected = secretName("flotilla", "consul_gossip_key", mockKey, mockKey);
+    expect(deploys).toContain(expected);
+    const unkeyed = createHash("sha256").update(mockKey).digest("hex").slice(0, 16);
+    expect(deploys).not.toContain(`consul_gossip_key-${unkeyed}`);
   });
 });
 

@@ -3,7 +3,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
-import type { FlotillaConfig } from "../../components/config";
+import type { FlotillaConfig, SecretValueKey } from "../../components/config";
 import {
   composeYaml,
   DEPLOY_SCRIPT,
@@ -14,7 +14,6 @@ import {
   renderStack,
   SECRET_SOURCES,
   SECRET_TARGETS,
-  type SecretSource,
   type SecretTarget,
   STACK_NETWORKS,
   STACK_SECRETS,
@@ -98,7 +97,7 @@ export function selfSignedPem(): string {
 }
 
 /** Fresh random secrets, in memory only (what the Secrets component would generate). */
-export function randomSecrets(): Record<SecretSource, string> {
+export function randomSecrets(): Record<SecretValueKey, string> {
   const pw = () => randomBytes(24).toString("base64url");
   return {
     mysqlRootPassword: pw(),
@@ -114,6 +113,7 @@ export function randomSecrets(): Record<SecretSource, string> {
     monitoringPassword: pw(),
     mysqlExporterPassword: pw(),
     tlsPem: selfSignedPem(),
+    secretNameKey: randomBytes(32).toString("base64"),
   };
 }
 
@@ -121,12 +121,15 @@ export interface E2eEnv {
   prefix: string;
   config: FlotillaConfig;
   images: Record<StackImage, string>;
-  secrets: Record<SecretSource, string>;
+  secrets: Record<SecretValueKey, string>;
 }
 
 function names(env: E2eEnv): Record<SecretTarget, string> {
   return Object.fromEntries(
-    SECRET_TARGETS.map((t) => [t, secretName(env.prefix, t, env.secrets[SECRET_SOURCES[t]])]),
+    SECRET_TARGETS.map((t) => [
+      t,
+      secretName(env.prefix, t, env.secrets[SECRET_SOURCES[t]], env.secrets.secretNameKey),
+    ]),
   ) as Record<SecretTarget, string>;
 }
 

@@ -56,7 +56,9 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
   it("deploys, converges, and a second run with the same input changes nothing", async () => {
     const out = await deploy(env, "consul");
     expect(out).toMatch(/converged in \d+ s/);
-    expect(secrets()).toEqual([secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey)]);
+    expect(secrets()).toEqual([
+      secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey, env.secrets.secretNameKey),
+    ]);
     // `docker stack deploy` always sends an update; an unchanged document must leave
     // the spec and the running task alone. (Docker CLI 28 adds an empty DNSConfig on the
     // first update of a service the engine created, so compare from the second run on.)
@@ -70,9 +72,19 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
   }, 300_000);
 
   it("a rotated secret gets a new name, rolls the service, and the old secret is pruned", async () => {
-    const oldName = secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey);
+    const oldName = secretName(
+      PREFIX,
+      "consul_gossip_key",
+      env.secrets.consulGossipKey,
+      env.secrets.secretNameKey,
+    );
     env.secrets = { ...env.secrets, consulGossipKey: randomBytes(32).toString("base64") };
-    const newName = secretName(PREFIX, "consul_gossip_key", env.secrets.consulGossipKey);
+    const newName = secretName(
+      PREFIX,
+      "consul_gossip_key",
+      env.secrets.consulGossipKey,
+      env.secrets.secretNameKey,
+    );
     const out = await deploy(env, "consul");
     expect(out).toContain(`created secret ${newName}`);
     expect(out).toContain(`removed unused secret ${oldName}`);

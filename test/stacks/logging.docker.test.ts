@@ -37,7 +37,7 @@ const figures: Record<string, unknown> = {};
 function renderedLogging(syslogAddress: string): ComposeLogging {
   const config = parseConfig(stackConfig("dev", { "flotilla:logging": { syslogAddress } })).config;
   const secretNames = Object.fromEntries(
-    SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, t)]),
+    SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, t, "test-secret-name-key-0123456789abcdef")]),
   ) as Record<SecretTarget, string>;
   const images = Object.fromEntries(
     ["consul", "mysql", "webapp", "haproxy", "keepalived"].map((i) => [i, `flotilla/${i}:0.1.0`]),

@@ -26,7 +26,10 @@ const images = {
   prometheus: "flotilla/prometheus:0.1.0",
 } as RenderInput["images"];
 const secretNames = Object.fromEntries(
-  SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`)]),
+  SECRET_TARGETS.map((t) => [
+    t,
+    secretName("flotilla", t, `value-of-${t}`, "test-secret-name-key-0123456789abcdef"),
+  ]),
 ) as Record<SecretTarget, string>;
 
 function render(stack: "dev" | "helion", logging?: Record<string, unknown>) {

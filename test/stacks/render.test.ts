@@ -33,8 +33,9 @@ const images = {
   keepalived: "flotilla/keepalived:0.1.0",
   prometheus: "flotilla/prometheus:0.1.0",
 };
+const NAME_KEY = "test-secret-name-key-0123456789abcdef";
 const secretNames = Object.fromEntries(
-  SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`)]),
+  SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`, NAME_KEY)]),
 ) as Record<SecretTarget, string>;
 
 /** A stack's config; helion with one database server (test/galera renders the 3 members). */
@@ -193,10 +194,12 @@ describe("stack documents", () => {
       for (const s of Object.values(document.secrets ?? {})) expect(s.external).toBe(true);
       for (const ref of service(document).secrets ?? []) expect(ref.mode).toBe(0o400);
     }
-    expect(secretName("flotilla", "mysql_password", "a")).not.toBe(
-      secretName("flotilla", "mysql_password", "b"),
+    expect(secretName("flotilla", "mysql_password", "a", NAME_KEY)).not.toBe(
+      secretName("flotilla", "mysql_password", "b", NAME_KEY),
     );
-    expect(secretName("flotilla", "mysql_password", "a")).toMatch(/^flotilla-mysql_password-[0-9a-f]{16}$/);
+    expect(secretName("flotilla", "mysql_password", "a", NAME_KEY)).toMatch(
+      /^flotilla-mysql_password-[0-9a-f]{16}$/,
+    );
   });
 
   it("no secret value appears in any rendered document", () => {
