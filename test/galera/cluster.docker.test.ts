@@ -26,6 +26,7 @@ import {
   startLoad,
   until,
 } from "../e2e/lib";
+import { webappMetrics } from "../images/webappSupport";
 import { describeWithDocker } from "../support/docker";
 import { ROOT, stackConfig } from "../support/pulumi";
 
@@ -267,7 +268,18 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
   }, 300_000);
 
   it("the webapp's metrics show every member and one writer, the first Synced member", async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    // The metrics port (9100) is on the replicas only: HAProxy never routes it.
+    const [replica] = (
+      await ok("docker", [
+        "ps",
+        "-q",
+        "--filter",
+        `label=com.docker.swarm.service.name=${PREFIX}-webapp_webapp`,
+      ])
+    )
+      .split("\n")
+      .filter(Boolean);
+    const text = await webappMetrics(replica);
     for (const s of services)
       expect(text).toContain(`flotilla_db_member_usable{member="${s}",cluster="Primary",state="Synced"} 1`);
     expect(text).toContain(
