@@ -2,7 +2,7 @@
 // table and the plot specs (rendered for real by vega, no browser).
 import { describe, expect, it } from "vitest";
 import { type PathKey, type Point, summarisePath, type Target } from "../../tools/bench/analysis";
-import { bareConfig, parseArgs, roundOrder } from "../../tools/bench/bench";
+import { bareConfig, containerRole, parseArgs, roundOrder } from "../../tools/bench/bench";
 import { toSvg } from "../../tools/bench/plots";
 import {
   type BenchResult,
@@ -219,6 +219,15 @@ describe("arguments and the bare reference", () => {
   it("alternates the target order between rounds", () => {
     expect(roundOrder(1)).toEqual(["direct", "flotilla", "bare"]);
     expect(roundOrder(2)).toEqual(["bare", "flotilla", "direct"]);
+  });
+
+  it("names containers by role for the CPU figures", () => {
+    const role = (n: string) =>
+      containerRole(n, "flotilla-bench-ab12", "flotilla-bench-ab12-load-x", "flotilla-bench-ab12-bare-x");
+    expect(role("flotilla-bench-ab12-webapp_webapp.2.k3j4h5")).toBe("webapp.2");
+    expect(role("flotilla-bench-ab12-haproxy_haproxy.cos44eb51.s7ieozgf")).toBe("haproxy");
+    expect(role("flotilla-bench-ab12-load-x")).toBe("wrk");
+    expect(role("flotilla-bench-ab12-bare-x")).toBe("bare-haproxy");
   });
 
   it("the bare HAProxy has a static round robin over the replicas and no logging", () => {

@@ -73,9 +73,17 @@ export function devConfig(overrides: Record<string, unknown>): FlotillaConfig {
   const file = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as {
     config?: Record<string, unknown>;
   };
+  const merged: Record<string, unknown> = { ...(file.config ?? {}) };
+  // One level deep: an override of flotilla:haproxy keeps the file's other haproxy keys.
+  for (const [k, v] of Object.entries(overrides)) {
+    const base = merged[k];
+    merged[k] =
+      base && typeof base === "object" && v && typeof v === "object" && !Array.isArray(v)
+        ? { ...(base as Record<string, unknown>), ...(v as Record<string, unknown>) }
+        : v;
+  }
   const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...(file.config ?? {}), ...overrides }))
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(merged)) raw[k] = typeof v === "string" ? v : JSON.stringify(v);
   return parseConfig(raw).config;
 }
 

@@ -63,7 +63,7 @@ function response(status, headers, body)
   end
   local us = math.floor(now_us() - start + 0.5)
   hist[us] = (hist[us] or 0) + 1
-  if status >= 200 and status < 400 then ok = ok + 1 else bad = bad + 1 end
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
 end
 
 done = function(summary, latency, requests)
