@@ -17,16 +17,16 @@ import type { ComposeFile, ComposePort, Duration, StackFacts } from "./types";
 export const HAPROXY_UID = 980;
 
 /**
- * How HAProxy's ports are published and how a new task replaces the old one (docs/edge.md,
- * "Certificate rotation"). A new certificate is a new Docker secret, so Swarm replaces
- * the task; neither way loses a request:
- * - with keepalived (multi-node targets): ports on the node itself (`host`, where the VIP
- *   lands; client addresses preserved), `stop-first` one node at a time; a stopping
- *   HAProxy first fails its health URI for `grace` while still serving, so keepalived
- *   moves the VIP to a peer before this node stops;
- * - without (one node, `local`): the routing mesh (`ingress`, which needs a virtual IP
- *   endpoint) and `start-first`: the new task serves before the old one stops, and the
- *   old one keeps serving for `grace` while the mesh drops it.
+ * How a new HAProxy task replaces the old one (docs/edge.md, "Certificate rotation"). A
+ * new certificate is a new Docker secret, so Swarm replaces the task. Ports are published
+ * on the node itself (`host`: the VIP lands on a node that serves, client addresses are
+ * kept; the routing mesh would need IPVS, which some kernels, this project's CI among
+ * them, do not have), so the old task must stop first, one node at a time:
+ * - with keepalived: a stopping HAProxy keeps serving for `grace` while its health URI
+ *   answers 503, so keepalived (1 s checks, 2 failures) moves the VIP to a peer before
+ *   this node stops accepting: no request is lost;
+ * - without (one node): nothing can take the traffic meanwhile; no grace, so the port is
+ *   closed for as short a time as possible (measured in docs/edge.md).
  */
 export function haproxyRollout(input: RenderInput): {
   mode: ComposePort["mode"];
@@ -34,9 +34,12 @@ export function haproxyRollout(input: RenderInput): {
   endpoint: "vip" | "dnsrr";
   grace: Duration;
 } {
-  return input.config.keepalived.enabled
-    ? { mode: "host", order: "stop-first", endpoint: "dnsrr", grace: "5s" }
-    : { mode: "ingress", order: "start-first", endpoint: "vip", grace: "2s" };
+  return {
+    mode: "host",
+    order: "stop-first",
+    endpoint: "dnsrr",
+    grace: input.config.keepalived.enabled ? "5s" : "0s",
+  };
 }
 
 /**
