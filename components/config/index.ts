@@ -4,15 +4,20 @@ export { stackFileJsonSchema } from "./jsonSchema";
 export { loadConfig } from "./load";
 export { ConfigError, describeIssues, fromPulumiConfig, type ParsedConfig, parseConfig } from "./parse";
 export {
+  backendSlots,
   configSchema,
   consulBuild,
   crossFieldIssues,
   DEBIAN_ARCHIVE_CONSUL_VERSION,
+  dataPathProblem,
   type FlotillaConfig,
+  FORBIDDEN_DATA_PATHS,
   HASHICORP_CONSUL_VERSION,
   type LabConfig,
   NAMESPACE,
   type OpenStackConfig,
+  RESERVED_MYSQL_USERS,
+  RESERVED_PORTS,
   SECRET_DESCRIPTIONS,
   SECRET_KEYS,
   SECRET_VALUE_KEYS,

@@ -97,9 +97,12 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 export function fromPulumiConfig(raw: Record<string, string>): {
   values: Record<string, unknown>;
   secrets: Partial<Record<SecretKey, string>>;
+  /** Keys with a literal dot (`flotilla:swarm.managers` set without `--path`), one problem each. */
+  dotted: string[];
 } {
   const values: Record<string, unknown> = {};
   const secrets: Partial<Record<SecretKey, string>> = {};
+  const dotted: string[] = [];
   for (const [fullKey, text] of Object.entries(raw)) {
     if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
     const key = fullKey.slice(NAMESPACE.length + 1);
@@ -107,9 +110,32 @@ export function fromPulumiConfig(raw: Record<string, string>): {
       secrets[key as SecretKey] = text;
       continue;
     }
+    if (key.includes(".")) {
+      dotted.push(dottedKeyProblem(key, text));
+      continue;
+    }
     values[key] = parseValue(text);
   }
-  return { values, secrets };
+  return { values, secrets, dotted };
+}
+
+/**
+ * `pulumi config set flotilla:swarm.managers 3` without `--path` stores one key named
+ * "swarm.managers", which the program would never read: say how to set it instead.
+ */
+function dottedKeyProblem(key: string, text: string): string {
+  const path = key.split(".");
+  const known = knownKeysAt(path.slice(0, -1)).includes(path[path.length - 1]);
+  // The value is echoed only when it is short and plain (never a secret key's: those have no dot).
+  const shown = text.length <= 40 && /^[A-Za-z0-9._:/@+-]+$/.test(text) ? text : "<value>";
+  const command = `\`pulumi config rm ${NAMESPACE}:${key}\` then \`pulumi config set --path ${NAMESPACE}:${key} ${shown}\``;
+  return known
+    ? `${NAMESPACE}:${key}: set as one literal key with a dot, which Flotilla never reads (was \`--path\` left out?); use ${command}`
+    : `${NAMESPACE}:${key}: set as one literal key with a dot, and '${key}' is no Flotilla setting either; for a nested setting use \`pulumi config set --path ${NAMESPACE}:<section>.<key> <value>\` (sections: ${knownKeysAt(
+        [],
+      )
+        .filter((k) => !(SECRET_KEYS as readonly string[]).includes(k))
+        .join(", ")})`;
 }
 
 function parseValue(text: string): unknown {
@@ -150,6 +176,17 @@ function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
       ) {
         problems.push(
           `${NAMESPACE}:${key}: expected an unencrypted PEM private key ('-----BEGIN PRIVATE KEY-----', RSA or EC), got a value that is not (not shown: it is a secret)`,
+        );
+      }
+    } else if (key === "keepalivedPassword") {
+      // keepalived.conf's auth_pass: the image takes these characters only, and VRRP uses the first 8.
+      if (!/^[A-Za-z0-9+/=_.-]+$/.test(value)) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected only the characters A-Z a-z 0-9 + / = _ . - (keepalived.conf's auth_pass: no spaces, quotes, '#' or '!'), got a value with others (not shown: it is a secret)`,
+        );
+      } else if (value.length < 8) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected at least 8 characters (VRRP uses the first 8), got ${value.length} (value not shown: it is a secret)`,
         );
       }
     } else if (key === "consulGossipKey") {
@@ -211,9 +248,10 @@ export interface ParsedConfig {
 
 /** Parse and validate the raw Pulumi config; throws one ConfigError listing every problem. */
 export function parseConfig(raw: Record<string, string>): ParsedConfig {
-  const { values, secrets } = fromPulumiConfig(raw);
+  const { values, secrets, dotted } = fromPulumiConfig(raw);
   const result = configSchema.safeParse(values, { reportInput: true });
   const problems = [
+    ...dotted,
     ...(result.success ? [] : describeIssues(result.error.issues)),
     ...secretProblems(secrets),
   ];

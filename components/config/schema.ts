@@ -95,6 +95,58 @@ const name = z
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
+/** A Linux login name that is not root (the nodes are reached and administered through sudo). */
+const loginUser = name.refine((u) => u !== "root", {
+  error: "expected a login user other than root (root logins over SSH stay disabled; the user has sudo)",
+});
+
+/** MariaDB accounts the application user must not be: MariaDB's own, and Flotilla's exporter. */
+export const RESERVED_MYSQL_USERS = [
+  "root",
+  "mysql",
+  "mariadb.sys",
+  "exporter",
+] as const satisfies readonly string[];
+const RESERVED_MYSQL_USERS_LIST: readonly string[] = RESERVED_MYSQL_USERS;
+
+/** Host directories a data path must not be, nor lie under: the system's and the Docker engine's. */
+export const FORBIDDEN_DATA_PATHS = [
+  "/etc",
+  "/usr",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib64",
+  "/boot",
+  "/dev",
+  "/proc",
+  "/sys",
+  "/run",
+  "/var/lib/docker",
+] as const;
+
+/** Why a host path cannot hold the MySQL data directory, or undefined when it can. */
+export function dataPathProblem(path: string): string | undefined {
+  const segments = path.split("/").filter((s) => s !== "");
+  if (segments.some((s) => s === ".." || s === "."))
+    return "expected a path without '.' or '..' segments (the path is created and mounted as written)";
+  if (segments.length === 0) return "expected a directory of its own, not / itself";
+  const normal = `/${segments.join("/")}`;
+  const under = FORBIDDEN_DATA_PATHS.find((d) => normal === d || normal.startsWith(`${d}/`));
+  if (under)
+    return `expected a path outside ${under} (a system or Docker engine directory), such as /srv/flotilla/mysql`;
+  return undefined;
+}
+
+/** OCI tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Registry host (DNS name, IPv4 or localhost), optional port, optional lower-case repository path. */
+const REGISTRY =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+/** A full image reference: [registry/]path[:tag][@digest]. */
+const IMAGE_REFERENCE =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?|localhost(?::[0-9]{1,5})?)\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
 const swarmSchema = z.strictObject({
   managers: quorumCount("Swarm managers").default(1).describe("Swarm managers (Raft quorum): 1, 3, 5 or 7."),
   workers: count("Swarm workers", 50)
@@ -111,7 +163,14 @@ const consulSchema = z.strictObject({
 });
 
 const webappSchema = z.strictObject({
-  replicas: count("webapp replicas", 100).default(2).describe("Webapp replicas behind HAProxy."),
+  replicas: z
+    .int({ error: "expected a whole number of webapp replicas" })
+    .min(1, { error: "expected at least 1 webapp replica (with none, HAProxy has nothing to serve)" })
+    .max(100, { error: "expected at most 100 webapp replicas" })
+    .default(2)
+    .describe(
+      "Webapp replicas behind HAProxy (1 to 100; HAProxy's backend slots follow: max(10, 2 × replicas)).",
+    ),
   port: port.default(8080).describe("Port the webapp listens on inside its container."),
   drainSeconds: z
     .int()
@@ -176,10 +235,21 @@ const mysqlSchema = z.strictObject({
     .default(7)
     .describe("How many scheduled backups the backup volume keeps (the oldest go first)."),
   database: name.default("flotilla").describe("Application database name."),
-  user: name.default("flotilla").describe("Application user (privileges on the application database only)."),
+  user: name
+    .refine((u) => !RESERVED_MYSQL_USERS_LIST.includes(u), {
+      error: `expected an application user other than ${RESERVED_MYSQL_USERS.map((u) => `'${u}'`).join(", ")} (MariaDB's own and Flotilla's exporter accounts; the application gets privileges on its database only)`,
+    })
+    .default("flotilla")
+    .describe(
+      "Application user (privileges on the application database only; not root, mysql, mariadb.sys or exporter).",
+    ),
   dataPath: z
     .string()
-    .regex(/^\/[A-Za-z0-9._/-]+$/, { error: "expected an absolute path" })
+    .regex(/^\/[A-Za-z0-9._/-]*$/, { error: "expected an absolute path" })
+    .superRefine((p, ctx) => {
+      const problem = dataPathProblem(p);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, input: p });
+    })
     .default("/srv/flotilla/mysql")
     .describe(
       "Host path of the MySQL data directory on the `db` node (the Cinder volume mount on OpenStack).",
@@ -270,11 +340,19 @@ const monitoringSchema = z.strictObject({
 
 const imagesSchema = z.strictObject({
   registry: z
-    .string()
-    .min(1)
+    .string({ error: "expected a registry address" })
+    .regex(REGISTRY, {
+      error:
+        "expected a registry as host[:port][/path] (e.g. registry.example.com:5000/flotilla), lower-case, no scheme or tag",
+    })
     .optional()
     .describe("Registry the images are pushed to (required on OpenStack so every node can pull them)."),
-  baseImage: nonEmpty("an image reference")
+  baseImage: z
+    .string({ error: "expected an image reference" })
+    .regex(IMAGE_REFERENCE, {
+      error:
+        "expected an image reference such as debian:trixie-slim or registry.example.com/debian@sha256:<64 hex>",
+    })
     .default("debian:trixie-slim")
     .describe("Base image of every Flotilla image."),
   consulSource: z
@@ -288,7 +366,12 @@ const imagesSchema = z.strictObject({
     .regex(/^\d+\.\d+\.\d+$/, { error: "expected a version such as 1.20.2" })
     .optional()
     .describe("Consul version: default 1.21.0 from HashiCorp, 1.8.7 (the only one) from Debian's archive."),
-  version: nonEmpty("a version label")
+  version: z
+    .string({ error: "expected a version label" })
+    .regex(TAG, {
+      error:
+        "expected an image tag: letters, digits, '_', '.' or '-', at most 128, not starting with '.' or '-'",
+    })
     .default("0.1.0")
     .describe("Version label baked into the images and shown by the webapp."),
 });
@@ -325,7 +408,7 @@ const openstackSchema = z.strictObject({
       error: "expected an OpenSSH public key ('ssh-ed25519 AAAA...')",
     })
     .describe("Public SSH key of the operator, installed on the bastion and every node."),
-  sshUser: name.default("debian").describe("Login user of the cloud image."),
+  sshUser: loginUser.default("debian").describe("Login user of the cloud image (not root)."),
   connection: z
     .enum(["jump", "direct"], { error: "expected 'jump' or 'direct'" })
     .default("jump")
@@ -357,7 +440,9 @@ const labSchema = z.strictObject({
   registryPort: port
     .default(5000)
     .describe("Port on 127.0.0.1 where the lab's image registry answers (images are pushed there)."),
-  sshUser: name.default("debian").describe("Login user on the lab's bastion and nodes (made by cloud-init)."),
+  sshUser: loginUser
+    .default("debian")
+    .describe("Login user on the lab's bastion and nodes (made by cloud-init; not root)."),
 });
 
 /** The only Consul version Debian's archive has (bullseye's package): `consulSource: debian-archive` builds it. */
@@ -532,13 +617,103 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
       message: "expected at least 2 load-balancer nodes when keepalived is enabled",
       input: c.swarm.loadBalancerNodes,
     });
+  issues.push(...portIssues(c, traits));
+  if (traits.multiNode && c.swarm.loadBalancerNodes === 0)
+    issues.push({
+      path: ["swarm", "loadBalancerNodes"],
+      message: `expected at least 1 load-balancer node when target is '${c.target}' (HAProxy runs on the \`lb\` nodes only: with none, nothing answers on the public ports)`,
+      input: c.swarm.loadBalancerNodes,
+    });
+  c.access.adminCidrs.forEach((cidr, i) => {
+    if (!c.access.allowWorldAdmin && Number(cidr.split("/")[1]) === 0)
+      issues.push({
+        path: ["access", "adminCidrs", i],
+        message:
+          "expected the operators' own networks, not the whole internet (SSH and the admin pages would be open to all); set flotilla:access.allowWorldAdmin to true to allow it anyway (`pulumi config set --path flotilla:access.allowWorldAdmin true`)",
+        input: cidr,
+      });
+  });
+  if (c.haproxy.metricsUser === c.haproxy.statsUser)
+    issues.push({
+      path: ["haproxy", "metricsUser"],
+      message: `expected a user other than flotilla:haproxy.statsUser ('${c.haproxy.statsUser}'): the read-only metrics user and the stats admin are two HAProxy users with their own passwords`,
+      input: c.haproxy.metricsUser,
+    });
   const consul = consulBuild(c);
   if (consul.source === "debian-archive" && consul.version !== DEBIAN_ARCHIVE_CONSUL_VERSION)
     issues.push({
       path: ["images", "consulVersion"],
-      message: `expected ${DEBIAN_ARCHIVE_CONSUL_VERSION}, the only Consul version in Debian's archive (set flotilla:images.consulSource to 'hashicorp' for another version)`,
+      message: `expected ${DEBIAN_ARCHIVE_CONSUL_VERSION}, the only Consul version in Debian's archive (for another version use HashiCorp's release: \`pulumi config set --path flotilla:images.consulSource hashicorp\`)`,
       input: c.images.consulVersion,
     });
+  return issues;
+}
+
+/**
+ * Ports a public port must not be: SSH, Swarm (2377 management, 7946 gossip, 4789 VXLAN),
+ * MariaDB, Consul (8300-8302 RPC and gossip, 8500 HTTP, 8600 DNS) and HAProxy's own
+ * health check port on the \`lb\` nodes (8405).
+ */
+export const RESERVED_PORTS: Readonly<Record<number, string>> = {
+  22: "SSH",
+  2377: "Swarm cluster management",
+  7946: "Swarm node gossip",
+  4789: "Swarm overlay network (VXLAN)",
+  3306: "MariaDB",
+  8300: "Consul server RPC",
+  8301: "Consul LAN gossip",
+  8302: "Consul WAN gossip",
+  8405: "HAProxy's health check (published on the lb nodes)",
+  8500: "Consul HTTP API",
+  8600: "Consul DNS",
+};
+
+/**
+ * HAProxy's backend server slots (\`server-template\`): room for every replica twice over,
+ * so a rolling update's new tasks register before the old ones leave, and never fewer
+ * than 10. The HAProxy renderer passes it as HAPROXY_BACKEND_SLOTS; no replica count is
+ * refused for want of slots.
+ */
+export function backendSlots(c: { readonly webapp: { readonly replicas: number } }): number {
+  return Math.max(10, c.webapp.replicas * 2);
+}
+
+/**
+ * The public ports: each once among HAProxy's (all on the \`lb\` nodes), none reserved.
+ * Prometheus' port counts too where it shares a node with HAProxy: on single-node targets
+ * (\`local\`); on multi-node targets it runs on a manager and HAProxy on \`lb\` workers.
+ */
+function portIssues(c: RawConfig, traits: TargetTraits): Issue[] {
+  const issues: Issue[] = [];
+  const ports: { path: [string, string]; port: number; sharesHaproxyNode: boolean }[] = [
+    { path: ["haproxy", "httpPort"], port: c.haproxy.httpPort, sharesHaproxyNode: true },
+    { path: ["haproxy", "httpsPort"], port: c.haproxy.httpsPort, sharesHaproxyNode: true },
+    { path: ["haproxy", "statsPort"], port: c.haproxy.statsPort, sharesHaproxyNode: true },
+  ];
+  if (c.monitoring.enabled)
+    ports.push({
+      path: ["monitoring", "port"],
+      port: c.monitoring.port,
+      sharesHaproxyNode: !traits.multiNode,
+    });
+  const seen: typeof ports = [];
+  for (const p of ports) {
+    const reserved = RESERVED_PORTS[p.port];
+    if (reserved)
+      issues.push({
+        path: p.path,
+        message: `expected a port other than ${p.port}, which is ${reserved}'s (reserved: ${Object.keys(RESERVED_PORTS).join(", ")})`,
+        input: p.port,
+      });
+    const clash = seen.find((q) => q.port === p.port && q.sharesHaproxyNode && p.sharesHaproxyNode);
+    if (clash)
+      issues.push({
+        path: p.path,
+        message: `expected a port not already used by ${NAMESPACE}:${clash.path.join(".")} (${clash.port}) on the same node${p.path[0] === "monitoring" ? "s (one node runs both on this target)" : "s"}`,
+        input: p.port,
+      });
+    seen.push(p);
+  }
   return issues;
 }
 

@@ -4,7 +4,14 @@ import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, type ParsedConfig, parseConfig, SECRET_KEYS } from "../../components/config";
+import {
+  backendSlots,
+  ConfigError,
+  dataPathProblem,
+  type ParsedConfig,
+  parseConfig,
+  SECRET_KEYS,
+} from "../../components/config";
 import { README_PATH, updatedReadme } from "../../scripts/dev/write-config-docs";
 import { renderSchema, SCHEMA_PATH } from "../../scripts/dev/write-config-schema";
 import { ROOT, stackConfig } from "../support/pulumi";
@@ -93,7 +100,7 @@ describe("bad config is refused with every problem, each naming its key", () => 
     ["flotilla:swarm", { managers: 0 }, "flotilla:swarm.managers", /odd number of Swarm managers.*got 0/],
     ["flotilla:consul", { servers: 4 }, "flotilla:consul.servers", /odd number of Consul servers.*got 4/],
     ["flotilla:consul", { servers: 0 }, "flotilla:consul.servers", /odd number of Consul servers.*got 0/],
-    ["flotilla:webapp", { replicas: -1 }, "flotilla:webapp.replicas", /zero or more.*got -1/],
+    ["flotilla:webapp", { replicas: -1 }, "flotilla:webapp.replicas", /at least 1 webapp replica.*got -1/],
     ["flotilla:webapp", { replicas: 1.5 }, "flotilla:webapp.replicas", /whole number.*got 1.5/],
     [
       "flotilla:access",
@@ -219,7 +226,7 @@ describe("bad config is refused with every problem, each naming its key", () => 
   it("refuses a Consul version Debian's archive does not have, naming the key", () => {
     expect(problemsOf(stackConfig("dev", { "flotilla:images": { consulVersion: "1.20.2" } }))).toEqual([
       expect.stringMatching(
-        /^flotilla:images\.consulVersion: expected 1\.8\.7, the only Consul version in Debian's archive \(set flotilla:images\.consulSource to 'hashicorp'.*got "1\.20\.2"$/,
+        /^flotilla:images\.consulVersion: expected 1\.8\.7, the only Consul version in Debian's archive \(for another version use HashiCorp's release: `pulumi config set --path flotilla:images\.consulSource hashicorp`\), got "1\.20\.2"$/,
       ),
     ]);
     expect(() =>
@@ -273,6 +280,337 @@ describe("bad config is refused with every problem, each naming its key", () => 
     );
     expect(parsed.secrets).toEqual({ consulGossipKey: key, statsPassword: "a-long-password" });
     expect(JSON.stringify(parsed.config)).not.toContain("a-long-password");
+  });
+});
+
+/** The one problem a config has, asserting it names `key` and matches `message`. */
+function onlyProblem(raw: Record<string, string>, key: string, message: RegExp): string {
+  const problems = problemsOf(raw);
+  expect(problems, problems.join("\n")).toHaveLength(1);
+  expect(problems[0].startsWith(`${key}: `), problems[0]).toBe(true);
+  expect(problems[0]).toMatch(message);
+  return problems[0];
+}
+
+describe("issue 13: every bad setting is refused by the schema, naming its key, before any resource", () => {
+  it("a port used twice among haproxy.httpPort, httpsPort and statsPort", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:haproxy": { httpPort: 8080, httpsPort: 8080 } }),
+      "flotilla:haproxy.httpsPort",
+      /expected a port not already used by flotilla:haproxy\.httpPort \(8080\) on the same nodes, got 8080$/,
+    );
+    onlyProblem(
+      helion({ "flotilla:haproxy": { statsPort: 443 } }),
+      "flotilla:haproxy.statsPort",
+      /not already used by flotilla:haproxy\.httpsPort \(443\)/,
+    );
+  });
+
+  it("monitoring.port on HAProxy's ports where one node runs both (local), allowed where Prometheus has a manager of its own", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:monitoring": { port: 8404 } }),
+      "flotilla:monitoring.port",
+      /not already used by flotilla:haproxy\.statsPort \(8404\) on the same nodes \(one node runs both on this target\)/,
+    );
+    expect(() => parseConfig(helion({ "flotilla:monitoring": { port: 8404 } }))).not.toThrow();
+    expect(() =>
+      parseConfig(stackConfig("dev", { "flotilla:monitoring": { enabled: false, port: 8404 } })),
+    ).not.toThrow();
+  });
+
+  it.each([22, 2377, 7946, 4789, 3306, 8300, 8301, 8302, 8405, 8500, 8600])(
+    "a public port reserved for the cluster's own services: %i",
+    (port) => {
+      onlyProblem(
+        helion({ "flotilla:haproxy": { httpPort: port } }),
+        "flotilla:haproxy.httpPort",
+        new RegExp(`expected a port other than ${port}, which is .*'s \\(reserved: 22, .*\\), got ${port}$`),
+      );
+    },
+  );
+
+  it("a reserved port as the HTTPS, stats or Prometheus port", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:haproxy": { httpsPort: 2377 } }),
+      "flotilla:haproxy.httpsPort",
+      /Swarm cluster management/,
+    );
+    onlyProblem(
+      stackConfig("dev", { "flotilla:haproxy": { statsPort: 8500 } }),
+      "flotilla:haproxy.statsPort",
+      /Consul HTTP API/,
+    );
+    onlyProblem(
+      stackConfig("dev", { "flotilla:monitoring": { port: 22 } }),
+      "flotilla:monitoring.port",
+      /SSH/,
+    );
+  });
+
+  it("zero webapp replicas", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:webapp": { replicas: 0 } }),
+      "flotilla:webapp.replicas",
+      /expected at least 1 webapp replica \(with none, HAProxy has nothing to serve\), got 0$/,
+    );
+  });
+
+  it("zero load-balancer nodes on multi-node targets (openstack and lab)", () => {
+    onlyProblem(
+      helion({
+        "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 0 },
+        "flotilla:keepalived": { enabled: false },
+      }),
+      "flotilla:swarm.loadBalancerNodes",
+      /expected at least 1 load-balancer node when target is 'openstack'.*got 0$/,
+    );
+    const lab = problemsOf(
+      stackConfig("lab", {
+        "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 0 },
+        "flotilla:keepalived": { enabled: false },
+      }),
+    );
+    expect(lab).toEqual([
+      expect.stringMatching(
+        /^flotilla:swarm\.loadBalancerNodes: expected at least 1 load-balancer node when target is 'lab'/,
+      ),
+    ]);
+  });
+
+  it("HAProxy's backend slots follow the replicas (max(10, 2 x replicas)), so no replica count outgrows them", () => {
+    const slots = (replicas: number) =>
+      backendSlots(parseConfig(stackConfig("dev", { "flotilla:webapp": { replicas } })).config);
+    expect(slots(1)).toBe(10);
+    expect(slots(5)).toBe(10);
+    expect(slots(6)).toBe(12);
+    expect(slots(100)).toBe(200);
+    for (const replicas of [1, 2, 7, 50, 100]) expect(slots(replicas)).toBeGreaterThanOrEqual(2 * replicas);
+  });
+
+  it.each(["root", "mysql", "exporter"])("mysql.user = %s (a reserved MariaDB account)", (user) => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:mysql": { user } }),
+      "flotilla:mysql.user",
+      /expected an application user other than 'root', 'mysql', 'mariadb\.sys', 'exporter'/,
+    );
+  });
+
+  it.each([
+    ["/srv/../etc/mysql", /without '\.' or '\.\.' segments/],
+    ["/srv/./mysql", /without '\.' or '\.\.' segments/],
+    ["/", /expected a directory of its own, not \/ itself/],
+    ["/etc/mysql", /outside \/etc/],
+    ["/usr/local/mysql", /outside \/usr/],
+    ["/var/lib/docker/volumes/db", /outside \/var\/lib\/docker/],
+    ["/proc/db", /outside \/proc/],
+    ["/sys/db", /outside \/sys/],
+    ["/boot", /outside \/boot/],
+    ["/dev/shm/db", /outside \/dev/],
+    ["/run/mysql", /outside \/run/],
+  ])("mysql.dataPath = %s", (dataPath, message) => {
+    onlyProblem(stackConfig("dev", { "flotilla:mysql": { dataPath } }), "flotilla:mysql.dataPath", message);
+  });
+
+  it("a data path that merely starts like a system directory is fine (/etcetera, /srv/etc)", () => {
+    expect(dataPathProblem("/etcetera/mysql")).toBeUndefined();
+    expect(dataPathProblem("/srv/etc/mysql")).toBeUndefined();
+    expect(dataPathProblem("/var/lib/mysql")).toBeUndefined();
+  });
+
+  it.each([
+    ["with a space", "pass word123"],
+    ["with '#' (a comment in keepalived.conf)", "pass#word123"],
+    ["with '!' (a comment in keepalived.conf)", "pass!word123"],
+    ["with a quote", 'pass"word123'],
+    ["not ASCII", "pässwörd123"],
+  ])("a keepalived password %s, never echoed", (_what, value) => {
+    const line = onlyProblem(
+      stackConfig("dev", { "flotilla:keepalivedPassword": value }),
+      "flotilla:keepalivedPassword",
+      /expected only the characters A-Z a-z 0-9 \+ \/ = _ \. - \(keepalived\.conf's auth_pass.*not shown: it is a secret/,
+    );
+    expect(line).not.toContain(value);
+  });
+
+  it("a keepalived password shorter than the 8 characters VRRP uses; 8 plain ones are fine", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:keepalivedPassword": "abc123" }),
+      "flotilla:keepalivedPassword",
+      /expected at least 8 characters \(VRRP uses the first 8\), got 6/,
+    );
+    expect(parseConfig(stackConfig("dev", { "flotilla:keepalivedPassword": "Ab3+/=_." })).secrets).toEqual({
+      keepalivedPassword: "Ab3+/=_.",
+    });
+  });
+
+  it.each([
+    ["https://registry.example.com", /host\[:port\]\[\/path\]/],
+    ["registry.example.com:5000/Flotilla", /host\[:port\]\[\/path\]/],
+    ["registry.example.com/flotilla:0.1.0", /no scheme or tag/],
+    ["", /host\[:port\]/],
+  ])("images.registry = %j", (registry, message) => {
+    const problems = problemsOf(helion({ "flotilla:images": { registry } }));
+    expect(
+      problems.find((p) => p.startsWith("flotilla:images.registry: ")),
+      problems.join("\n"),
+    ).toMatch(message);
+  });
+
+  it("valid registries pass: host, host:port, host:port/path, IPv4:port", () => {
+    for (const registry of [
+      "registry.example.com",
+      "127.0.0.1:5000",
+      "registry.helion.example.com:5000/flotilla/ci",
+      "localhost:5000",
+    ])
+      expect(() => parseConfig(helion({ "flotilla:images": { registry } })), registry).not.toThrow();
+  });
+
+  it.each(["1.0 beta", "-1.0", ".hidden", "v1/2", "x".repeat(129)])(
+    "images.version = %j (not an image tag)",
+    (version) => {
+      onlyProblem(
+        stackConfig("dev", { "flotilla:images": { version } }),
+        "flotilla:images.version",
+        /expected an image tag/,
+      );
+    },
+  );
+
+  it.each(["Debian:trixie", "debian:", "debian:trixie slim", "https://debian:trixie", "debian@sha256:abc"])(
+    "images.baseImage = %j (not an image reference)",
+    (baseImage) => {
+      onlyProblem(
+        stackConfig("dev", { "flotilla:images": { baseImage } }),
+        "flotilla:images.baseImage",
+        /expected an image reference/,
+      );
+    },
+  );
+
+  it("valid image references pass as baseImage", () => {
+    for (const baseImage of [
+      "debian:trixie-slim",
+      "debian",
+      "library/debian:13",
+      "registry.example.com:5000/base/debian:trixie",
+      `debian@sha256:${"a".repeat(64)}`,
+      `localhost:5000/debian:trixie@sha256:${"0".repeat(64)}`,
+    ])
+      expect(
+        () => parseConfig(stackConfig("dev", { "flotilla:images": { baseImage } })),
+        baseImage,
+      ).not.toThrow();
+  });
+
+  it("access.adminCidrs containing 0.0.0.0/0, unless access.allowWorldAdmin is true", () => {
+    const line = onlyProblem(
+      stackConfig("dev", { "flotilla:access": { adminCidrs: ["10.0.0.0/8", "0.0.0.0/0"] } }),
+      "flotilla:access.adminCidrs.1",
+      /expected the operators' own networks, not the whole internet.*`pulumi config set --path flotilla:access\.allowWorldAdmin true`.*got "0\.0\.0\.0\/0"$/,
+    );
+    expect(line).toContain("flotilla:access.allowWorldAdmin");
+    expect(() =>
+      parseConfig(
+        stackConfig("dev", { "flotilla:access": { adminCidrs: ["0.0.0.0/0"], allowWorldAdmin: true } }),
+      ),
+    ).not.toThrow();
+  });
+
+  it("openstack.sshUser = root", () => {
+    const os = JSON.parse(stackConfig("helion")["flotilla:openstack"]);
+    onlyProblem(
+      helion({ "flotilla:openstack": { ...os, sshUser: "root" } }),
+      "flotilla:openstack.sshUser",
+      /expected a login user other than root/,
+    );
+  });
+
+  it("lab.sshUser = root", () => {
+    const lab = JSON.parse(stackConfig("lab")["flotilla:lab"]);
+    onlyProblem(
+      stackConfig("lab", { "flotilla:lab": { ...lab, sshUser: "root" } }),
+      "flotilla:lab.sshUser",
+      /expected a login user other than root/,
+    );
+  });
+
+  it("haproxy.metricsUser equal to haproxy.statsUser (two users, two passwords)", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:haproxy": { statsUser: "ops", metricsUser: "ops" } }),
+      "flotilla:haproxy.metricsUser",
+      /expected a user other than flotilla:haproxy\.statsUser \('ops'\)/,
+    );
+  });
+
+  it("a dotted key given literally (set without --path) gets the --path command", () => {
+    const line = onlyProblem(
+      { ...stackConfig("dev"), "flotilla:swarm.managers": "3" },
+      "flotilla:swarm.managers",
+      /set as one literal key with a dot.*was `--path` left out\?.*`pulumi config rm flotilla:swarm\.managers` then `pulumi config set --path flotilla:swarm\.managers 3`/,
+    );
+    expect(line).not.toMatch(/unknown key/);
+    // Deeper keys too, and an unknown dotted key still points at --path and the sections.
+    onlyProblem(
+      { ...stackConfig("helion"), "flotilla:openstack.flavors.worker": "m1.large" },
+      "flotilla:openstack.flavors.worker",
+      /`pulumi config set --path flotilla:openstack\.flavors\.worker m1\.large`/,
+    );
+    onlyProblem(
+      { ...stackConfig("dev"), "flotilla:swarm.managerz": "3" },
+      "flotilla:swarm.managerz",
+      /no Flotilla setting either; for a nested setting use `pulumi config set --path flotilla:<section>\.<key> <value>` \(sections: target, swarm,/,
+    );
+  });
+
+  it("a long or odd literal dotted value is not echoed in the hint", () => {
+    const line = onlyProblem(
+      { ...stackConfig("dev"), "flotilla:haproxy.statsUser": "some value with spaces" },
+      "flotilla:haproxy.statsUser",
+      /pulumi config set --path flotilla:haproxy\.statsUser <value>/,
+    );
+    expect(line).not.toContain("some value with spaces");
+  });
+
+  it("every message that suggests a command for a nested key gives its --path form", () => {
+    const messages = [
+      ...problemsOf(stackConfig("dev", { "flotilla:images": { consulVersion: "1.20.2" } })),
+      ...problemsOf(stackConfig("dev", { "flotilla:access": { adminCidrs: ["0.0.0.0/0"] } })),
+      ...problemsOf({ ...stackConfig("dev"), "flotilla:swarm.managers": "3" }),
+    ];
+    for (const m of messages)
+      for (const command of m.match(/`pulumi config set [^`]*`/g) ?? [])
+        if (/flotilla:\w+\./.test(command)) expect(command, m).toContain("--path");
+    expect(messages.join("\n")).toMatch(/--path/);
+  });
+
+  it("keepalived on a target that cannot run it (see also the keepalived rules above)", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:keepalived": { enabled: true } }),
+      "flotilla:keepalived.enabled",
+      /expected false when target is 'local': keepalived moves a virtual IP.*only 'openstack' or 'lab' provides/,
+    );
+  });
+
+  it("a Debian-archive Consul version that does not exist (see also the Consul version test above)", () => {
+    onlyProblem(
+      helion({
+        "flotilla:images": {
+          registry: "registry.example.com:5000",
+          consulSource: "debian-archive",
+          consulVersion: "1.9.0",
+        },
+      }),
+      "flotilla:images.consulVersion",
+      /expected 1\.8\.7, the only Consul version in Debian's archive/,
+    );
+  });
+
+  it("every refusal happens before any resource: the program stops at loadConfig", async () => {
+    // parseConfig is what loadConfig runs first thing in index.ts; a refusal throws there.
+    expect(() => parseConfig(stackConfig("dev", { "flotilla:webapp": { replicas: 0 } }))).toThrow(
+      ConfigError,
+    );
   });
 });
 
