@@ -113,6 +113,8 @@ export async function makeSecrets(stacks: readonly StackName[]): Promise<Record<
     else if (key === "keepalivedPassword") out[key] = randomBytes(12).toString("base64url").slice(0, 16);
     else out[key] = randomBytes(24).toString("base64url");
   }
+  // The key of the secret names' HMAC (the Secrets component's secretNameKey).
+  out.secretNameKey = randomBytes(32).toString("base64");
   return out;
 }
 
@@ -127,7 +129,7 @@ function secretNames(d: Deployment): Record<string, string> {
   return Object.fromEntries(
     SECRET_TARGETS.filter((t) => d.secrets[SECRET_SOURCES[t]] !== undefined).map((t) => [
       t,
-      secretName(d.prefix, t, d.secrets[SECRET_SOURCES[t]]),
+      secretName(d.prefix, t, d.secrets[SECRET_SOURCES[t]], d.secrets.secretNameKey),
     ]),
   );
 }
