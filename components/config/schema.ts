@@ -37,7 +37,7 @@ export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
   mysqlPassword: "Password of the application's MariaDB user (`mysql.user`); generated when unset.",
   statsPassword: "HAProxy stats page password (`haproxy.statsUser`); generated when unset.",
   keepalivedPassword:
-    "keepalived VRRP password: 8 printable ASCII characters at most are used, no spaces, `#` or `!`; generated when unset.",
+    "keepalived VRRP password: at least 8 characters, only `A-Z a-z 0-9 + / = _ . -` (keepalived.conf's `auth_pass`; VRRP uses the first 8); generated when unset.",
   consulGossipKey:
     "Consul gossip encryption key: 32 bytes in base64 (`consul keygen`); generated when unset.",
   consulMasterToken: "Consul initial management ACL token (a UUID); generated when unset.",
