@@ -1,0 +1,332 @@
+// The monitoring stack on the host engine's one-node Swarm, with the stacks it watches:
+// Prometheus scrapes every job (up == 1), loads the alert rules, raises the backend alert
+// when a webapp replica goes away, and its query page loads in headless Chromium behind
+// basic auth (screenshot for the README). Figures go to test/artifacts/monitoring.json.
+
+import { randomUUID } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseConfig } from "../../components/config";
+import {
+  composeYaml,
+  DEPLOY_SCRIPT,
+  deployArgs,
+  deployStdin,
+  PROMETHEUS_USER,
+  renderStack,
+  SECRET_SOURCES,
+  SECRET_TARGETS,
+  type SecretTarget,
+  STACK_NETWORKS,
+  STACK_SECRETS,
+  type StackName,
+  secretName,
+  serviceName,
+} from "../../components/stacks";
+import { containers, deploy, type E2eEnv, ok, randomSecrets, remove, run, until } from "../e2e/lib";
+import { describeWithDocker } from "../support/docker";
+import { ROOT, stackConfig } from "../support/pulumi";
+
+const PREFIX = "flotilla-mon";
+const VERSION = "0.1.0";
+const ARTIFACTS = path.join(ROOT, "test", "artifacts");
+const WATCHED: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
+const JOBS = ["haproxy", "consul", "webapp", "mysql", "node", "prometheus"];
+
+describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a one-node Swarm", () => {
+  const dataDir = mkdtempSync("/tmp/flotilla-mon-mysql-");
+  const secrets = randomSecrets();
+  // The read-only Consul token Prometheus sends (its own secret, until the config adds it).
+  const consulToken = randomUUID();
+  const env: E2eEnv = {
+    prefix: PREFIX,
+    config: parseConfig(stackConfig("dev", { "flotilla:mysql": { dataPath: dataDir } })).config,
+    images: {
+      consul: `flotilla/consul:${VERSION}`,
+      mysql: `flotilla/mysql:${VERSION}`,
+      webapp: `flotilla/webapp:${VERSION}`,
+      haproxy: `flotilla/haproxy:${VERSION}`,
+      keepalived: `flotilla/keepalived:${VERSION}`,
+      prometheus: `flotilla/prometheus:${VERSION}`,
+    },
+    secrets,
+  };
+  const figures: Record<string, unknown> = {};
+  let base = "";
+  const auth = () =>
+    `Basic ${Buffer.from(`${env.config.monitoring.user}:${secrets.monitoringPassword}`).toString("base64")}`;
+  const api = async (pathAndQuery: string) => {
+    const res = await fetch(`${base}${pathAndQuery}`, { headers: { authorization: auth() } });
+    if (!res.ok) throw new Error(`${pathAndQuery}: HTTP ${res.status}`);
+    return (await res.json()) as { data: Record<string, unknown> & { result?: unknown } };
+  };
+  const query = async (expr: string) =>
+    (await api(`/api/v1/query?query=${encodeURIComponent(expr)}`)).data.result as {
+      metric: Record<string, string>;
+      value: [number, string];
+    }[];
+
+  /** The monitoring stack as the catalog renders it, plus the Consul token secret; short alert `for:`. */
+  async function deployMonitoring() {
+    const names = Object.fromEntries(
+      SECRET_TARGETS.map((t) => [
+        t,
+        secretName(PREFIX, t, secrets[SECRET_SOURCES[t]], secrets.secretNameKey),
+      ]),
+    ) as Record<SecretTarget, string>;
+    const document = renderStack("monitoring", {
+      config: env.config,
+      images: env.images,
+      secretNames: names,
+      prefix: PREFIX,
+      randomPorts: true,
+      containerLabels: { "flotilla.test": "1", "flotilla.suite": "monitoring" },
+    });
+    const prometheus = document.services.monitoring;
+    prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
+    prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
+    const tokenName = `${PREFIX}-consul_prometheus_token-${randomUUID().slice(0, 8)}`;
+    document.secrets = { ...document.secrets, consul_prometheus_token: { external: true, name: tokenName } };
+    prometheus.secrets = [
+      ...(prometheus.secrets ?? []),
+      {
+        source: "consul_prometheus_token",
+        target: "consul_prometheus_token",
+        uid: String(PROMETHEUS_USER.uid),
+        gid: String(PROMETHEUS_USER.gid),
+        mode: 0o400,
+      },
+    ];
+    const stdin = deployStdin(
+      [
+        ...STACK_SECRETS.monitoring.map((t) => ({ name: names[t], value: secrets[SECRET_SOURCES[t]] })),
+        { name: tokenName, value: consulToken },
+      ],
+      composeYaml(document),
+    );
+    const args = deployArgs({
+      prefix: PREFIX,
+      stack: "monitoring",
+      networks: STACK_NETWORKS.monitoring,
+      ensureDirs: [],
+      resolveImage: "never",
+      waitSeconds: 180,
+    });
+    const r = await run("bash", [DEPLOY_SCRIPT, ...args], { input: stdin, timeoutMs: 240_000 });
+    if (r.code !== 0) throw new Error(`deploy of monitoring failed: ${r.stderr}\n${r.stdout}`);
+  }
+
+  /** Give the Consul token the image's read-only flotilla-prometheus policy (the master token in a RAM file). */
+  async function createConsulToken() {
+    const [server] = await containers(env, "consul");
+    const body = JSON.stringify({
+      SecretID: consulToken,
+      Description: "Flotilla: flotilla-prometheus (monitoring test)",
+      Policies: [{ Name: "flotilla-prometheus" }],
+    });
+    const script =
+      'umask 077; h=$(mktemp /dev/shm/t.XXXXXX); printf "X-Consul-Token: %s\\n" "$(cat /run/secrets/consul_master_token)" >"$h"; ' +
+      'curl -fsS -X PUT -H "@$h" --data-binary @- http://127.0.0.1:8500/v1/acl/token >/dev/null; rc=$?; rm -f "$h"; exit $rc';
+    await until(
+      "the flotilla-prometheus policy, then the token",
+      async () =>
+        (await run("docker", ["exec", "-i", server, "sh", "-c", script], { input: body })).code === 0,
+      90_000,
+      1000,
+    );
+  }
+
+  beforeAll(async () => {
+    await ok("bash", ["images/build.sh", "--only", "consul", "--only", "mysql", "--only", "prometheus"], {
+      timeoutMs: 900_000,
+    });
+    await ok("bash", ["scripts/host/local-swarm.sh"]);
+    const started = Date.now();
+    for (const stack of WATCHED) await deploy(env, stack);
+    await createConsulToken();
+    await deployMonitoring();
+    figures.deploySeconds = Math.round((Date.now() - started) / 1000);
+    const [id] = await containers(env, "monitoring" as StackName);
+    const out = await ok("docker", ["port", id, "9090/tcp"]);
+    base = `http://127.0.0.1:${/:(\d+)$/m.exec(out.split("\n")[0])![1]}`;
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const stack of ["monitoring", ...[...WATCHED].reverse()] as StackName[]) await remove(env, stack);
+    await until(
+      "the test's volumes removed",
+      async () => {
+        const vols = (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-`]))
+          .split("\n")
+          .filter(Boolean);
+        if (vols.length) await run("docker", ["volume", "rm", ...vols]);
+        return vols.length === 0;
+      },
+      60_000,
+      2000,
+    ).catch((e) => console.log(String(e)));
+    await run("docker", [
+      "run",
+      "--rm",
+      "-v",
+      `${dataDir}:/d`,
+      "--entrypoint",
+      "sh",
+      env.images.mysql,
+      "-c",
+      "rm -rf /d/*",
+    ]);
+    rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(path.join(ARTIFACTS, "monitoring.json"), `${JSON.stringify(figures, null, 2)}\n`);
+    console.log(`monitoring figures: ${JSON.stringify(figures)}`);
+  }, 300_000);
+
+  it("refuses the UI and API without the password", async () => {
+    expect((await fetch(`${base}/api/v1/query?query=up`)).status).toBe(401);
+    const wrong = Buffer.from(`${env.config.monitoring.user}:not-the-password`).toString("base64");
+    expect((await fetch(`${base}/graph`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
+  });
+
+  it("scrapes every job: haproxy, consul, webapp, mysql, node (up == 1)", async () => {
+    const ms = await until(
+      "every job up",
+      async () => {
+        const up = await query("min by (job) (up)");
+        const byJob = Object.fromEntries(up.map((r) => [r.metric.job, r.value[1]]));
+        figures.up = byJob;
+        return JOBS.every((j) => byJob[j] === "1");
+      },
+      120_000,
+      2000,
+    ).catch((e) => {
+      throw new Error(`${e}: last up by job ${JSON.stringify(figures.up)}`);
+    });
+    figures.allJobsUpAfterMs = ms;
+    const durations = await query("max by (job) (scrape_duration_seconds)");
+    figures.scrapeDurationMs = Object.fromEntries(
+      durations.map((r) => [r.metric.job, Math.round(Number(r.value[1]) * 10000) / 10]),
+    );
+    // Series from each source, not just a target that answers.
+    for (const expr of [
+      'haproxy_backend_active_servers{proxy="webapp"}',
+      "consul_autopilot_healthy",
+      "mysql_global_status_uptime",
+      "node_load1",
+    ]) {
+      expect((await query(expr)).length, expr).toBeGreaterThan(0);
+    }
+    const memory = await query('process_resident_memory_bytes{job="prometheus"}');
+    figures.prometheusRssMiB = Math.round(Number(memory[0].value[1]) / 1048576);
+    const series = await query("prometheus_tsdb_head_series");
+    figures.headSeries = Number(series[0].value[1]);
+    console.log(
+      `scrape durations (ms): ${JSON.stringify(figures.scrapeDurationMs)}; RSS ${figures.prometheusRssMiB} MiB`,
+    );
+  }, 150_000);
+
+  it("loads the alert rules", async () => {
+    const groups = (await api("/api/v1/rules")).data.groups as { rules: { name: string }[] }[];
+    const names = groups.flatMap((g) => g.rules.map((r) => r.name));
+    for (const alert of [
+      "FlotillaBackendServerDown",
+      "FlotillaBackendDegraded",
+      "FlotillaBackendDown",
+      "FlotillaDatabaseMemberNotSynced",
+      "FlotillaDatabaseClusterShrunk",
+      "FlotillaConsulServerMissing",
+      "FlotillaNodeDown",
+    ]) {
+      expect(names).toContain(alert);
+    }
+    expect(names).toContain("flotilla:expected_webapp_replicas");
+  });
+
+  it("raises no alert for a healthy database, Consul or node (one server: no Galera alert)", async () => {
+    const alerts = (await api("/api/v1/alerts")).data.alerts as { labels: { alertname: string } }[];
+    const names = alerts.map((a) => a.labels.alertname);
+    figures.alertsWhenHealthy = names;
+    for (const quiet of [
+      "FlotillaDatabaseDown",
+      "FlotillaDatabaseMemberNotSynced",
+      "FlotillaDatabaseClusterShrunk",
+      "FlotillaDatabaseMembersMissing",
+      "FlotillaConsulServerMissing",
+      "FlotillaConsulUnhealthy",
+      "FlotillaNodeDown",
+    ])
+      expect(names).not.toContain(quiet);
+  });
+
+  it("raises the backend alert when a webapp replica goes away", async () => {
+    const webapp = serviceName(PREFIX, "webapp");
+    const replicas = env.config.webapp.replicas;
+    // First every replica is in HAProxy's backend, and the alert is quiet.
+    await until(
+      `HAProxy reporting ${replicas} webapp servers up`,
+      async () => {
+        const active = await query('min(haproxy_backend_active_servers{proxy="webapp"})');
+        return Number(active[0]?.value[1]) === replicas;
+      },
+      90_000,
+      2000,
+    );
+    const before = (await api("/api/v1/alerts")).data.alerts as { labels: { alertname: string } }[];
+    expect(before.map((a) => a.labels.alertname)).not.toContain("FlotillaBackendDegraded");
+    const started = Date.now();
+    await ok("docker", ["service", "scale", "--detach", `${webapp}=${replicas - 1}`]);
+    let state = "";
+    await until(
+      "FlotillaBackendDegraded pending or firing",
+      async () => {
+        const alerts = (await api("/api/v1/alerts")).data.alerts as {
+          labels: { alertname: string };
+          state: string;
+        }[];
+        state = alerts.find((a) => a.labels.alertname === "FlotillaBackendDegraded")?.state ?? "";
+        return state === "firing";
+      },
+      90_000,
+      1000,
+    );
+    figures.backendAlertFiringAfterMs = Date.now() - started;
+    expect(state).toBe("firing");
+  }, 120_000);
+
+  it("shows the series on the query page in headless Chromium (screenshot)", async () => {
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-sync",
+      ],
+    });
+    try {
+      // The password goes to the browser over its control pipe: never in argv or a URL.
+      const context = await browser.newContext({
+        httpCredentials: { username: env.config.monitoring.user, password: secrets.monitoringPassword },
+        viewport: { width: 1400, height: 900 },
+      });
+      const page = await context.newPage();
+      const expr = encodeURIComponent("up");
+      // Debian packages the classic UI only (/graph says so and links here).
+      const res = await page.goto(`${base}/classic/graph?g0.expr=${expr}&g0.tab=1`);
+      expect(res?.status()).toBe(200);
+      for (const job of ["haproxy", "consul", "webapp", "mysql"]) {
+        await page.getByText(`job="${job}"`).first().waitFor({ timeout: 30_000 });
+      }
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const file = path.join(ARTIFACTS, "prometheus.png");
+      await page.screenshot({ path: file, fullPage: true });
+      mkdirSync(path.join(ROOT, "docs", "img"), { recursive: true });
+      copyFileSync(file, path.join(ROOT, "docs", "img", "prometheus.png"));
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
