@@ -365,6 +365,9 @@ describeWithDocker("haproxy image", () => {
     const write = tryExec(LB, ["sh", "-c", "touch /etc/haproxy/x"]);
     expect(write.status).not.toBe(0);
     expect(write.out).toMatch(/Read-only file system/);
+    // Consul writes to /tmp (a link to /dev/shm here): were it read-only, `consul version`
+    // would start with a warning, and the agent script would pick ACL keys Consul 1.8 refuses.
+    expect(tryExec(LB, ["consul", "version"]).out.split("\n")[0]).toMatch(/^Consul v\d/);
     const users = tryExec(LB, ["stat", "-c", "%a %u", "/dev/shm/haproxy/users.cfg"]);
     expect(users.out.trim()).toBe("400 980");
   });
