@@ -47,10 +47,10 @@ new Stacks(
   { dependsOn: [cluster, images] },
 );
 
-/** Where customers reach the webapp. */
-export const publicUrl = pulumi.interpolate`http://${cluster.publicAddress}:${config.haproxy.httpPort}/`;
-/** HAProxy stats page (admin CIDRs only; user `haproxy.statsUser`, password `statsPassword`). */
-export const statsUrl = pulumi.interpolate`http://${cluster.publicAddress}:${config.haproxy.statsPort}/stats`;
+/** Where customers reach the webapp: HTTPS at HAProxy (plain HTTP on `haproxy.httpPort` redirects here unless `haproxy.redirectHttp` is false). */
+export const publicUrl = pulumi.interpolate`https://${cluster.publicAddress}:${config.haproxy.httpsPort}/`;
+/** HAProxy stats page over TLS (admin CIDRs only; user `haproxy.statsUser`, password `statsPassword`). */
+export const statsUrl = pulumi.interpolate`https://${cluster.publicAddress}:${config.haproxy.statsPort}/stats`;
 /** The bastion's public address (targets with a bastion only). */
 export const bastionAddress = cluster.bastionAddress;
 /** The HAProxy stats password, for the operator (`pulumi stack output --show-secrets statsPassword`). */

@@ -49,6 +49,8 @@ export function isSecretLookingName(name: string): boolean {
 /** Inputs whose name does not look secret but whose value is one, per resource type. */
 const SECRET_INPUTS_BY_TYPE: Record<string, string[]> = {
   [TYPES.dockerSecret]: ["data"],
+  // The edge certificate's private key, in PEM: "pem" is a format, not a secret word.
+  [TYPES.tlsSelfSignedCert]: ["privateKeyPem"],
 };
 
 /** Raw value of a (possibly proxied) object's own property, without the proxy's unwrapping. */

@@ -14,6 +14,7 @@ export const TYPES = {
   dockerService: "docker:index/service:Service",
   dockerContainer: "docker:index/container:Container",
   dockerSecret: "docker:index/secret:Secret",
+  tlsSelfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
   localCommand: "command:local:Command",
   remoteCommand: "command:remote:Command",
 } as const;

@@ -25,8 +25,8 @@ describe("Pulumi.dev.yaml", () => {
     // keepalived is off on a one-node dev Swarm.
     expect(ev.byType("flotilla:stacks:KeepalivedStack")).toHaveLength(0);
     expect(ev.byType("flotilla:stacks:WebappStack")).toHaveLength(1);
-    expect(ev.outputs.publicUrl).toBe("http://localhost:8080/");
-    expect(ev.outputs.statsUrl).toBe("http://localhost:8404/stats");
+    expect(ev.outputs.publicUrl).toBe("https://localhost:8443/");
+    expect(ev.outputs.statsUrl).toBe("https://localhost:8404/stats");
   });
 
   it("makes the local engine a labelled one-node Swarm through the bootstrap script", async () => {
@@ -96,7 +96,7 @@ describe("Pulumi.helion.yaml", () => {
     expect(
       ev.byType("command:local:Command").filter((c) => String(c.inputs.create).includes("stack deploy")),
     ).toEqual([]);
-    expect(String(ev.outputs.publicUrl)).toMatch(/^http:\/\/[\d.]+:80\/$/);
+    expect(String(ev.outputs.publicUrl)).toMatch(/^https:\/\/[\d.]+:443\/$/);
     expect(ev.outputs.bastionAddress).toBeTruthy();
   });
 
@@ -161,7 +161,7 @@ describe("Pulumi.lab.yaml", () => {
       expect(userData, c.name).toMatch(/^#cloud-config\n/);
       expect(userData, c.name).toContain("sudo: ALL=(ALL) NOPASSWD:ALL");
     }
-    expect(String(ev.outputs.publicUrl)).toBe("http://10.213.0.100:80/");
+    expect(String(ev.outputs.publicUrl)).toBe("https://10.213.0.100:443/");
     expect(ev.outputs.bastionAddress).toBe("127.0.0.1:2222");
   });
 

@@ -54,6 +54,11 @@ export function secretsFile(stack: string): string | undefined {
   return dir ? path.join(dir, `${stack}.secrets.json`) : undefined;
 }
 
+/** Where the demo writes HAProxy's certificate (public), for `curl --cacert` while it is self-signed. */
+export function certificateFile(stack: string): string {
+  return path.join(REPO_ROOT, ".rehearsal", stack, "edge-certificate.pem");
+}
+
 async function setupMachine(): Promise<void> {
   const script = ["scripts/dev/setup-machine.sh", "scripts/setup-machine.sh"]
     .map((s) => path.join(REPO_ROOT, s))
@@ -77,6 +82,7 @@ async function main(): Promise<number> {
   if (down) {
     const result = await teardown({ stack, log: (l) => console.log(l) });
     if (secrets) rmSync(secrets, { force: true });
+    rmSync(certificateFile(stack), { force: true });
     console.log(
       result.undone || result.skipped.length
         ? `demo: stack '${stack}' removed`
@@ -109,9 +115,20 @@ async function main(): Promise<number> {
     writeFileSync(secrets, `${JSON.stringify(result.secretOutputs, null, 2)}\n`, { mode: 0o600 });
     chmodSync(secrets, 0o600);
     console.log(`\ndemo: stack '${stack}' is up in ${result.seconds.toFixed(0)} s and left running.`);
-    for (const [k, v] of Object.entries(result.outputs))
-      if (v !== "[secret]" && v !== undefined && v !== null)
-        console.log(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(result.outputs)) {
+      if (v === "[secret]" || v === undefined || v === null) continue;
+      if (k === "tlsCertificatePem" && typeof v === "string") {
+        // A PEM block is no line for a terminal: it goes to a file, named here.
+        const file = certificateFile(stack);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, v);
+        console.log(
+          `  ${k}: in ${path.relative(REPO_ROOT, file)} (e.g. curl --cacert ${path.relative(REPO_ROOT, file)} ...)`,
+        );
+        continue;
+      }
+      console.log(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    }
     console.log(
       `  passwords (${Object.keys(result.secretOutputs).join(", ")}): in ${secrets} (RAM only, mode 0600), e.g. jq -r .statsPassword ${secrets}`,
     );

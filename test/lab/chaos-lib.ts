@@ -100,8 +100,8 @@ export async function startLoad(opts: {
   url: string;
   rate?: number;
   maxSeconds?: number;
-  /** HTTPS to a self-signed edge: do not verify the certificate. */
-  insecure?: boolean;
+  /** HTTPS: the CA (or self-signed certificate) file on this machine the client verifies against. */
+  ca?: string;
 }): Promise<{ stop: () => Promise<LoadSummary> }> {
   await run("docker", ["rm", "-f", opts.name]);
   await ok("docker", [
@@ -115,6 +115,7 @@ export async function startLoad(opts: {
     opts.network,
     "-v",
     `${path.join(ROOT, "test", "lab", "load-client.mjs")}:/load-client.mjs:ro`,
+    ...(opts.ca ? ["-v", `${opts.ca}:/edge-ca.pem:ro`] : []),
     "--entrypoint",
     "node",
     opts.image,
@@ -125,7 +126,7 @@ export async function startLoad(opts: {
     String(opts.rate ?? 50),
     "--seconds",
     String(opts.maxSeconds ?? 300),
-    ...(opts.insecure ? ["--insecure"] : []),
+    ...(opts.ca ? ["--ca", "/edge-ca.pem"] : []),
   ]);
   return {
     stop: async () => {

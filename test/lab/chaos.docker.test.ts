@@ -8,15 +8,17 @@
 // the Swarm leader, a Consul server's node, the db node; unplug a node and plug it back;
 // a rolling update across nodes; power every node back on. One row per fault, written to
 // test/artifacts/lab-chaos.json and .md (the README's table).
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { planLabAddresses } from "../../components/lab";
 import { planNodes } from "../../components/swarm";
+import { certificateFile } from "../../tools/demo";
 import { execute, teardown } from "../../tools/executor/executor";
 import { journalPath } from "../../tools/executor/journal";
 import { describeWithDocker } from "../support/docker";
+import { request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
   type LoadSummary,
@@ -52,7 +54,16 @@ const managers = nodes.filter((n) => n.role === "manager").map((n) => n.key);
 const lbNodes = nodes.filter((n) => n.labels.includes("lb")).map((n) => n.key);
 const dbNodes = nodes.filter((n) => n.labels.includes("db")).map((n) => n.key);
 const plainWorkers = nodes.filter((n) => n.role === "worker" && n.labels.length === 0).map((n) => n.key);
-const URL = `http://${addresses.vip}:${config.haproxy.httpPort}/`;
+// Clients reach the site over HTTPS at the VIP, verified against the stack's own
+// (self-signed) certificate: the program's output, kept in a file for the load client.
+const URL = `https://${addresses.vip}:${config.haproxy.httpsPort}/`;
+const CA_FILE = certificateFile("lab");
+const ca = () => readFileSync(CA_FILE);
+/** One request through the VIP (a fresh TLS handshake), true on a 2xx. */
+const answers = async (timeoutMs = 2_000) =>
+  request(URL, { ca: ca(), timeoutMs })
+    .then((a) => a.status >= 200 && a.status < 300)
+    .catch(() => false);
 const WEBAPP = "flotilla-webapp_webapp";
 const RATE = 50;
 /** Leave the lab running after the suite (to look at it), and reuse a running one (to iterate). */
@@ -94,13 +105,13 @@ async function leader(): Promise<string> {
 
 /** Plays that must survive: created before the fault, refused as "already played" after it. */
 async function play(customer: string): Promise<number> {
-  const res = await fetch(`${URL}play`, {
+  const res = await request(`${URL}play`, {
+    ca: ca(),
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ customer }),
-    signal: AbortSignal.timeout(10_000),
+    timeoutMs: 10_000,
   });
-  await res.text();
   return res.status;
 }
 
@@ -142,8 +153,7 @@ async function steadyState(): Promise<void> {
   await until(
     "20 answers in a row through the VIP",
     async () => {
-      const r = await fetch(URL, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      streak = r?.ok ? streak + 1 : 0;
+      streak = (await answers()) ? streak + 1 : 0;
       return streak >= 20;
     },
     300_000,
@@ -160,6 +170,7 @@ async function scenario(name: string, fault: () => Promise<string>, settleMs = 5
     image: loadImage,
     url: URL,
     rate: RATE,
+    ca: CA_FILE,
   });
   await sleep(3_000);
   let recovery: string;
@@ -212,12 +223,10 @@ describeWithDocker(
       const result = await execute({ stack: "lab", log: (l) => console.log(l) });
       const programSeconds = (Date.now() - t0) / 1000;
       expect(result.outputs.publicUrl).toBe(URL);
-      const firstOk = await until(
-        "the first 200 through the VIP",
-        async () => (await fetch(URL, { signal: AbortSignal.timeout(2_000) })).ok,
-        300_000,
-        500,
-      );
+      // The certificate the program made (self-signed for the VIP): what every client here verifies.
+      mkdirSync(path.dirname(CA_FILE), { recursive: true });
+      writeFileSync(CA_FILE, String(result.outputs.tlsCertificatePem));
+      const firstOk = await until("the first 200 through the VIP", answers, 300_000, 500);
       loadImage ||= (await ok("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]))
         .split("\n")
         .find((t) => t.endsWith("/flotilla/webapp:0.1.0")) as string;
@@ -377,12 +386,7 @@ describeWithDocker(
           await powerOff(vm(victim));
           await sleep(10_000);
           await powerOn(vm(victim));
-          await until(
-            "the app answering from the database again",
-            async () => (await fetch(URL, { signal: AbortSignal.timeout(2_000) })).ok,
-            240_000,
-            500,
-          );
+          await until("the app answering from the database again", answers, 240_000, 500);
           return `off 10 s, serving again ${secondsSince(t)} after the power-off`;
         },
         10_000,

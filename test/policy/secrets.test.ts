@@ -81,6 +81,19 @@ describe("secret-inputs-are-secret", () => {
     ).toEqual([]);
   });
 
+  it("treats a self-signed certificate's private key PEM as a secret", async () => {
+    const rs = await remediate({
+      type: "tls:index/selfSignedCert:SelfSignedCert",
+      props: {
+        privateKeyPem: "-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n",
+        validityPeriodHours: 8760,
+      },
+    });
+    expect(rs).toHaveLength(1);
+    expect(isSecretValue(rs[0].properties.privateKeyPem)).toBe(true);
+    expect(rs[0].properties.validityPeriodHours).toBe(8760);
+  });
+
   it("ignores values unknown during preview and empty values", async () => {
     expect(
       await remediate({

@@ -10,8 +10,9 @@ import { createServer } from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { secretsFile } from "../../tools/demo";
+import { certificateFile, secretsFile } from "../../tools/demo";
 import { journalPath } from "../../tools/executor/journal";
+import { basicAuth, request } from "../support/https";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const ARTIFACT = path.join(ROOT, "test", "artifacts", "demo-dev.json");
@@ -27,8 +28,13 @@ const devConfig = parseYaml(readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "ut
   string,
   unknown
 >;
-const haproxy = (devConfig["flotilla:haproxy"] ?? {}) as { httpPort?: number; statsPort?: number };
+const haproxy = (devConfig["flotilla:haproxy"] ?? {}) as {
+  httpPort?: number;
+  httpsPort?: number;
+  statsPort?: number;
+};
 const HTTP_PORT = haproxy.httpPort ?? 8080;
+const HTTPS_PORT = haproxy.httpsPort ?? 8443;
 const STATS_PORT = haproxy.statsPort ?? 8404;
 const STACKS = ["consul", "mysql", "webapp", "haproxy"].map((s) => `flotilla-${s}`);
 
@@ -62,13 +68,12 @@ function demo(...args: string[]): { code: number; out: string; seconds: number }
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, seconds: (Date.now() - t0) / 1000 };
 }
 
-async function get(url: string, auth?: string): Promise<number> {
-  const res = await fetch(url, {
-    headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString("base64")}` } : {},
-  });
-  await res.arrayBuffer();
-  return res.status;
+/** Status (and Location) of a GET; https URLs are verified against the stack's own certificate, written by the demo. */
+function answer(url: string, auth?: string) {
+  const ca = url.startsWith("https:") ? readFileSync(certificateFile("dev")) : undefined;
+  return request(url, { ca, headers: auth ? basicAuth(auth) : {} });
 }
+const get = async (url: string, auth?: string) => (await answer(url, auth)).status;
 
 /** First 200 from the URL within `seconds` (the stack converged, HAProxy may still be resolving its backends). */
 async function firstOk(url: string, seconds: number): Promise<number> {
@@ -98,7 +103,7 @@ describe.skipIf(!available)("demo --stack dev: the dev stack from nothing by the
       throw new Error(
         `stacks ${ours.join(", ")} already exist (a dev stack deployed by other means): remove them first`,
       );
-    for (const port of [HTTP_PORT, STATS_PORT])
+    for (const port of [HTTP_PORT, HTTPS_PORT, STATS_PORT])
       if (!(await portFree(port)))
         throw new Error(
           `port ${port} (Pulumi.dev.yaml) is taken by something that is not this test's: free it to run the dev rehearsal`,
@@ -130,8 +135,10 @@ describe.skipIf(!available)("demo --stack dev: the dev stack from nothing by the
     expect(up.code, up.out).toBe(0);
     expect(up.out).toContain("REHEARSAL without Pulumi state");
     expect(up.out).toContain("`npm run up` is the real thing");
-    expect(up.out).toContain(`publicUrl: http://localhost:${HTTP_PORT}/`);
-    expect(up.out).toContain(`statsUrl: http://localhost:${STATS_PORT}/stats`);
+    expect(up.out).toContain(`publicUrl: https://localhost:${HTTPS_PORT}/`);
+    expect(up.out).toContain(`statsUrl: https://localhost:${STATS_PORT}/stats`);
+    expect(up.out).toMatch(/tlsCertificate: self-signed/);
+    expect(readFileSync(certificateFile("dev"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const file = secretsFile("dev");
     expect(file).toBeDefined();
     expect(up.out).toContain(`in ${file} (RAM only, mode 0600)`);
@@ -143,18 +150,22 @@ describe.skipIf(!available)("demo --stack dev: the dev stack from nothing by the
     expect(stacks()).toEqual(expect.arrayContaining(STACKS));
   });
 
-  it("serves the app through HAProxy on the published port, and the stats page wants the password", async () => {
+  it("serves the app over HTTPS with the stack's certificate (HTTP redirects there), and the stats page wants the password", async () => {
     const t0 = Date.now();
-    expect(await firstOk(`http://127.0.0.1:${HTTP_PORT}/`, 60)).toBe(200);
+    // localhost: the name the certificate was made for (verified against it, not skipped).
+    expect(await firstOk(`https://localhost:${HTTPS_PORT}/`, 60)).toBe(200);
     figures.firstOkAfterUpSeconds = (Date.now() - t0) / 1000;
     const file = String(secretsFile("dev"));
     const password = JSON.parse(readFileSync(file, "utf8")).statsPassword as string;
     const user = String(
       (devConfig["flotilla:haproxy"] as { statsUser?: string } | undefined)?.statsUser ?? "admin",
     );
-    expect(await get(`http://127.0.0.1:${STATS_PORT}/stats`)).toBe(401);
-    expect(await get(`http://127.0.0.1:${STATS_PORT}/stats`, `${user}:wrong-password`)).toBe(401);
-    expect(await get(`http://127.0.0.1:${STATS_PORT}/stats`, `${user}:${password}`)).toBe(200);
+    const plain = await answer(`http://127.0.0.1:${HTTP_PORT}/`);
+    expect(plain.status).toBe(301);
+    expect(plain.location).toMatch(/^https:\/\//);
+    expect(await get(`https://localhost:${STATS_PORT}/stats`)).toBe(401);
+    expect(await get(`https://localhost:${STATS_PORT}/stats`, `${user}:wrong-password`)).toBe(401);
+    expect(await get(`https://localhost:${STATS_PORT}/stats`, `${user}:${password}`)).toBe(200);
   });
 
   it("refuses a second bring-up while the first is up", () => {
