@@ -65,8 +65,11 @@ export async function ok(cmd: string, args: string[], opts: { input?: string; ti
   return r.stdout;
 }
 
-/** A self-signed ECDSA certificate for localhost then its key, as HAProxy's `crt` reads it (openssl writes it to stdout only). */
-export function selfSignedPem(): string {
+/**
+ * A self-signed ECDSA certificate then its key, as HAProxy's `crt` reads it (openssl
+ * writes it to stdout only: the key never touches the disk). For localhost by default.
+ */
+export function selfSignedPem(subjectAltName = "DNS:localhost,IP:127.0.0.1"): string {
   const out = execFileSync(
     "openssl",
     [
@@ -86,7 +89,7 @@ export function selfSignedPem(): string {
       "-subj",
       "/CN=localhost",
       "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      `subjectAltName=${subjectAltName}`,
     ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
   );
