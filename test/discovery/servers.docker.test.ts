@@ -74,6 +74,8 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       stackConfig("dev", {
         "flotilla:mysql": { dataPath: dataDir },
         "flotilla:consul": { servers },
+        // Plain HTTP load (TLS is the edge suite's): no redirect.
+        "flotilla:haproxy": { redirectHttp: false },
         // A short drain: each case scales a replica in and out again.
         "flotilla:webapp": { replicas, drainSeconds: 3 },
       }),

@@ -62,6 +62,8 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       stackConfig("dev", {
         "flotilla:mysql": { dataPath: dataDir, nodes: MEMBERS, backupIntervalMinutes: 0 },
         "flotilla:consul": { servers: 1 },
+        // Plain HTTP load (TLS is the edge suite's): no redirect.
+        "flotilla:haproxy": { redirectHttp: false },
         "flotilla:webapp": { replicas: 2 },
       }),
     ).config,
