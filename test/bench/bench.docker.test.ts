@@ -18,7 +18,10 @@ describeWithDocker("npm run bench -- --smoke", () => {
   beforeAll(async () => {
     const built = await run("bash", ["images/build.sh", "--version", "0.1.0"], { timeoutMs: 900_000 });
     if (built.code !== 0) throw new Error(`images/build.sh failed: ${built.stderr}`);
-    const r = await run("npx", ["tsx", "tools/bench/bench.ts", "--smoke", "--out", out, "--plots", out], {
+    // FLOTILLA_BENCH_ARGS: extra flags, e.g. "--webapp-writable-root" (docs/bench.md).
+    const extra = (process.env.FLOTILLA_BENCH_ARGS ?? "").split(/\s+/).filter(Boolean);
+    const args = ["tsx", "tools/bench/bench.ts", "--smoke", "--out", out, "--plots", out, ...extra];
+    const r = await run("npx", args, {
       timeoutMs: 600_000,
     });
     log = `${r.stdout}\n${r.stderr}`;

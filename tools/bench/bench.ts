@@ -50,6 +50,8 @@ export interface BenchArgs {
   /** Images: <imageRepo>/<name>:<imageTag>. */
   imageRepo: string;
   imageTag: string;
+  /** Deploy the webapp without a read-only root (workaround, see docs/bench.md). */
+  webappWritableRoot: boolean;
   /** Re-render the report and plots of an earlier run's bench.json, measuring nothing. */
   fromJson?: string;
 }
@@ -67,6 +69,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--rounds N] [--smoke] [--
   --plots DIR      where the plots go (default docs/img)
   --image-repo R   deploy images R/<name>:<tag> (default flotilla)
   --image-tag T    (default ${VERSION})
+  --webapp-writable-root  deploy the webapp without read_only (a workaround; docs/bench.md)
   --from-json F    re-render the report and plots from an earlier bench.json (no measuring)`;
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
@@ -81,6 +84,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     plots: path.join(REPO_ROOT, "docs", "img"),
     imageRepo: "flotilla",
     imageTag: VERSION,
+    webappWritableRoot: false,
   };
   let duration: number | undefined;
   let rounds: number | undefined;
@@ -99,6 +103,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     else if (flag === "--connections") a.connections = int("--connections", value(), 2, 1000);
     else if (flag === "--smoke") a.smoke = true;
     else if (flag === "--keep") a.keep = true;
+    else if (flag === "--webapp-writable-root") a.webappWritableRoot = true;
     else if (flag === "--reuse") {
       const p = value();
       if (!p || !/^[a-z][a-z0-9-]*$/.test(p))
@@ -518,7 +523,13 @@ async function main(): Promise<number> {
         // Plain HTTP serves the site (no 301 to HTTPS): the benchmark measures HTTP only.
         "flotilla:haproxy": { redirectHttp: false },
       });
-      const d: Deployment = { prefix, config, images, secrets: await makeSecrets(ORDER) };
+      const d: Deployment = {
+        prefix,
+        config,
+        images,
+        secrets: await makeSecrets(ORDER),
+        webappWritableRoot: args.webappWritableRoot,
+      };
       deployment = d;
       await must("bash", ["scripts/host/local-swarm.sh"]);
       const t0 = Date.now();
@@ -577,6 +588,7 @@ async function main(): Promise<number> {
         smoke: args.smoke,
         replicas: 2,
         deployment: prefix,
+        webappWritableRoot: args.webappWritableRoot,
       },
       machine: {
         ...m0,

@@ -123,6 +123,8 @@ export interface Deployment {
   config: FlotillaConfig;
   images: Record<StackImage, string>;
   secrets: Record<string, string>;
+  /** Workaround: deploy the webapp without a read-only root (see docs/bench.md). */
+  webappWritableRoot?: boolean;
 }
 
 function secretNames(d: Deployment): Record<string, string> {
@@ -137,16 +139,18 @@ function secretNames(d: Deployment): Record<string, string> {
 /** Render one stack and deploy it with the host deploy script. */
 export async function deployStack(d: Deployment, stack: StackName): Promise<void> {
   const names = secretNames(d);
-  const yaml = composeYaml(
-    renderStack(stack, {
-      config: d.config,
-      images: d.images,
-      secretNames: names as never,
-      prefix: d.prefix,
-      randomPorts: true,
-      containerLabels: { "flotilla.test": "1", "flotilla.suite": "bench" },
-    }),
-  );
+  const document = renderStack(stack, {
+    config: d.config,
+    images: d.images,
+    secretNames: names as never,
+    prefix: d.prefix,
+    randomPorts: true,
+    containerLabels: { "flotilla.test": "1", "flotilla.suite": "bench" },
+  });
+  if (d.webappWritableRoot && stack === "webapp")
+    for (const svc of Object.values(document.services ?? {}))
+      (svc as { read_only?: boolean }).read_only = false;
+  const yaml = composeYaml(document);
   const stdin = deployStdin(
     STACK_SECRETS[stack].map((t) => ({ name: names[t], value: d.secrets[SECRET_SOURCES[t]] })),
     yaml,

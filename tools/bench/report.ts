@@ -24,6 +24,8 @@ export interface BenchSettings {
   smoke: boolean;
   replicas: number;
   deployment: string;
+  /** The webapp ran without a read-only root (a workaround, see docs/bench.md). */
+  webappWritableRoot?: boolean;
 }
 
 export interface BenchResult {
@@ -70,6 +72,12 @@ export function renderMarkdown(r: BenchResult, plots: { title: string; file: str
     `${r.date} · ${s.rounds} round(s) × ${s.durationSeconds} s per point, ${s.connections} connections at saturation (wrk, closed loop), ` +
       `open loop at ${s.fractions.map(pct).join(" / ")} of each target's saturation · ${s.replicas} webapp replicas · deployment \`${s.deployment}\``,
     "",
+    ...(s.webappWritableRoot
+      ? [
+          "Workaround: the webapp was deployed without a read-only root (`--webapp-writable-root`, see docs/bench.md).",
+          "",
+        ]
+      : []),
     `Machine: ${m.cpu}, ${m.cores} cores, kernel ${m.kernel}; load average before ${m.loadBefore}, after ${m.loadAfter}; ` +
       `Docker ${m.docker}; ${m.haproxy}; commit ${m.commit.slice(0, 12)}${m.dirty ? " (uncommitted changes)" : ""}; ` +
       `images/haproxy at ${m.haproxyImageCommit}.`,
