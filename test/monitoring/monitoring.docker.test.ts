@@ -54,6 +54,8 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     secrets,
   };
   const figures: Record<string, unknown> = {};
+  // Not among a catalog stack's secrets, so stack-remove.sh leaves it: removed in afterAll.
+  const tokenName = `${PREFIX}-consul_prometheus_token-${randomUUID().slice(0, 8)}`;
   let base = "";
   const auth = () =>
     `Basic ${Buffer.from(`${env.config.monitoring.user}:${secrets.monitoringPassword}`).toString("base64")}`;
@@ -87,7 +89,6 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     const prometheus = document.services.monitoring;
     prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
     prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
-    const tokenName = `${PREFIX}-consul_prometheus_token-${randomUUID().slice(0, 8)}`;
     document.secrets = { ...document.secrets, consul_prometheus_token: { external: true, name: tokenName } };
     prometheus.secrets = [
       ...(prometheus.secrets ?? []),
@@ -179,6 +180,7 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
       "rm -rf /d/*",
     ]);
     rmSync(dataDir, { recursive: true, force: true });
+    await run("docker", ["secret", "rm", tokenName]);
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, "monitoring.json"), `${JSON.stringify(figures, null, 2)}\n`);
     console.log(`monitoring figures: ${JSON.stringify(figures)}`);
