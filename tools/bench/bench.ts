@@ -553,6 +553,11 @@ async function main(): Promise<number> {
     const haproxyImage = (await must("docker", ["inspect", "-f", "{{.Config.Image}}", haproxy])).split(
       "@",
     )[0];
+    // The image IDs the measured containers run (a tag may be rebuilt during the run).
+    const running: Record<string, string> = {
+      [haproxyImage]: await must("docker", ["inspect", "-f", "{{.Image}}", haproxy]),
+      [images.webapp]: await must("docker", ["inspect", "-f", "{{.Image}}", webapps[0]]),
+    };
     await b.start(replicaAddrs, haproxyImage);
     const endpoints: Record<Target, Endpoint> = {
       direct: { target: "direct", addrs: replicaAddrs },
@@ -594,7 +599,7 @@ async function main(): Promise<number> {
         ...m0,
         loadAfter: loadavg(),
         haproxy: haproxyVersion,
-        images: await imageFacts([haproxyImage, images.webapp, LOAD_IMAGE]),
+        images: { ...running, ...(await imageFacts([LOAD_IMAGE])) },
       },
       paths: { healthz: summarisePath(points, "healthz"), root: summarisePath(points, "root") },
       points,

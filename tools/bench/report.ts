@@ -83,7 +83,7 @@ export function renderMarkdown(r: BenchResult, plots: { title: string; file: str
       `images/haproxy at ${m.haproxyImageCommit}.`,
     "",
     `Images: ${Object.entries(m.images)
-      .map(([k, v]) => `${k} \`${v.slice(0, 19)}\``)
+      .map(([k, v]) => `${k} \`${v.startsWith("sha256:") ? v.slice(0, 19) : v}\``)
       .join(", ")}.`,
     "",
     "## Ratios and goals",
