@@ -23,6 +23,7 @@ export const SECRET_KEYS = [
   "consulAgentToken",
   "consulHaproxyToken",
   "consulWebappToken",
+  "consulPrometheusToken",
   "metricsPassword",
   "monitoringPassword",
   "mysqlExporterPassword",
@@ -44,6 +45,8 @@ export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
   consulAgentToken: "Consul servers' agent ACL token (a UUID); generated when unset.",
   consulHaproxyToken: "ACL token of HAProxy's Consul agent (a UUID); generated when unset.",
   consulWebappToken: "ACL token of the webapp's Consul agents (a UUID); generated when unset.",
+  consulPrometheusToken:
+    "Read-only ACL token Prometheus scrapes Consul's metrics with (a UUID, policy flotilla-prometheus); generated when unset.",
   metricsPassword:
     "Password of HAProxy's read-only metrics user (`haproxy.metricsUser`); generated when unset.",
   monitoringPassword: "Prometheus UI password (`monitoring.user`); generated when unset.",

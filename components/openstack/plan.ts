@@ -95,7 +95,6 @@ export function securityRules(config: FlotillaConfig): RuleSpec[] {
       from: { group: "lb" },
     },
   );
-  // HTTPS is opened for issue 13 (TLS on HAProxy); nothing listens there before it.
   const publicPorts: [string, number][] = [
     ["http", config.haproxy.httpPort],
     ["https", config.haproxy.httpsPort],
@@ -121,5 +120,16 @@ export function securityRules(config: FlotillaConfig): RuleSpec[] {
         ports: [port, port],
         from: { cidr },
       });
+  // Prometheus' UI on the managers has no floating IP: admins reach it through the
+  // bastion (`ssh -L 9090:<manager>:9090 <bastion>`), so only the bastion may connect.
+  if (config.monitoring.enabled)
+    rules.push({
+      group: "manager",
+      id: "prometheus-from-bastion",
+      description: "Prometheus UI from the bastion (admins tunnel through it)",
+      protocol: "tcp",
+      ports: [config.monitoring.port, config.monitoring.port],
+      from: { group: "bastion" },
+    });
   return rules;
 }

@@ -37,6 +37,7 @@ export class Secrets extends pulumi.ComponentResource {
   readonly consulAgentToken: pulumi.Output<string>;
   readonly consulHaproxyToken: pulumi.Output<string>;
   readonly consulWebappToken: pulumi.Output<string>;
+  readonly consulPrometheusToken: pulumi.Output<string>;
   /** Password of HAProxy's read-only metrics user (`haproxy.metricsUser`). */
   readonly metricsPassword: pulumi.Output<string>;
   /** Password of Prometheus' UI user (`monitoring.user`). */
@@ -93,6 +94,7 @@ export class Secrets extends pulumi.ComponentResource {
     this.consulAgentToken = token("consulAgentToken");
     this.consulHaproxyToken = token("consulHaproxyToken");
     this.consulWebappToken = token("consulWebappToken");
+    this.consulPrometheusToken = token("consulPrometheusToken");
 
     const { tlsCertificate, tlsKey } = args.provided;
     this.certificate = new EdgeCertificate(
@@ -122,6 +124,7 @@ export class Secrets extends pulumi.ComponentResource {
       consulAgentToken: this.consulAgentToken,
       consulHaproxyToken: this.consulHaproxyToken,
       consulWebappToken: this.consulWebappToken,
+      consulPrometheusToken: this.consulPrometheusToken,
       metricsPassword: this.metricsPassword,
       monitoringPassword: this.monitoringPassword,
       mysqlExporterPassword: this.mysqlExporterPassword,

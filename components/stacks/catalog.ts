@@ -44,6 +44,7 @@ export const STACK_CATALOG = [
       "consul_agent_token",
       "consul_haproxy_token",
       "consul_webapp_token",
+      "consul_prometheus_token",
     ],
     enabled: always,
     render: renderConsul,
@@ -111,7 +112,12 @@ export const STACK_CATALOG = [
     // Scrapes HAProxy and the webapp (edge), MariaDB through its exporter (data), the
     // Consul servers (consul); the node exporters are on the stack's own network.
     networks: ["edge", "data", "consul"],
-    secrets: ["prometheus_password", "haproxy_metrics_password", "mysql_exporter_password"],
+    secrets: [
+      "prometheus_password",
+      "haproxy_metrics_password",
+      "mysql_exporter_password",
+      "consul_prometheus_token",
+    ],
     enabled: (config) => config.monitoring.enabled,
     render: renderMonitoring,
   },

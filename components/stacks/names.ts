@@ -22,6 +22,7 @@ export const SECRET_SOURCES = {
   consul_agent_token: "consulAgentToken",
   consul_haproxy_token: "consulHaproxyToken",
   consul_webapp_token: "consulWebappToken",
+  consul_prometheus_token: "consulPrometheusToken",
   haproxy_tls_pem: "tlsPem",
   haproxy_metrics_password: "metricsPassword",
   prometheus_password: "monitoringPassword",

@@ -30,6 +30,7 @@ import {
   until,
 } from "../e2e/lib";
 import { describeWithDocker } from "../support/docker";
+import { basicAuth, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 
 const PREFIX = "flotilla-disc";
@@ -139,12 +140,14 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
 
   /** Servers of HAProxy's webapp backend that are UP (stats CSV), with their addresses. */
   const upServers = async (): Promise<string[]> => {
-    const auth = `Basic ${Buffer.from(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`).toString("base64")}`;
-    const res = await fetch(`${stats};csv`, {
-      headers: { authorization: auth },
-      signal: AbortSignal.timeout(3000),
+    // Over TLS, verified against the stack's certificate (the tlsPem secret's first block).
+    const ca = secrets.tlsPem.slice(0, secrets.tlsPem.indexOf("-----END CERTIFICATE-----") + 26);
+    const res = await request(`${stats};csv`, {
+      ca,
+      headers: basicAuth(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`),
+      timeoutMs: 3000,
     });
-    const lines = (await res.text()).split("\n");
+    const lines = res.body.split("\n");
     const header = lines[0].replace(/^# /, "").split(",");
     const col = (name: string) => header.indexOf(name);
     return lines
@@ -293,7 +296,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await removeVolumes();
     for (const stack of ORDER) await deploy(env, stack);
     base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
-    stats = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyStats)}/stats`;
+    stats = `https://localhost:${await publishedPort(env, PORTS.haproxyStats)}/stats`;
     await until("2 replicas UP in HAProxy", async () => (await upServers()).length === REPLICAS, 180_000);
   }, 1_200_000);
 

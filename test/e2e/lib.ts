@@ -112,6 +112,7 @@ export function randomSecrets(): Record<SecretValueKey, string> {
     consulAgentToken: randomUUID(),
     consulHaproxyToken: randomUUID(),
     consulWebappToken: randomUUID(),
+    consulPrometheusToken: randomUUID(),
     metricsPassword: pw(),
     monitoringPassword: pw(),
     mysqlExporterPassword: pw(),

@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { edgePasswords, edgeSecretsDir, makeCert } from "../edge/tlsSupport";
 import { describeWithDocker, docker } from "../support/docker";
 import { buildImages, cleanup, image, labels, ramSecrets, timedStop, tryExec } from "./s6Support";
 import { eventually, webSecrets } from "./webappSupport";
@@ -21,6 +22,8 @@ const CAPS = ["--cap-add", "NET_ADMIN", "--cap-add", "NET_BROADCAST", "--cap-add
 
 describeWithDocker("keepalived image", () => {
   const secrets = ramSecrets(webSecrets());
+  // HAProxy runs as its own user (uid 980) and serves TLS: its secrets are handed over as Swarm does.
+  const edge = edgeSecretsDir({ ...edgePasswords(), haproxy_tls_pem: makeCert("keepalived").pem });
   let prefix = "";
   const addr = (host: number): string => `${prefix}.${host}`;
   const vip = (): string => addr(100);
@@ -108,7 +111,7 @@ describeWithDocker("keepalived image", () => {
         `container:${ka(n)}`,
         ...labels(SUITE),
         "-v",
-        `${secrets.dir}:/run/secrets:ro`,
+        `${edge.dir}:/run/secrets:ro`,
         image("haproxy"),
       ]);
     }
@@ -135,6 +138,7 @@ describeWithDocker("keepalived image", () => {
   afterAll(() => {
     cleanup(SUITE);
     secrets.remove();
+    edge.remove();
   });
 
   it("keepalived -t accepts the rendered configuration; bad input is refused by name", () => {

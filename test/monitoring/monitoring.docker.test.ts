@@ -3,7 +3,6 @@
 // when a webapp replica goes away, and its query page loads in headless Chromium behind
 // basic auth (screenshot for the README). Figures go to test/artifacts/monitoring.json.
 
-import { randomUUID } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -14,7 +13,6 @@ import {
   DEPLOY_SCRIPT,
   deployArgs,
   deployStdin,
-  PROMETHEUS_USER,
   renderStack,
   SECRET_SOURCES,
   SECRET_TARGETS,
@@ -38,8 +36,6 @@ const JOBS = ["haproxy", "consul", "webapp", "mysql", "node", "prometheus"];
 describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a one-node Swarm", () => {
   const dataDir = mkdtempSync("/tmp/flotilla-mon-mysql-");
   const secrets = randomSecrets();
-  // The read-only Consul token Prometheus sends (its own secret, until the config adds it).
-  const consulToken = randomUUID();
   const env: E2eEnv = {
     prefix: PREFIX,
     config: parseConfig(stackConfig("dev", { "flotilla:mysql": { dataPath: dataDir } })).config,
@@ -54,8 +50,6 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     secrets,
   };
   const figures: Record<string, unknown> = {};
-  // Not among a catalog stack's secrets, so stack-remove.sh leaves it: removed in afterAll.
-  const tokenName = `${PREFIX}-consul_prometheus_token-${randomUUID().slice(0, 8)}`;
   let base = "";
   const auth = () =>
     `Basic ${Buffer.from(`${env.config.monitoring.user}:${secrets.monitoringPassword}`).toString("base64")}`;
@@ -70,7 +64,7 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
       value: [number, string];
     }[];
 
-  /** The monitoring stack as the catalog renders it, plus the Consul token secret; short alert `for:`. */
+  /** The monitoring stack as the catalog renders it, with a short alert `for:` and scrape interval. */
   async function deployMonitoring() {
     const names = Object.fromEntries(
       SECRET_TARGETS.map((t) => [
@@ -89,22 +83,8 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     const prometheus = document.services.monitoring;
     prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
     prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
-    document.secrets = { ...document.secrets, consul_prometheus_token: { external: true, name: tokenName } };
-    prometheus.secrets = [
-      ...(prometheus.secrets ?? []),
-      {
-        source: "consul_prometheus_token",
-        target: "consul_prometheus_token",
-        uid: String(PROMETHEUS_USER.uid),
-        gid: String(PROMETHEUS_USER.gid),
-        mode: 0o400,
-      },
-    ];
     const stdin = deployStdin(
-      [
-        ...STACK_SECRETS.monitoring.map((t) => ({ name: names[t], value: secrets[SECRET_SOURCES[t]] })),
-        { name: tokenName, value: consulToken },
-      ],
+      STACK_SECRETS.monitoring.map((t) => ({ name: names[t], value: secrets[SECRET_SOURCES[t]] })),
       composeYaml(document),
     );
     const args = deployArgs({
@@ -119,26 +99,6 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     if (r.code !== 0) throw new Error(`deploy of monitoring failed: ${r.stderr}\n${r.stdout}`);
   }
 
-  /** Give the Consul token the image's read-only flotilla-prometheus policy (the master token in a RAM file). */
-  async function createConsulToken() {
-    const [server] = await containers(env, "consul");
-    const body = JSON.stringify({
-      SecretID: consulToken,
-      Description: "Flotilla: flotilla-prometheus (monitoring test)",
-      Policies: [{ Name: "flotilla-prometheus" }],
-    });
-    const script =
-      'umask 077; h=$(mktemp /dev/shm/t.XXXXXX); printf "X-Consul-Token: %s\\n" "$(cat /run/secrets/consul_master_token)" >"$h"; ' +
-      'curl -fsS -X PUT -H "@$h" --data-binary @- http://127.0.0.1:8500/v1/acl/token >/dev/null; rc=$?; rm -f "$h"; exit $rc';
-    await until(
-      "the flotilla-prometheus policy, then the token",
-      async () =>
-        (await run("docker", ["exec", "-i", server, "sh", "-c", script], { input: body })).code === 0,
-      90_000,
-      1000,
-    );
-  }
-
   beforeAll(async () => {
     await ok("bash", ["images/build.sh", "--only", "consul", "--only", "mysql", "--only", "prometheus"], {
       timeoutMs: 900_000,
@@ -146,7 +106,6 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     await ok("bash", ["scripts/host/local-swarm.sh"]);
     const started = Date.now();
     for (const stack of WATCHED) await deploy(env, stack);
-    await createConsulToken();
     await deployMonitoring();
     figures.deploySeconds = Math.round((Date.now() - started) / 1000);
     const [id] = await containers(env, "monitoring" as StackName);
@@ -180,7 +139,6 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
       "rm -rf /d/*",
     ]);
     rmSync(dataDir, { recursive: true, force: true });
-    await run("docker", ["secret", "rm", tokenName]);
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, "monitoring.json"), `${JSON.stringify(figures, null, 2)}\n`);
     console.log(`monitoring figures: ${JSON.stringify(figures)}`);

@@ -165,6 +165,7 @@ describe("OpenStackCluster on the helion stack", () => {
         "lb ingress tcp 80-80 from 0.0.0.0/0",
         "lb ingress tcp 443-443 from 0.0.0.0/0",
         "lb ingress tcp 8404-8404 from 203.0.113.0/24",
+        "manager ingress tcp 9090-9090 from group:bastion",
       ].sort(),
     );
   });

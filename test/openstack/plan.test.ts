@@ -66,6 +66,14 @@ describe("securityRules", () => {
     }
   });
 
+  it("opens Prometheus' UI on the managers to the bastion only, and not at all without monitoring", () => {
+    const port = helion.monitoring.port;
+    const open = rules.filter((r) => r.ports && r.ports[0] <= port && r.ports[1] >= port);
+    expect(open.map((r) => [r.group, r.from])).toEqual([["manager", { group: "bastion" }]]);
+    const off = securityRules({ ...helion, monitoring: { ...helion.monitoring, enabled: false } });
+    expect(off.filter((r) => r.id.startsWith("prometheus"))).toEqual([]);
+  });
+
   it("has no rule for MySQL at all (3306 is reached over the overlay only)", () => {
     expect(rules.filter((r) => r.ports && r.ports[0] <= 3306 && r.ports[1] >= 3306)).toEqual([]);
   });

@@ -99,7 +99,8 @@ describe("stack documents", () => {
   it("HAProxy publishes the configured ports on the lb nodes themselves (host mode), or engine-picked ones in tests", () => {
     const ports = service(byStack(dev(), "haproxy")).ports!;
     expect(ports.map((p) => [p.target, p.published, p.mode])).toEqual([
-      [80, 8080, "host"],
+      [8080, 8080, "host"],
+      [8443, 8443, "host"],
       [8404, 8404, "host"],
       [8405, 8405, "host"],
     ]);
@@ -175,7 +176,9 @@ describe("stack documents", () => {
     expect(Object.keys(byStack(docs, "haproxy").secrets!).sort()).toEqual([
       "consul_gossip_key",
       "consul_haproxy_token",
+      "haproxy_metrics_password",
       "haproxy_stats_password",
+      "haproxy_tls_pem",
     ]);
     // Each role's Consul token only where that role runs (the servers create them all).
     expect(Object.keys(byStack(docs, "webapp").secrets!)).toContain("consul_webapp_token");
@@ -187,6 +190,7 @@ describe("stack documents", () => {
       "consul_gossip_key",
       "consul_haproxy_token",
       "consul_master_token",
+      "consul_prometheus_token",
       "consul_webapp_token",
     ]);
     expect(Object.keys(byStack(docs, "webapp").secrets!)).not.toContain("mysql_root_password");
