@@ -3,11 +3,13 @@
 // through a cold deploy, scaling, a killed replica, a rolling update, a MySQL restart
 // and a killed Consul server; then a screenshot of the stats page in headless Chromium.
 // Figures: printed, and written to test/artifacts/e2e-results.{json,md}.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { PORTS, type StackName, serviceName } from "../../components/stacks";
+import type { BenchResult } from "../../tools/bench/report";
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
@@ -330,26 +332,35 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     const [victim, ...rest] = servers;
     // Healthy webapp instances, as a surviving server reports them. ACLs deny by default:
     // the management token goes in a header file in RAM (never argv), as in test/discovery.
-    const catalog = async () =>
-      (
-        JSON.parse(
-          await ok("docker", [
-            "exec",
-            rest[0],
-            "sh",
-            "-c",
-            'umask 077; h=$(mktemp /dev/shm/h.XXXXXX); printf "X-Consul-Token: %s\\n" "$(cat /run/secrets/consul_master_token)" >"$h"; ' +
-              'curl -fsS -H "@$h" "http://127.0.0.1:8500/v1/health/service/webapp?passing"; rc=$?; rm -f "$h"; exit $rc',
-          ]),
-        ) as unknown[]
-      ).length;
+    const health = async (filter: string) =>
+      JSON.parse(
+        await ok("docker", [
+          "exec",
+          rest[0],
+          "sh",
+          "-c",
+          'umask 077; h=$(mktemp /dev/shm/h.XXXXXX); printf "X-Consul-Token: %s\\n" "$(cat /run/secrets/consul_master_token)" >"$h"; ' +
+            `curl -fsS -H "@$h" "http://127.0.0.1:8500/v1/health/service/webapp${filter}"; rc=$?; rm -f "$h"; exit $rc`,
+        ]),
+      ) as { Node: { Node: string }; Checks: { CheckID: string; Status: string; Output: string }[] }[];
+    const catalog = async () => (await health("?passing")).length;
+    /** Every instance Consul knows, with its checks' states (printed when the count never settles). */
+    const instances = async () =>
+      (await health("")).map(
+        (i) =>
+          `${i.Node.Node}: ${i.Checks.map((c) => `${c.CheckID}=${c.Status} ${c.Output.slice(0, 80)}`).join("; ")}`,
+      );
     // Start from a settled system: every replica healthy and registered.
     await until(
       "4 healthy webapp replicas",
       async () => (await serviceReplicas("webapp")) === "4/4",
       120_000,
     );
-    await until("4 healthy webapp instances in Consul", async () => (await catalog()) === 4, 90_000);
+    await until("4 healthy webapp instances in Consul", async () => (await catalog()) === 4, 90_000).catch(
+      async (e) => {
+        throw new Error(`${e}\nConsul's webapp instances:\n${(await instances()).join("\n")}`);
+      },
+    );
     const load = startLoad(`${base}/`);
     await sleep(2000);
     const killedAt = Date.now();
@@ -391,4 +402,53 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     expect(webapps).toBe(4);
     expect(stats.failed).toBe(0);
   }, 400_000);
+  it("8. the edge benchmark's smoke run on this deployment (npm run bench -- --smoke --reuse)", async () => {
+    // Shares this suite's stacks instead of deploying its own (CI time). Checks that the
+    // benchmark works and reports: responses on every target, ratios, plots. Not a timed
+    // assertion: a smoke run's figures on a shared box mean nothing (docs/bench.md).
+    const out = mkdtempSync(path.join(os.tmpdir(), "flotilla-bench-smoke-"));
+    try {
+      const r = await run(
+        "npx",
+        ["tsx", "tools/bench/bench.ts", "--smoke", "--reuse", PREFIX, "--out", out, "--plots", out],
+        {
+          timeoutMs: 600_000,
+        },
+      );
+      const log = `${r.stdout}\n${r.stderr}`;
+      if (r.code !== 0) throw new Error(`bench --smoke failed (${r.code}):\n${log}`);
+      const result = JSON.parse(readFileSync(path.join(out, "bench.json"), "utf8")) as BenchResult;
+      expect(result.settings.smoke).toBe(true);
+      for (const key of ["healthz", "root"] as const) {
+        const p = result.paths[key];
+        for (const t of ["direct", "flotilla", "bare"] as const) {
+          expect(p.targets[t].saturation.rps, `${key} ${t}`).toBeGreaterThan(0);
+          expect(p.targets[t].rates).toHaveLength(1);
+          expect(p.targets[t].rates[0].rps, `${key} ${t} at 50 %`).toBeGreaterThan(0);
+          expect(p.targets[t].rates[0].latency.p50).toBeGreaterThan(0);
+        }
+        for (const v of Object.values(p.ratios)) expect(Number.isFinite(v)).toBe(true);
+        expect(p.goals).toHaveLength(3);
+      }
+      expect(result.points.filter((p) => p.mode === "saturation")).toHaveLength(6);
+      expect(result.machine.haproxy).toMatch(/^HAProxy version 3\./);
+      expect(Object.values(result.machine.images).every((id) => id.startsWith("sha256:"))).toBe(true);
+      const md = readFileSync(path.join(out, "bench.md"), "utf8");
+      expect(md).toContain("## Ratios and goals");
+      expect(md).toContain("](bench-throughput.svg)");
+      for (const name of ["bench-throughput", "bench-latency-healthz", "bench-latency-root"]) {
+        expect(readFileSync(path.join(out, `${name}.svg`), "utf8")).toMatch(/^<svg/);
+        expect(existsSync(path.join(out, `${name}.png`))).toBe(true);
+      }
+      // Its bare reference HAProxy and load containers are gone; this suite's stacks stay.
+      const left = await run("docker", ["ps", "-aq", "--filter", `name=${PREFIX}-bare`]);
+      expect(left.stdout).toBe("");
+      expect((await containers(env, "haproxy")).length).toBe(1);
+      console.log(
+        `\n8. bench smoke: ${JSON.stringify(Object.fromEntries(Object.entries(result.paths).map(([k, v]) => [k, v.ratios])))}`,
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 700_000);
 });
