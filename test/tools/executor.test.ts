@@ -2,7 +2,7 @@
 // generated values checked with OpenSSH's own tools, the ssh command line and known_hosts,
 // secret masking, refusals, and the journal/teardown cycle of a local command.
 import { execFileSync } from "node:child_process";
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -220,6 +220,21 @@ describe("outputs and secrets", () => {
     expect(mask.mask("line: AAAAB3NzaC1yc2EAAAADAQABAAABAQ")).toBe("line: [secret]");
     expect(mask.mask("abc")).toBe("abc");
     expect(mask.reveals("... hunter2-is-a-password")).toBe(true);
+  });
+
+  it("leaves certificates and public keys whole inside a secret PEM, and masks its private key", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const pubPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const cert =
+      "-----BEGIN CERTIFICATE-----\nMIIBtDCCAVqgAwIBAgIQChU4K3o0SZK2VJ82H9+lLTAKBggqhkjOPQQDAjA4MR8w\n-----END CERTIFICATE-----\n";
+    const mask = new SecretMask();
+    mask.add(`${cert}${keyPem}`); // the edge's tlsPem: chain, then key
+    mask.add(pubPem); // a key resource's public half, among its secret outputs
+    expect(mask.mask(`out: ${cert}`)).toBe(`out: ${cert}`);
+    expect(mask.mask(pubPem)).toBe(pubPem);
+    expect(mask.mask(keyPem)).not.toContain(keyPem.split("\n")[1]);
+    expect(mask.reveals(keyPem)).toBe(true);
   });
 });
 

@@ -55,6 +55,15 @@ export class SecretMask {
   add(value: unknown, nested = false): void {
     if (typeof value !== "string" && typeof value !== "number") return;
     const text = String(value);
+    // Certificates and public keys are public even inside a secret (the edge's PEM is its
+    // certificate chain then its key; a key resource's outputs carry its public half): only
+    // the rest is masked, or the certificate output would come out with holes in it.
+    const publicPem = /-----BEGIN (CERTIFICATE|PUBLIC KEY)-----[\s\S]*?-----END \1-----\n?/g;
+    if (publicPem.test(text)) {
+      const rest = text.replace(publicPem, "");
+      if (rest.trim()) this.add(rest, nested);
+      return;
+    }
     // Very short values (a port, "true") would mask ordinary text and protect nothing.
     if (text.length < (nested ? 12 : 6)) return;
     // Addresses and public keys are not secrets, even inside a secret object.
