@@ -113,7 +113,9 @@ describe("Stacks component", () => {
       expect(stdin.join("\n")).toContain(Buffer.from(secretValues.mysqlPassword).toString("base64"));
       expect(stdin[0]).toMatch(/^flotilla-consul_gossip_key-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n/);
       // Then the consul stack's ACL tokens, then the document.
-      expect(stdin[0]).toMatch(/\nflotilla-consul_prometheus_token-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n%%compose\n/);
+      expect(stdin[0]).toMatch(
+        /\nflotilla-consul_prometheus_token-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n%%compose\n/,
+      );
     }
   });
 
