@@ -55,6 +55,8 @@ export const statsUrl = pulumi.interpolate`https://${cluster.publicAddress}:${co
 export const bastionAddress = cluster.bastionAddress;
 /** The HAProxy stats password, for the operator (`pulumi stack output --show-secrets statsPassword`). */
 export const statsPassword = secrets.statsPassword;
+/** Prometheus' UI password, for the operator (`pulumi stack output --show-secrets monitoringPassword`). */
+export const monitoringPassword = secrets.monitoringPassword;
 /** HAProxy's certificate: its subject and end of validity, or that it is self-signed and how to set a trusted one. */
 export const tlsCertificate = secrets.certificate.summary;
 /** HAProxy's certificate (public PEM), e.g. for `curl --cacert` while it is self-signed. */
