@@ -236,6 +236,40 @@ describe("outputs and secrets", () => {
     expect(mask.mask(keyPem)).not.toContain(keyPem.split("\n")[1]);
     expect(mask.reveals(keyPem)).toBe(true);
   });
+
+  it("never masks inside a certificate, even where its key's PEM lines (which hold the public point) match", () => {
+    // A real pair: openssl writes the key then the certificate for it, to stdout only.
+    for (let i = 0; i < 8; i++) {
+      const pem = execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-keyout",
+          "-",
+          "-out",
+          "-",
+          "-days",
+          "1",
+          "-subj",
+          "/CN=x",
+        ],
+        { encoding: "utf8" },
+      );
+      const keyPem = pem.slice(0, pem.indexOf("-----BEGIN CERTIFICATE-----"));
+      const cert = pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"));
+      const mask = new SecretMask();
+      for (const line of keyPem.split("\n")) mask.add(line); // every key line a secret, the worst case
+      mask.add(keyPem);
+      expect(mask.mask(`cert: ${cert}`)).toBe(`cert: ${cert}`);
+      expect(mask.mask(`key: ${keyPem}`)).not.toContain(keyPem.split("\n")[1]);
+    }
+  });
 });
 
 describe("random handlers", () => {

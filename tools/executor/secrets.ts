@@ -4,6 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const MASK = "[secret]";
 
+/** PEM certificate blocks: public, never masked. */
+const CERTIFICATES = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
 /** Whether a value is the Pulumi runtime's wire form of a secret (`{<sig>: <secret sig>, value}`). */
 export function isSecretWrapper(value: unknown): value is { value: unknown } {
   return (
@@ -81,11 +84,27 @@ export class SecretMask {
 
   /** Whether a text contains any known secret. */
   reveals(text: string): boolean {
-    for (const v of this.values) if (text.includes(v)) return true;
+    const plain = text.replace(CERTIFICATES, "");
+    for (const v of this.values) if (plain.includes(v)) return true;
     return false;
   }
 
+  /**
+   * Every known secret in `text` replaced by the mask, certificates excepted: a private
+   * key's PEM lines hold its public point, which a certificate for that key repeats, so a
+   * line of the key could punch a hole in the (public) certificate.
+   */
   mask(text: string): string {
+    let out = "";
+    let last = 0;
+    for (const m of text.matchAll(CERTIFICATES)) {
+      out += this.maskPlain(text.slice(last, m.index)) + m[0];
+      last = m.index + m[0].length;
+    }
+    return out + this.maskPlain(text.slice(last));
+  }
+
+  private maskPlain(text: string): string {
     // Longest first, so a value is masked whole before any of its lines or parts.
     const sorted = [...this.values].sort((a, b) => b.length - a.length);
     let out = text;
