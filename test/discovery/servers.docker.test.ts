@@ -30,7 +30,7 @@ import {
   until,
 } from "../e2e/lib";
 import { describeWithDocker } from "../support/docker";
-import { basicAuth, request } from "../support/https";
+import { basicAuth, certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 
 const PREFIX = "flotilla-disc";
@@ -141,7 +141,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
   /** Servers of HAProxy's webapp backend that are UP (stats CSV), with their addresses. */
   const upServers = async (): Promise<string[]> => {
     // Over TLS, verified against the stack's certificate (the tlsPem secret's first block).
-    const ca = secrets.tlsPem.slice(0, secrets.tlsPem.indexOf("-----END CERTIFICATE-----") + 26);
+    const ca = certificateOf(secrets.tlsPem);
     const res = await request(`${stats};csv`, {
       ca,
       headers: basicAuth(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`),

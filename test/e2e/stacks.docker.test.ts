@@ -11,7 +11,7 @@ import { parseConfig } from "../../components/config";
 import { PORTS, type StackName, serviceName } from "../../components/stacks";
 import type { BenchResult } from "../../tools/bench/report";
 import { describeWithDocker } from "../support/docker";
-import { basicAuth, request } from "../support/https";
+import { basicAuth, certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
   Client,
@@ -178,7 +178,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
   it("2. stats page over TLS: 200 with the password, 401 without", async () => {
     const load = startLoad(`${base}/`);
     // Verified against the stack's own certificate (the tlsPem secret's first block).
-    const ca = secrets.tlsPem.slice(0, secrets.tlsPem.indexOf("-----END CERTIFICATE-----") + 26);
+    const ca = certificateOf(secrets.tlsPem);
     const withPw = await request(statsUrl, {
       ca,
       headers: basicAuth(`${env.config.haproxy.statsUser}:${secrets.statsPassword}`),

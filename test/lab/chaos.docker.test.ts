@@ -19,7 +19,7 @@ import { execute, teardown } from "../../tools/executor/executor";
 import { journalPath } from "../../tools/executor/journal";
 import { selfSignedPem } from "../e2e/lib";
 import { describeWithDocker } from "../support/docker";
-import { request } from "../support/https";
+import { certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
   type LoadSummary,
@@ -466,7 +466,7 @@ describeWithDocker(
       const old = refs.find((r) => r.File.Name === "haproxy_tls_pem");
       if (!old) throw new Error(`${service} has no haproxy_tls_pem secret: ${JSON.stringify(refs)}`);
       const pem = selfSignedPem(`IP:${addresses.vip}`);
-      const newCert = pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 26);
+      const newCert = certificateOf(pem).trim();
       const name = `${old.SecretName.replace(/-[0-9a-f]+$/, "")}-rotated${Date.now() % 100000}`;
       // The PEM travels on stdin only (never argv).
       await ok("docker", ["exec", "-i", manager, "docker", "secret", "create", name, "-"], { input: pem });

@@ -56,3 +56,10 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Answer>
 export function basicAuth(credentials: string): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
 }
+
+/** The certificate block of a PEM that holds a certificate and its key (the edge's tlsPem). */
+export function certificateOf(pem: string): string {
+  const cert = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/)?.[0];
+  if (!cert) throw new Error("no certificate in the PEM");
+  return cert;
+}

@@ -30,6 +30,8 @@ import {
   startSshSession,
 } from "../../tools/executor/ssh";
 import type { Handler } from "../../tools/executor/types";
+import { selfSignedPem } from "../e2e/lib";
+import { certificateOf } from "../support/https";
 
 const work = mkdtempSync(path.join(tmpdir(), "flotilla-executor-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -238,31 +240,11 @@ describe("outputs and secrets", () => {
   });
 
   it("never masks inside a certificate, even where its key's PEM lines (which hold the public point) match", () => {
-    // A real pair: openssl writes the key then the certificate for it, to stdout only.
+    // A real pair from openssl (the certificate, then its key).
     for (let i = 0; i < 8; i++) {
-      const pem = execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          "-",
-          "-out",
-          "-",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=x",
-        ],
-        { encoding: "utf8" },
-      );
-      const keyPem = pem.slice(0, pem.indexOf("-----BEGIN CERTIFICATE-----"));
-      const cert = pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"));
+      const pem = selfSignedPem("DNS:x");
+      const cert = certificateOf(pem);
+      const keyPem = pem.slice(cert.length).trimStart();
       const mask = new SecretMask();
       for (const line of keyPem.split("\n")) mask.add(line); // every key line a secret, the worst case
       mask.add(keyPem);
