@@ -1,3 +1,4 @@
+import { TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
 import {
   consulJoin,
@@ -24,7 +25,10 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
   // a one-node Swarm cannot spread, so each task slot gets its own volume. The Consul
   // node name stays the container's (unique per task): memberlist refuses a known name
   // at a new address for 30 s (docs/discovery.md).
-  const spread = config.target === "openstack";
+  // Every multi-node target (openstack and lab): without the one-per-manager limit, a
+  // powered-off manager's server is rescheduled onto another manager with an empty or
+  // stale volume (a new Raft member), and the next lost manager can take two of three.
+  const spread = TARGETS[config.target].multiNode;
   const service: ComposeService = {
     image: input.images[stack.image],
     environment: {

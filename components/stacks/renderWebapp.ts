@@ -1,3 +1,4 @@
+import { TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
 import {
   consulJoin,
@@ -69,7 +70,7 @@ export function renderWebapp(input: RenderInput, stack: StackFacts): ComposeFile
           endpoint_mode: "dnsrr",
           placement: {
             constraints: [],
-            ...(config.target === "openstack" ? { preferences: [{ spread: "node.id" }] } : {}),
+            ...(TARGETS[config.target].multiNode ? { preferences: [{ spread: "node.id" }] } : {}),
           },
           ...rolling("start-first", "5s", "20s"),
           restart_policy: restartAny,

@@ -132,6 +132,21 @@ describe("stack documents", () => {
     expect(consul.placement.preferences).toEqual([{ spread: "node.id" }]);
   });
 
+  it("the lab spreads Consul servers one per manager like helion: a lost manager's server waits for it", () => {
+    // Found by the lab's chaos run: without the limit, a powered-off manager's server was
+    // rescheduled onto another manager with a slot volume (a new Raft member), and losing
+    // that manager next took two of three servers, and the leader with them.
+    const lab = parseConfig(stackConfig("lab")).config;
+    const doc = renderStack("consul", input(lab));
+    const consul = service(doc);
+    expect(consul.deploy.placement.max_replicas_per_node).toBe(1);
+    expect(consul.deploy.placement.preferences).toEqual([{ spread: "node.id" }]);
+    expect(doc.volumes?.["consul-data"]?.name).toBeUndefined();
+    expect(service(renderStack("webapp", input(lab))).deploy.placement.preferences).toEqual([
+      { spread: "node.id" },
+    ]);
+  });
+
   it("a one-node Swarm can run three Consul servers: no one-per-node limit, one data volume per task slot", () => {
     const c = config("dev", { "flotilla:consul": { servers: 3 } });
     const doc = renderStack("consul", input(c));
