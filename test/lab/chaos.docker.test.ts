@@ -302,11 +302,21 @@ describeWithDocker(
       let victim = "";
       const row = await scenario("power off a node running webapp tasks", async () => {
         const counts = await tasksByNode(await anyManager(), WEBAPP);
-        // Not an lb or db node (their own rows), nor the first manager (the deployer).
-        victim =
-          [...plainWorkers, ...managers.slice(1)].find((k) => (counts[k] ?? 0) > 0) ??
-          (Object.keys(counts).find((k) => !lbNodes.includes(k) && !dbNodes.includes(k)) as string);
-        if (!victim) throw new Error(`no node outside lb/db runs webapp tasks: ${JSON.stringify(counts)}`);
+        // Webapp tasks spread over every node (placement has no constraint), so the victim is
+        // the first node running one, in order of how little else it carries: a plain worker,
+        // a manager (the deployer last), the lb node not holding the VIP (its own row moves
+        // the VIP), and only then a db node (its own row takes a Galera member).
+        const holder = await vipHolder(lbNodes.map(vm), addresses.vip);
+        const order = [
+          ...plainWorkers,
+          ...managers.slice(1),
+          managers[0],
+          ...lbNodes.filter((k) => vm(k) !== holder),
+          ...dbNodes,
+        ];
+        victim = order.find((k) => (counts[k] ?? 0) > 0) as string;
+        if (!victim)
+          throw new Error(`no node outside the VIP holder runs webapp tasks: ${JSON.stringify(counts)}`);
         const t = Date.now();
         await powerOff(vm(victim));
         await until("the node seen down", async () => !(await nodeReady(victim)), 120_000, 1_000);
