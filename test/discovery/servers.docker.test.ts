@@ -342,9 +342,26 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await deploy(env, "consul");
     await until("3 servers with a leader", serversBack, 300_000, 1000);
     const [id] = await containers(env, "consul");
-    const peers = await asMaster(id, "consul operator raft list-peers");
-    console.log(`discovery: after the redeploy to 3 servers:\n${peers.stdout}`);
-    expect(peers.stdout.split("\n").filter((l) => /\b(leader|follower)\b/.test(l))).toHaveLength(3);
+    // Scaled up means three voters: autopilot promotes a new server only after it has been
+    // healthy for 10 s (server_stabilization_time). Until then two voters hold the quorum,
+    // so losing one of them is a lost quorum, not the "one of three" fault of the cases
+    // below (seen in a CI rehearsal: the killed voter came back at a new address and the
+    // survivor could not reach it to elect a leader; docs/discovery.md).
+    let peers = { stdout: "" };
+    const voters = () => peers.stdout.split("\n").filter((l) => /\b(leader|follower)\s+true\b/.test(l));
+    const promotedMs = await until(
+      "3 voters in the Raft configuration",
+      async () => {
+        peers = await asMaster(id, "consul operator raft list-peers");
+        return voters().length === 3;
+      },
+      120_000,
+      1000,
+    );
+    console.log(
+      `discovery: after the redeploy to 3 servers (3 voters ${(promotedMs / 1000).toFixed(1)} s after a leader):\n${peers.stdout}`,
+    );
+    expect(voters()).toHaveLength(3);
   }, 600_000);
 
   for (const [name, fault] of cases) {
