@@ -369,6 +369,20 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
       .then(() => 4)
       .catch(async () => {
         console.log(`7. Consul's webapp instances before the kill:\n${(await instances()).join("\n")}`);
+        // What to look at next: the servers' member list (name, address, status) against the
+        // running replicas' hostnames and addresses.
+        const members = await run("docker", [
+          "exec",
+          rest[0],
+          "sh",
+          "-c",
+          "CONSUL_HTTP_TOKEN_FILE=/run/secrets/consul_master_token consul members",
+        ]);
+        console.log(`7. consul members (from a server):\n${members.stdout}${members.stderr}`);
+        for (const id of await containers(env, "webapp")) {
+          const who = await run("docker", ["exec", id, "sh", "-c", "hostname; hostname -i"]);
+          console.log(`7. running replica ${id.slice(0, 12)}: ${who.stdout.replace(/\n/g, " ")}`);
+        }
         return catalog();
       });
     expect(before, "at least 3 of the 4 replicas in Consul before the kill").toBeGreaterThanOrEqual(3);
