@@ -317,8 +317,8 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     const stats = await load.stop();
     report(
       // One server here (dev's mysql.nodes: 1): its restart is an outage the app rides out
-      // by itself. The three-member Galera cluster's faults, with no failed request, are
-      // test/galera/cluster.docker.test.ts (docs/galera.md).
+      // by itself. The three-member Galera cluster's faults (no lost row, at most 1 % of
+      // requests failed) are test/galera/cluster.docker.test.ts (docs/galera.md).
       "6. restart MySQL, a single server (service update --force; Galera: test/galera)",
       stats,
       `new MySQL healthy after ${(dbBack / 1000).toFixed(1)} s; app serving again after ${(total / 1000).toFixed(1)} s, no restart by hand; row written before still there (409 on a second play)`,

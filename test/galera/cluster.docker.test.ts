@@ -290,7 +290,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     expect(text.match(/flotilla_db_member_writer\{[^}]*\} 1/g)).toHaveLength(1);
   });
 
-  it("kill -9 of mariadbd in the writer (s6 restarts it; IST): no failed request, no lost row", async () => {
+  it("kill -9 of mariadbd in the writer (s6 restarts it; IST): no lost row, at most 1 % of requests failed (goal: none)", async () => {
     const row = await underLoad("kill -9 mariadbd in member 1 (the writer)", async () => {
       await ok("docker", ["exec", await container(1), "sh", "-c", "kill -9 $(pidof mariadbd)"]);
       return undefined;
@@ -298,7 +298,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     expectSingleFaultInvisible(row);
   }, 300_000);
 
-  it("kill of the writer's whole container (Swarm starts a new one; IST): no failed request, no lost row", async () => {
+  it("kill of the writer's whole container (Swarm starts a new one; IST): no lost row, at most 1 % of requests failed (goal: none)", async () => {
     const row = await underLoad("docker kill member 1's container", async () => {
       const old = await container(1);
       await ok("docker", ["kill", old]);
@@ -312,7 +312,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     expectSingleFaultInvisible(row);
   }, 300_000);
 
-  it("docker service update --force of the writer: no failed request, no lost row", async () => {
+  it("docker service update --force of the writer: no lost row, at most 1 % of requests failed (goal: none)", async () => {
     const row = await underLoad("service update --force member 1", async () => {
       const old = await container(1);
       await ok("docker", ["service", "update", "--force", "--detach", services[0]]);
