@@ -29,13 +29,14 @@ describeWithDocker("mysql image (MariaDB)", () => {
   const appPassword = `${randomBytes(12).toString("base64url")}'q\\x`;
   const secrets = ramSecrets({ mysql_root_password: rootPassword, mysql_password: appPassword });
 
-  const run = (name: string, volume: string): void => {
+  const run = (name: string, volume: string, env: string[] = []): void => {
     docker([
       "run",
       "-d",
       "--name",
       name,
       ...labels(SUITE),
+      ...env.flatMap((e) => ["-e", e]),
       "-e",
       "MYSQL_DATABASE=appdb",
       "-e",
@@ -199,5 +200,22 @@ describeWithDocker("mysql image (MariaDB)", () => {
     expect(exitCode).toBe(0);
     expect(ms).toBeLessThan(30_000);
     expect(docker(["logs", NAME])).toMatch(/^\[mysql\] .*mariadbd: Shutdown complete$/m);
+  });
+
+  it("stops as fast with scheduled backups on (the stack's backup member): the backup loop's sleep ends with it", async () => {
+    // Found in the dev stack: the loop's foreground `sleep 86400` outlived its shell and
+    // held the container up until Docker's SIGKILL, 60 s on every MySQL restart.
+    const name = `${NAME}-backups`;
+    const volume = `${VOLUME}-backups`;
+    docker(["volume", "create", ...labels(SUITE), volume]);
+    run(name, volume, ["MYSQL_BACKUP_INTERVAL_SECONDS=86400"]);
+    await healthy(name);
+    await waitFor("the backup loop sleeping", 30_000, () =>
+      /sleep 86400/.test(docker(["exec", name, "ps", "-eo", "args"])) ? true : undefined,
+    );
+    const { ms, exitCode } = timedStop(name, 30);
+    console.log(`mysql with backups scheduled: docker stop took ${ms} ms, exit code ${exitCode}`);
+    expect(exitCode).toBe(0);
+    expect(ms).toBeLessThan(10_000);
   });
 });
