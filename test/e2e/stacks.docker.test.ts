@@ -344,6 +344,14 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
         ]),
       ) as { Node: { Node: string }; Checks: { CheckID: string; Status: string; Output: string }[] }[];
     const catalog = async () => (await health("?passing")).length;
+    /** `docker exec` arguments for `consul members` on a server, with the management token file. */
+    const members = (from: string, flags = "") => [
+      "exec",
+      from,
+      "sh",
+      "-c",
+      `CONSUL_HTTP_TOKEN_FILE=/run/secrets/consul_master_token consul members ${flags}`,
+    ];
     /** Every instance Consul knows, with its checks' states (printed when the count never settles). */
     const instances = async () =>
       (await health("")).map(
@@ -371,14 +379,8 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
         console.log(`7. Consul's webapp instances before the kill:\n${(await instances()).join("\n")}`);
         // What to look at next: the servers' member list (name, address, status) against the
         // running replicas' hostnames and addresses.
-        const members = await run("docker", [
-          "exec",
-          rest[0],
-          "sh",
-          "-c",
-          "CONSUL_HTTP_TOKEN_FILE=/run/secrets/consul_master_token consul members",
-        ]);
-        console.log(`7. consul members (from a server):\n${members.stdout}${members.stderr}`);
+        const all = await run("docker", members(rest[0]));
+        console.log(`7. consul members (from a server):\n${all.stdout}${all.stderr}`);
         for (const id of await containers(env, "webapp")) {
           const who = await run("docker", ["exec", id, "sh", "-c", "hostname; hostname -i"]);
           console.log(`7. running replica ${id.slice(0, 12)}: ${who.stdout.replace(/\n/g, " ")}`);
@@ -391,15 +393,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     const killedAt = Date.now();
     await ok("docker", ["kill", victim]);
     const aliveServers = async (from: string) =>
-      (
-        await ok("docker", [
-          "exec",
-          from,
-          "sh",
-          "-c",
-          "CONSUL_HTTP_TOKEN_FILE=/run/secrets/consul_master_token consul members -status=alive",
-        ])
-      )
+      (await ok("docker", members(from, "-status=alive")))
         .split("\n")
         .filter((l) => / server /.test(l) && !l.startsWith(victim));
     const leaderMs = await until(
