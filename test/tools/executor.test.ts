@@ -1,6 +1,7 @@
 // The rehearsal executor without Docker: dependency order under the real Pulumi runtime,
 // generated values checked with OpenSSH's own tools, the ssh command line and known_hosts,
-// secret masking, refusals, and the journal/teardown cycle of a local command.
+// secret masking, refusals, and the state/teardown cycle of a local command. The second
+// `up` (update, replace, delete) is in executor-state.test.ts; the decisions in engine.test.ts.
 import { execFileSync } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -658,30 +659,39 @@ describe("docker argument builders", () => {
   });
 });
 
-describe("stack config, journal and teardown", () => {
-  it("journals a command before its create runs: a failed create's delete still runs at teardown, tolerated", async () => {
-    const journal = path.join(work, "unfinished", "journal.json");
+describe("stack config, state and teardown", () => {
+  it("keeps a failed create as a pending operation: teardown still runs its delete, tolerating its failure", async () => {
+    const state = path.join(work, "unfinished", "state.json");
     const marker = path.join(work, "half-made");
     const err = await execute({
       stack: "dev",
-      journal,
+      state,
       log: quiet,
       program: () => {
         new command.local.Command("half", { create: `touch ${marker}; exit 7`, delete: `rm ${marker}` });
-        new command.local.Command("never-made", { create: "exit 9", delete: "exit 1" });
+        // Fails later (or is killed by the abort): `half` has made its marker by then.
+        new command.local.Command("never-made", { create: "sleep 0.5; exit 9", delete: "exit 1" });
         return {};
       },
     }).catch((e) => e);
     expect(err).toBeInstanceOf(ExecutionError);
-    const entries = JSON.parse(readFileSync(journal, "utf8")).entries;
-    expect(entries.map((e: { undo: { unfinished?: boolean } }) => e.undo.unfinished)).toEqual([true, true]);
-    const down = await teardown({ stack: "dev", journal, log: quiet });
+    const saved = JSON.parse(readFileSync(state, "utf8"));
+    // Not in the state (the provider returned an error: no partial state), but pending.
+    expect(saved.resources).toEqual([]);
+    expect(
+      saved.pendingOperations.map((o: { type: string; failed?: string }) => [o.type, !!o.failed]),
+    ).toEqual([
+      ["creating", true],
+      ["creating", true],
+    ]);
+    const lines: string[] = [];
+    const down = await teardown({ stack: "dev", state, log: (l) => lines.push(l) });
     expect(existsSync(marker)).toBe(false);
-    expect(down.undone).toBe(1);
+    expect(down.undone, lines.join("\n")).toBe(1);
     expect(down.skipped).toEqual([
       expect.stringMatching(/the delete of never-made \(whose create did not finish\) failed/),
     ]);
-    expect(existsSync(journal)).toBe(false);
+    expect(existsSync(state)).toBe(false);
   });
 
   it("hands the program the stack file's config as the CLI does", () => {
@@ -697,36 +707,66 @@ describe("stack config, journal and teardown", () => {
     expect(secretKeys).toEqual(["flotilla:statsPassword"]);
   });
 
-  it("journals a local command's delete, refuses a second bring-up, and tears down once", async () => {
-    const journal = path.join(work, "journal", "journal.json");
+  it("runs a local command's delete at teardown with its stored inputs, the secret environment included, once", async () => {
+    const state = path.join(work, "cycle", "state.json");
     const marker = path.join(work, "marker");
+    const seen = path.join(work, "seen-by-delete");
     const program = () => {
       const pw = new random.RandomPassword("pw", { length: 20, special: false });
       new command.local.Command("made", {
         create: `touch ${marker}`,
-        delete: `rm ${marker}; echo removed`,
+        delete: `rm ${marker}; printf %s "$SECRET" > ${seen}`,
         environment: { KEEP: "plain", SECRET: pw.result },
       });
-      return {};
+      return { pw: pw.result };
     };
-    await execute({ stack: "dev", journal, log: quiet, program });
+    const up = await execute({ stack: "dev", state, log: quiet, program });
     expect(existsSync(marker)).toBe(true);
-    const text = readFileSync(journal, "utf8");
-    const entries = JSON.parse(text).entries;
-    expect(entries.map((e: { name: string }) => e.name)).toEqual(["pw", "made"]);
-    expect(entries[1].undo).toMatchObject({
-      kind: "command:local",
-      environment: { KEEP: "plain" },
-      environmentOmitted: ["SECRET"],
-    });
-    await expect(execute({ stack: "dev", journal, log: quiet, program })).rejects.toThrow(
-      /already up .*--down/,
+    const text = readFileSync(state, "utf8");
+    expect(JSON.parse(text).resources.map((r: { name: string }) => r.name)).toEqual(["pw", "made"]);
+    expect(text).not.toContain(String(up.secretOutputs.pw));
+    const again = await execute({ stack: "dev", state, log: quiet, program });
+    expect(again.steps.map((s) => s.op)).toEqual(["same", "same"]);
+    expect(again.secretOutputs.pw).toBe(up.secretOutputs.pw);
+    const down = await teardown({ stack: "dev", state, log: quiet });
+    expect(down.undone).toBe(2);
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(seen, "utf8")).toBe(up.secretOutputs.pw);
+    expect(existsSync(state)).toBe(false);
+    const twice = await teardown({ stack: "dev", state, log: quiet });
+    expect(twice.undone).toBe(0);
+  });
+
+  it("refuses to run over a journal of the create-only executor, and teardown undoes that journal as it did", async () => {
+    const dir = path.join(work, "legacy");
+    execFileSync("mkdir", ["-p", dir]);
+    const marker = path.join(work, "legacy-made");
+    writeFileSync(marker, "");
+    const journal = path.join(dir, "state.json");
+    writeFileSync(
+      journal,
+      JSON.stringify({
+        stack: "dev",
+        note: "old",
+        started: "2026-01-01T00:00:00Z",
+        entries: [
+          {
+            type: "command:local:Command",
+            name: "old",
+            urn: "urn:pulumi:dev::flotilla::command:local:Command::old",
+            id: "old-1",
+            created: "2026-01-01T00:00:00Z",
+            undo: { kind: "command:local", delete: `rm ${marker}`, interpreter: ["/bin/sh", "-c"] },
+          },
+        ],
+      }),
     );
-    const down = await teardown({ stack: "dev", journal, log: quiet });
+    await expect(execute({ stack: "dev", state: journal, log: quiet, program: () => ({}) })).rejects.toThrow(
+      /journal of a rehearsal made by the create-only executor.*--down/,
+    );
+    const down = await teardown({ stack: "dev", state: journal, log: quiet });
     expect(down.undone).toBe(1);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(journal)).toBe(false);
-    const again = await teardown({ stack: "dev", journal, log: quiet });
-    expect(again.undone).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-// What a resource handler receives and returns, and what the journal keeps for teardown.
+// What a resource handler receives and returns (create, update, delete), and what the
+// create-only executor's journal kept (read only to tear an old rehearsal down).
 import type { SecretMask } from "./secrets";
 
 /** SSH connection as journaled: everything needed to reach the host again except keys and passwords. */
@@ -12,7 +13,7 @@ export interface JournaledConnection {
   proxy?: Omit<JournaledConnection, "proxy">;
 }
 
-/** How to undo one created thing. */
+/** How to undo one created thing (the create-only executor's journal: read by its teardown only). */
 export type Undo =
   | {
       kind: "command:local";
@@ -53,8 +54,10 @@ export interface HandlerContext {
   secrets: SecretMask;
   /** Aborted when another resource failed: kill what is running. */
   signal: AbortSignal;
-  /** Record something that now exists and must be undone by teardown (written at once). */
-  journal(undo: Undo): void;
+  /** The provider id of something that now exists although the create has not finished (a container after `docker create`): kept with the pending operation, so a failed create can still be deleted. */
+  created(id: string): void;
+  /** The plan's clock (injectable: a test can run "a year later"). */
+  now(): Date;
   /** Per-run SSH client state (agent, known_hosts), created on first use. */
   ssh(): Promise<SshSession>;
 }
@@ -76,7 +79,43 @@ export interface HandlerResult {
   secretOutputs?: string[];
 }
 
+/** A create: make the resource from its inputs. */
 export type Handler = (inputs: Record<string, unknown>, ctx: HandlerContext) => Promise<HandlerResult>;
+
+/** A resource as the state holds it, secrets unwrapped (for an update or a delete). */
+export interface PriorResource {
+  id: string;
+  inputs: Record<string, unknown>;
+  /** The provider's outputs (the inputs echoed are in `inputs`). */
+  outputs: Record<string, unknown>;
+}
+
+/** The provider's in-place update: the new inputs over the resource `prior`; same id. */
+export type UpdateHandler = (
+  prior: PriorResource,
+  inputs: Record<string, unknown>,
+  ctx: HandlerContext,
+) => Promise<HandlerResult>;
+
+/** The provider's delete, with the inputs and outputs the state holds (not the program's). */
+export type DeleteHandler = (prior: PriorResource, ctx: HandlerContext) => Promise<void>;
+
+/**
+ * A resource type's provider actions. `update` absent: the provider's update only writes
+ * state (the old outputs stand); `delete` absent: deleting it does nothing (random, tls,
+ * docker Image).
+ */
+export interface ResourceHandler {
+  create: Handler;
+  update?: UpdateHandler;
+  delete?: DeleteHandler;
+}
+
+/** A bare function is a create; its update runs it again with the new inputs. */
+export function asResourceHandler(h: Handler | ResourceHandler): ResourceHandler {
+  if (typeof h !== "function") return h;
+  return { create: h, update: (_prior, inputs, ctx) => h(inputs, ctx) };
+}
 
 /** Thrown for inputs the rehearsal does not support: names the resource and the input. */
 export class Unsupported extends Error {}

@@ -1,6 +1,6 @@
 // Shared helpers of the docker:index/* handlers: the docker CLI, label lists, and the
 // check that a resource uses the default provider (this machine's engine).
-import { type RunOptions, runOk } from "../process";
+import { CommandFailure, type RunOptions, run, runOk } from "../process";
 import type { HandlerContext } from "../types";
 
 export async function docker(
@@ -14,6 +14,38 @@ export async function docker(
     ...options,
   });
   return result.stdout.trim();
+}
+
+/** Already gone: what the provider's delete tolerates ("No such container", not found). */
+const GONE = /no such (container|network|volume)|not found|No such object/i;
+
+/** A docker command of a delete: success when the thing is already gone. */
+export async function dockerGone(
+  ctx: Pick<HandlerContext, "name" | "type" | "signal">,
+  what: string,
+  args: readonly string[],
+): Promise<void> {
+  const result = await run(["docker", ...args], { signal: ctx.signal });
+  if (result.code !== 0 && !GONE.test(result.stderr))
+    throw new CommandFailure(`${ctx.type} ${ctx.name}: docker ${what}`, result.code, result.stderr);
+}
+
+/** Retry a delete while docker says the thing is still in use (the provider's StateChangeConf loops). */
+export async function dockerRemoveRetrying(
+  ctx: Pick<HandlerContext, "name" | "type" | "signal">,
+  what: string,
+  args: readonly string[],
+  busy: RegExp,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await run(["docker", ...args], { signal: ctx.signal });
+    if (result.code === 0 || GONE.test(result.stderr)) return;
+    if (!busy.test(result.stderr) || Date.now() > deadline || ctx.signal.aborted)
+      throw new CommandFailure(`${ctx.type} ${ctx.name}: docker ${what}`, result.code, result.stderr);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** `labels: [{label, value}]` as `--label k=v` arguments. */

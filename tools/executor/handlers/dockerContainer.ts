@@ -2,9 +2,15 @@
 // further networks connected and `uploads` copied in after create and before start (as
 // the provider does), then `docker start`, `mustRun` and `wait` (healthy) checked.
 // Outputs: id, name, hostname, networkDatas, ports (with the published port filled in).
+// Update and delete as terraform-provider-docker v4.5.0 does them
+// (internal/provider/resource_docker_container_funcs.go): update is `docker update` of the
+// restart policy and resources when one of those changed (:1015-1075) and a start when
+// mustRun goes from false to true (:997-1011), nothing else; delete stops the container
+// with destroyGraceSeconds as the timeout (0 when unset: killed at once), then removes it
+// forcibly, with its anonymous volumes when removeVolumes (default true) (:1079-1110).
 import { readFileSync } from "node:fs";
-import type { Handler, HandlerContext, Undo } from "../types";
-import { docker, labelArgs, refuseInputs, stringList } from "./docker";
+import type { DeleteHandler, Handler, HandlerContext, ResourceHandler, UpdateHandler } from "../types";
+import { docker, dockerGone, labelArgs, refuseInputs, stringList } from "./docker";
 import { type TarFile, tarArchive } from "./tar";
 
 const KNOWN = [
@@ -284,23 +290,13 @@ async function inspect(ctx: Pick<HandlerContext, "name" | "type" | "signal">, id
   return JSON.parse(await docker(ctx, "inspect", ["container", "inspect", id, "--format", "{{json .}}"]));
 }
 
-export const dockerContainer: Handler = async (inputs, ctx) => {
+const create: Handler = async (inputs, ctx) => {
   const args = containerCreateArgs(inputs, ctx.name);
   const files = uploadFiles(inputs);
   const name = (inputs.name as string | undefined) ?? ctx.name;
   const networks = list(inputs.networksAdvanced, "networksAdvanced");
   const id = await docker(ctx, "create", args);
-  const undo: Undo = {
-    kind: "docker:container",
-    id,
-    name,
-    addresses: [
-      name,
-      ...(inputs.hostname ? [String(inputs.hostname)] : []),
-      ...networks.map((n) => n.ipv4Address as string).filter(Boolean),
-    ],
-  };
-  ctx.journal(undo);
+  ctx.created(id);
   for (let i = 1; i < networks.length; i++)
     await docker(ctx, "network connect", ["network", "connect", ...networkArgs(networks[i], i, true), id]);
   if (files.length) await docker(ctx, "cp (uploads)", ["cp", "-", `${id}:/`], { stdin: tarArchive(files) });
@@ -339,11 +335,6 @@ export const dockerContainer: Handler = async (inputs, ctx) => {
     globalIpv6PrefixLength: n.GlobalIPv6PrefixLen,
     ipv6Gateway: n.IPv6Gateway,
   }));
-  const dynamic = networkDatas.map((n) => n.ipAddress).filter((a) => a && !undo.addresses.includes(a));
-  if (dynamic.length) {
-    undo.addresses.push(...dynamic);
-    ctx.journal(undo);
-  }
   const ports = list(inputs.ports, "ports").map((p) => {
     const bound = state.NetworkSettings.Ports?.[`${p.internal}/${p.protocol ?? "tcp"}`]?.[0];
     return {
@@ -364,3 +355,63 @@ export const dockerContainer: Handler = async (inputs, ctx) => {
     },
   };
 };
+
+/** The restart policy and resources `docker update` sets (funcs.go:1028-1069). */
+export function containerUpdateArgs(inputs: Obj): string[] {
+  const a = ["update"];
+  const restart = String(inputs.restart ?? "no");
+  a.push(
+    "--restart",
+    restart === "on-failure" && inputs.maxRetryCount ? `on-failure:${inputs.maxRetryCount}` : restart,
+  );
+  a.push("--cpu-shares", String(typeof inputs.cpuShares === "number" ? inputs.cpuShares : 0));
+  a.push("--memory", `${typeof inputs.memory === "number" ? inputs.memory : 0}m`);
+  a.push(
+    "--memory-reservation",
+    `${typeof inputs.memoryReservation === "number" ? inputs.memoryReservation : 0}m`,
+  );
+  if (inputs.cpuSet) a.push("--cpuset-cpus", String(inputs.cpuSet));
+  if (typeof inputs.memorySwap === "number" && inputs.memorySwap !== 0)
+    a.push("--memory-swap", inputs.memorySwap < 0 ? "-1" : `${inputs.memorySwap}m`);
+  return a;
+}
+
+const UPDATED_IN_PLACE = [
+  "restart",
+  "maxRetryCount",
+  "cpuShares",
+  "memory",
+  "memoryReservation",
+  "cpuSet",
+  "memorySwap",
+  "deviceReadBps",
+  "deviceReadIops",
+  "deviceWriteBps",
+  "deviceWriteIops",
+];
+
+const update: UpdateHandler = async (prior, inputs, ctx) => {
+  const changed = (k: string) =>
+    JSON.stringify(prior.inputs[k] ?? null) !== JSON.stringify(inputs[k] ?? null);
+  if (prior.inputs.mustRun === false && inputs.mustRun !== false && inputs.start !== false)
+    await docker(ctx, "start", ["start", prior.id]);
+  if (UPDATED_IN_PLACE.some(changed)) {
+    for (const k of ["deviceReadBps", "deviceReadIops", "deviceWriteBps", "deviceWriteIops"])
+      if (inputs[k] !== undefined && inputs[k] !== null && (inputs[k] as unknown[]).length)
+        throw new Error(`input '${k}' is not implemented by the rehearsal's container update`);
+    await docker(ctx, "update", [...containerUpdateArgs(inputs), prior.id]);
+  }
+  // Everything else the provider only writes to state: the old outputs stand.
+  return { id: prior.id, outputs: prior.outputs };
+};
+
+const del: DeleteHandler = async (prior, ctx) => {
+  const grace = typeof prior.inputs.destroyGraceSeconds === "number" ? prior.inputs.destroyGraceSeconds : 0;
+  if (prior.inputs.attach !== true)
+    await dockerGone(ctx, "stop", ["stop", "--time", String(Math.max(0, grace)), prior.id]);
+  const rm = ["rm", "--force"];
+  if (prior.inputs.removeVolumes !== false) rm.push("--volumes");
+  await dockerGone(ctx, "rm", [...rm, prior.id]);
+};
+
+export const dockerContainer: ResourceHandler = { create, update, delete: del };

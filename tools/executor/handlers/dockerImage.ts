@@ -1,9 +1,12 @@
 // docker:index/image:Image — `docker build` (the classic builder when builderVersion is
 // BuilderV1) tagged `imageName`, then `docker push` unless skipPush. repoDigest as the
 // provider gives it: `<repository>@sha256:…` after a push, the image id `sha256:…` when
-// not pushed. Images are never removed by teardown (they are the build cache).
+// not pushed. Update builds and pushes again (pulumi-docker provider/provider.go:428);
+// delete does nothing (:490), so images stay (they are the build cache). The inputs it
+// is diffed on carry the provider's Check additions (check.ts): a context digest,
+// the platform, the dockerfile path.
 import * as path from "node:path";
-import type { Handler } from "../types";
+import type { Handler, ResourceHandler } from "../types";
 import { docker, refuseInputs, stringList } from "./docker";
 
 const KNOWN = ["imageName", "build", "skipPush", "registry", "buildOnPreview"];
@@ -26,7 +29,17 @@ export function buildArgv(
   const build = (inputs.build ?? {}) as Record<string, unknown>;
   refuseInputs(
     build,
-    ["context", "dockerfile", "args", "builderVersion", "target", "platform", "network", "addHosts"],
+    [
+      "context",
+      "dockerfile",
+      "args",
+      "builderVersion",
+      "target",
+      "platform",
+      "network",
+      "addHosts",
+      "contextDigest",
+    ],
     "docker:index/image:Image build",
   );
   const context = path.resolve(cwd, String(build.context ?? "."));
@@ -45,8 +58,9 @@ export function buildArgv(
   return { argv, classic: build.builderVersion === "BuilderV1" };
 }
 
-export const dockerImage: Handler = async (inputs, ctx) => {
-  const { argv, classic } = buildArgv(inputs, process.cwd());
+const create: Handler = async (inputs, ctx) => {
+  // A relative context is the project directory's (where `pulumi` runs the program).
+  const { argv, classic } = buildArgv(inputs, ctx.root);
   const imageName = String(inputs.imageName);
   const registry = (inputs.registry ?? {}) as Record<string, unknown>;
   if (registry.username || registry.password)
@@ -90,4 +104,10 @@ export const dockerImage: Handler = async (inputs, ctx) => {
       context: (inputs.build as Record<string, unknown> | undefined)?.context,
     },
   };
+};
+
+export const dockerImage: ResourceHandler = {
+  create,
+  // Same id: an update never changes it; the new digest is the new output.
+  update: async (prior, inputs, ctx) => ({ ...(await create(inputs, ctx)), id: prior.id }),
 };

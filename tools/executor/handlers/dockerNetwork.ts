@@ -1,6 +1,10 @@
 // docker:index/network:Network — `docker network create` with the provider's input names.
-import type { Handler } from "../types";
-import { docker, labelArgs, refuseInputs } from "./docker";
+// Every input forces a replacement (rules.ts); delete is `docker network rm`, retried
+// for up to 30 s while the network has active endpoints, as the provider's
+// StateChangeConf does (terraform-provider-docker v4.5.0
+// resource_docker_network_funcs.go:21,110-135,205-225).
+import type { DeleteHandler, Handler, ResourceHandler } from "../types";
+import { docker, dockerRemoveRetrying, labelArgs, refuseInputs } from "./docker";
 
 const KNOWN = [
   "name",
@@ -37,10 +41,10 @@ export function networkCreateArgs(inputs: Record<string, unknown>, fallbackName:
   return args;
 }
 
-export const dockerNetwork: Handler = async (inputs, ctx) => {
+const create: Handler = async (inputs, ctx) => {
   const name = (inputs.name as string | undefined) ?? ctx.name;
   const id = await docker(ctx, "network create", networkCreateArgs(inputs, ctx.name));
-  ctx.journal({ kind: "docker:network", id, name });
+  ctx.created(id);
   const inspect = JSON.parse(
     await docker(ctx, "network inspect", ["network", "inspect", id, "--format", "{{json .}}"]),
   );
@@ -60,3 +64,8 @@ export const dockerNetwork: Handler = async (inputs, ctx) => {
     },
   };
 };
+
+const del: DeleteHandler = (prior, ctx) =>
+  dockerRemoveRetrying(ctx, "network rm", ["network", "rm", prior.id], /active endpoints/i, 30_000);
+
+export const dockerNetwork: ResourceHandler = { create, delete: del };

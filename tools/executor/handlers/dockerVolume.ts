@@ -1,8 +1,11 @@
 // docker:index/volume:Volume — `docker volume create` with the provider's input names.
-import type { Handler } from "../types";
-import { docker, labelArgs, refuseInputs } from "./docker";
+// Every input forces a replacement (rules.ts); delete is `docker volume rm`, retried for
+// up to 30 s while the volume is in use (terraform-provider-docker v4.5.0
+// resource_docker_volume.go:23,362-386): its data is gone.
+import type { DeleteHandler, Handler, ResourceHandler } from "../types";
+import { docker, dockerRemoveRetrying, labelArgs, refuseInputs } from "./docker";
 
-export const dockerVolume: Handler = async (inputs, ctx) => {
+const create: Handler = async (inputs, ctx) => {
   refuseInputs(inputs, ["name", "labels", "driver", "driverOpts"], "docker:index/volume:Volume");
   const name = (inputs.name as string | undefined) ?? ctx.name;
   const args = ["volume", "create"];
@@ -11,9 +14,14 @@ export const dockerVolume: Handler = async (inputs, ctx) => {
     args.push("--opt", `${k}=${v}`);
   args.push(...labelArgs(inputs.labels), name);
   await docker(ctx, "volume create", args);
-  ctx.journal({ kind: "docker:volume", name });
+  ctx.created(name);
   const inspect = JSON.parse(
     await docker(ctx, "volume inspect", ["volume", "inspect", name, "--format", "{{json .}}"]),
   );
   return { id: name, outputs: { name, driver: inspect.Driver, mountpoint: inspect.Mountpoint } };
 };
+
+const del: DeleteHandler = (prior, ctx) =>
+  dockerRemoveRetrying(ctx, "volume rm", ["volume", "rm", prior.id], /in use/i, 30_000);
+
+export const dockerVolume: ResourceHandler = { create, delete: del };

@@ -1,5 +1,8 @@
-// The resource types the rehearsal executor performs, one handler each.
-import type { Handler } from "../types";
+// The resource types the rehearsal executor performs: each provider's create, and its
+// update and delete where the provider has one that does something. random and tls have
+// neither: their update only writes state (every other change replaces them) and their
+// delete removes nothing. The decision between them is rules.ts and diff.ts.
+import type { ResourceHandler } from "../types";
 import { dockerContainer } from "./dockerContainer";
 import { dockerImage } from "./dockerImage";
 import { dockerNetwork } from "./dockerNetwork";
@@ -10,13 +13,13 @@ import { remoteCommand } from "./remoteCommand";
 import { tlsPrivateKey } from "./tlsPrivateKey";
 import { tlsSelfSignedCert } from "./tlsSelfSignedCert";
 
-export const HANDLERS: Readonly<Record<string, Handler>> = {
-  "random:index/randomPassword:RandomPassword": randomPassword,
-  "random:index/randomBytes:RandomBytes": randomBytesHandler,
-  "random:index/randomUuid:RandomUuid": randomUuid,
-  "random:index/randomId:RandomId": randomId,
-  "tls:index/privateKey:PrivateKey": tlsPrivateKey,
-  "tls:index/selfSignedCert:SelfSignedCert": tlsSelfSignedCert,
+export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
+  "random:index/randomPassword:RandomPassword": { create: randomPassword },
+  "random:index/randomBytes:RandomBytes": { create: randomBytesHandler },
+  "random:index/randomUuid:RandomUuid": { create: randomUuid },
+  "random:index/randomId:RandomId": { create: randomId },
+  "tls:index/privateKey:PrivateKey": { create: tlsPrivateKey },
+  "tls:index/selfSignedCert:SelfSignedCert": { create: tlsSelfSignedCert },
   "command:local:Command": localCommand,
   "command:remote:Command": remoteCommand,
   "docker:index/image:Image": dockerImage,

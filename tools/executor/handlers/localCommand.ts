@@ -1,10 +1,22 @@
-// command:local:Command — the create text run as the provider runs it: through
-// `interpreter` (default /bin/sh -c), in `dir` (default the program's working
-// directory), with this process's environment plus `environment`, `stdin` piped;
-// stdout and stderr with one trailing newline trimmed. `update`/`delete` are not run at
-// create; `delete` is journaled for teardown.
+// command:local:Command — the provider's create, update and delete
+// (pulumi-command v1.2.1 provider/pkg/provider/local/commandController.go, run in
+// commandOutputs.go:39-120): the text through `interpreter` (default /bin/sh -c), in `dir`
+// (default the working directory), with this process's environment plus `environment`,
+// `stdin` piped; stdout and stderr with one trailing newline trimmed.
+// - create runs `create` (nothing when unset);
+// - update runs `update`, or `create` when `update` is unset (:67-91), with the previous
+//   stdout/stderr in PULUMI_COMMAND_STDOUT/STDERR (unless addPreviousOutputInEnv is false:
+//   commandOutputs.go:88-95); neither set: the old outputs stand;
+// - delete runs the STORED `delete` with the stored inputs and outputs (:93-99).
 import { runOk } from "../process";
-import { type Handler, input, type Undo } from "../types";
+import {
+  type DeleteHandler,
+  type Handler,
+  type HandlerContext,
+  input,
+  type ResourceHandler,
+  type UpdateHandler,
+} from "../types";
 
 export function interpreterOf(inputs: Record<string, unknown>): string[] {
   const interp = inputs.interpreter;
@@ -34,55 +46,59 @@ export function trimOneNewline(text: string): string {
   return text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 
-export const localCommand: Handler = async (inputs, ctx) => {
+/** PULUMI_COMMAND_STDOUT/STDERR from the previous outputs, as run() adds them (commandOutputs.go:88-95). */
+export function previousOutputEnv(
+  inputs: Record<string, unknown>,
+  previous: { stdout?: unknown; stderr?: unknown },
+): Record<string, string> {
+  if (input(inputs, "addPreviousOutputInEnv", "boolean") === false) return {};
+  const env: Record<string, string> = {};
+  if (typeof previous.stdout === "string" && previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout;
+  if (typeof previous.stderr === "string" && previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr;
+  return env;
+}
+
+function refuseUnsupported(inputs: Record<string, unknown>): void {
   for (const unsupported of ["assetPaths", "archivePaths"])
-    if (inputs[unsupported] !== undefined)
+    if (inputs[unsupported] !== undefined && inputs[unsupported] !== null)
       throw new Error(`input '${unsupported}' is not implemented by the rehearsal`);
-  const create = input(inputs, "create", "string");
-  const interpreter = interpreterOf(inputs);
-  const environment = environmentOf(inputs);
-  const dir = input(inputs, "dir", "string");
-  // Journaled before the create runs: a create that fails or is killed half-way may have
-  // made things its delete removes (a stack deploy's secrets and networks).
-  const del = input(inputs, "delete", "string");
-  let undo: Undo | undefined;
-  if (del) {
-    const omitted = Object.entries(environment)
-      .filter(([, v]) => ctx.secrets.reveals(v))
-      .map(([k]) => k);
-    undo = {
-      kind: "command:local",
-      delete: del,
-      interpreter,
-      dir: dir ?? process.cwd(),
-      environment: Object.fromEntries(Object.entries(environment).filter(([k]) => !omitted.includes(k))),
-      ...(omitted.length ? { environmentOmitted: omitted } : {}),
-      unfinished: true,
-    };
-    ctx.journal(undo);
-  }
-  let stdout = "";
-  let stderr = "";
-  if (create !== undefined) {
-    const result = await runOk(`command:local ${ctx.name}`, [...interpreter, create], {
-      cwd: dir ?? process.cwd(),
-      env: { ...process.env, ...environment },
-      stdin: input(inputs, "stdin", "string") || undefined,
-      signal: ctx.signal,
-    });
-    stdout = trimOneNewline(result.stdout);
-    stderr = trimOneNewline(result.stderr);
-  }
-  if (undo?.kind === "command:local") {
-    delete undo.unfinished;
-    if (input(inputs, "addPreviousOutputInEnv", "boolean") !== false) {
-      // As the provider does for delete: the create's outputs in the environment (unless secret).
-      if (stdout && !ctx.secrets.reveals(stdout))
-        undo.environment = { ...undo.environment, PULUMI_COMMAND_STDOUT: stdout };
-      if (stderr && !ctx.secrets.reveals(stderr))
-        undo.environment = { ...undo.environment, PULUMI_COMMAND_STDERR: stderr };
-    }
-    ctx.journal(undo);
-  }
-  return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: { stdout, stderr } };
+}
+
+async function runLocal(
+  what: string,
+  text: string,
+  inputs: Record<string, unknown>,
+  previous: { stdout?: unknown; stderr?: unknown },
+  ctx: HandlerContext,
+): Promise<{ stdout: string; stderr: string }> {
+  const result = await runOk(`command:local ${ctx.name}${what}`, [...interpreterOf(inputs), text], {
+    cwd: input(inputs, "dir", "string") ?? process.cwd(),
+    env: { ...process.env, ...environmentOf(inputs), ...previousOutputEnv(inputs, previous) },
+    stdin: input(inputs, "stdin", "string") || undefined,
+    signal: ctx.signal,
+  });
+  return { stdout: trimOneNewline(result.stdout), stderr: trimOneNewline(result.stderr) };
+}
+
+const create: Handler = async (inputs, ctx) => {
+  refuseUnsupported(inputs);
+  const text = input(inputs, "create", "string");
+  const out = text === undefined ? { stdout: "", stderr: "" } : await runLocal("", text, inputs, {}, ctx);
+  return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: out };
 };
+
+const update: UpdateHandler = async (prior, inputs, ctx) => {
+  refuseUnsupported(inputs);
+  const text = input(inputs, "update", "string") ?? input(inputs, "create", "string");
+  const previous = { stdout: prior.outputs.stdout ?? "", stderr: prior.outputs.stderr ?? "" };
+  if (text === undefined) return { id: prior.id, outputs: previous };
+  return { id: prior.id, outputs: await runLocal(" (update)", text, inputs, previous, ctx) };
+};
+
+const del: DeleteHandler = async (prior, ctx) => {
+  const text = input(prior.inputs, "delete", "string");
+  if (text === undefined) return;
+  await runLocal(" (delete)", text, prior.inputs, prior.outputs, ctx);
+};
+
+export const localCommand: ResourceHandler = { create, update, delete: del };

@@ -1,12 +1,25 @@
-// command:remote:Command — the create text run over the real OpenSSH client: host keys
-// checked strictly against the pinned `hostKey`s, the proxy as ProxyJump, private keys
-// in a per-run ssh-agent (never on disk), `stdin` piped, dial retried on ssh's exit
-// code 255 up to `dialErrorLimit` times. `environment` is refused: the provider sends it
-// with SSH Setenv, which sshd rejects unless AcceptEnv allows it (the provider then fails),
-// and OpenSSH's SetEnv would drop it silently, so no rehearsal of it would be honest.
+// command:remote:Command — the create, update and delete of pulumi-command v1.2.1
+// (provider/pkg/provider/remote/commandController.go) over the real OpenSSH client: host
+// keys checked strictly against the pinned `hostKey`s, the proxy as ProxyJump, private
+// keys in a per-run ssh-agent (never on disk), `stdin` piped, dial retried on ssh's exit
+// code 255 up to `dialErrorLimit` times.
+// - update runs `update` ?? `create` with the NEW connection (:63-84);
+// - delete runs the STORED `delete` with the STORED connection (:86-92): its private key
+//   comes from the (encrypted) state.
+// `environment` is refused: the provider sends it with SSH Setenv, which sshd rejects
+// unless AcceptEnv allows it (the provider then fails), and OpenSSH's SetEnv would drop
+// it silently, so no rehearsal of it would be honest. The previous outputs the provider
+// also tries to Setenv (commandOutputs.go:51-69, a warning when refused) are not sent.
 import { CommandFailure, run, tail } from "../process";
 import { type Connection, journaled, normaliseConnection, sshArgv, writeSshFiles } from "../ssh";
-import { type Handler, type HandlerContext, input, type Undo } from "../types";
+import {
+  type DeleteHandler,
+  type Handler,
+  type HandlerContext,
+  input,
+  type ResourceHandler,
+  type UpdateHandler,
+} from "../types";
 import { trimOneNewline } from "./localCommand";
 
 let counter = 0;
@@ -56,26 +69,49 @@ export async function runRemote(
   }
 }
 
-export const remoteCommand: Handler = async (inputs, ctx) => {
+function refuseEnvironment(inputs: Record<string, unknown>): void {
   const environment = inputs.environment;
   if (environment && typeof environment === "object" && Object.keys(environment).length > 0)
     throw new Error(
       "input 'environment': refused by the rehearsal. The provider sends it with SSH Setenv, which sshd rejects unless AcceptEnv allows the names (the provider then fails); pass values on stdin or in the command instead",
     );
+}
+
+async function runText(inputs: Record<string, unknown>, text: string, ctx: HandlerContext) {
+  return runRemote(
+    normaliseConnection(inputs.connection),
+    text,
+    ctx,
+    input(inputs, "stdin", "string") || undefined,
+  );
+}
+
+const create: Handler = async (inputs, ctx) => {
+  refuseEnvironment(inputs);
   const connection = normaliseConnection(inputs.connection);
-  const create = input(inputs, "create", "string");
-  // Journaled before the create runs (see command:local), completed after it.
-  const del = input(inputs, "delete", "string");
-  const undo: Undo | undefined = del
-    ? { kind: "command:remote", delete: del, connection: journaled(connection), unfinished: true }
-    : undefined;
-  if (undo) ctx.journal(undo);
-  let out = { stdout: "", stderr: "" };
-  if (create !== undefined)
-    out = await runRemote(connection, create, ctx, input(inputs, "stdin", "string") || undefined);
-  if (undo) {
-    delete undo.unfinished;
-    ctx.journal(undo);
-  }
+  const text = input(inputs, "create", "string");
+  const out =
+    text === undefined
+      ? { stdout: "", stderr: "" }
+      : await runRemote(connection, text, ctx, input(inputs, "stdin", "string") || undefined);
   return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: out };
 };
+
+const update: UpdateHandler = async (prior, inputs, ctx) => {
+  refuseEnvironment(inputs);
+  const text = input(inputs, "update", "string") ?? input(inputs, "create", "string");
+  if (text === undefined)
+    return {
+      id: prior.id,
+      outputs: { stdout: prior.outputs.stdout ?? "", stderr: prior.outputs.stderr ?? "" },
+    };
+  return { id: prior.id, outputs: await runText(inputs, text, ctx) };
+};
+
+const del: DeleteHandler = async (prior, ctx) => {
+  const text = input(prior.inputs, "delete", "string");
+  if (text === undefined) return;
+  await runText(prior.inputs, text, ctx);
+};
+
+export const remoteCommand: ResourceHandler = { create, update, delete: del };

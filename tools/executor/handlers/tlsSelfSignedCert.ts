@@ -66,7 +66,10 @@ export interface SelfSignedCertificate {
 }
 
 /** The certificate the tls provider's SelfSignedCert would make from these inputs. */
-export async function selfSignedCertificate(inputs: Record<string, unknown>): Promise<SelfSignedCertificate> {
+export async function selfSignedCertificate(
+  inputs: Record<string, unknown>,
+  now: Date = new Date(),
+): Promise<SelfSignedCertificate> {
   const keyPem = requireInput(inputs, "privateKeyPem", "string");
   let privateKey: ReturnType<typeof createPrivateKey>;
   try {
@@ -142,7 +145,7 @@ export async function selfSignedCertificate(inputs: Record<string, unknown>): Pr
   if (input(inputs, "setSubjectKeyId", "boolean"))
     extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
 
-  const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + hours * 3600_000);
   // A positive 128-bit serial, as the provider draws it.
   const serialBytes = randomBytes(16);
@@ -161,14 +164,14 @@ export async function selfSignedCertificate(inputs: Record<string, unknown>): Pr
     certPem: `${cert.toString("pem").replace(/\r\n/g, "\n").trim()}\n`,
     validityStartTime: rfc3339(notBefore),
     validityEndTime: rfc3339(notAfter),
-    readyForRenewal: Date.now() >= renewAt,
+    readyForRenewal: now.getTime() >= renewAt,
     keyAlgorithm,
     serial: BigInt(`0x${serialBytes.toString("hex")}`).toString(10),
   };
 }
 
-export const tlsSelfSignedCert: Handler = async (inputs) => {
-  const { serial, ...cert } = await selfSignedCertificate(inputs);
+export const tlsSelfSignedCert: Handler = async (inputs, ctx) => {
+  const { serial, ...cert } = await selfSignedCertificate(inputs, ctx.now());
   // The provider's id is the certificate's serial number (decimal); nothing in it is secret.
   return { id: serial, outputs: { ...cert } };
 };
