@@ -1,5 +1,6 @@
 // The whole program (index.ts) evaluated under mocks for each committed stack file.
 import { describe, expect, it } from "vitest";
+import { localCommand } from "../components/repo";
 import { openstackInvokes, swarmScriptOutputs } from "./openstack/invokes";
 import { type Evaluation, evaluateStack } from "./support/pulumi";
 
@@ -19,7 +20,7 @@ describe("Pulumi.dev.yaml", () => {
       if (r.parent === stack.urn)
         expect(r.type, `${r.name} sits at the top but is not a component`).toMatch(/^flotilla:/);
     }
-    expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(1);
+    expect(ev.byType("flotilla:local:LocalSwarm")).toHaveLength(1);
     expect(ev.byType("flotilla:images:Images")).toHaveLength(1);
     expect(ev.byType("flotilla:stacks:Stacks")).toHaveLength(1);
     // keepalived is off on a one-node dev Swarm.
@@ -32,8 +33,10 @@ describe("Pulumi.dev.yaml", () => {
   it("makes the local engine a labelled one-node Swarm through the bootstrap script", async () => {
     const ev = await evaluateStack("dev");
     const init = ev.one("command:local:Command", "flotilla-init");
-    expect(ev.resources.find((r) => r.urn === init.parent)?.type).toBe("flotilla:swarm:LocalSwarm");
-    expect(String(init.inputs.create)).toMatch(/scripts\/host\/local-swarm\.sh$/);
+    expect(ev.resources.find((r) => r.urn === init.parent)?.type).toBe("flotilla:local:LocalSwarm");
+    // The script itself, inside the command (no checkout path in state).
+    expect(String(init.inputs.create)).toBe(localCommand("scripts/host/local-swarm.sh"));
+    expect(String(init.inputs.create)).toMatch(/ flotilla-local-swarm$/);
   });
 
   it("generates every secret the operator did not set, as Pulumi secrets", async () => {
@@ -78,7 +81,7 @@ describe("Pulumi.helion.yaml", () => {
   it("evaluates: the OpenStack cluster, seven pushed images, six stacks deployed on a manager", async () => {
     const ev = await helion();
     console.log(`helion registers ${ev.resources.length} resources:\n${graph(ev)}`);
-    expect(ev.byType("flotilla:swarm:LocalSwarm")).toHaveLength(0);
+    expect(ev.byType("flotilla:local:LocalSwarm")).toHaveLength(0);
     expect(ev.byType("flotilla:openstack:OpenStackCluster")).toHaveLength(1);
     expect(ev.byType("openstack:compute/instance:Instance")).toHaveLength(1 + 3 + 5);
     expect(ev.byType("docker:index/image:Image")).toHaveLength(7);
@@ -225,4 +228,58 @@ describe("Pulumi.lab.yaml", () => {
       );
     }
   });
+});
+
+describe("every Command's delete, on every target", () => {
+  // The engine replaces a Command create-first, then runs the ORIGINAL's delete (the SDK
+  // makes `triggers` replace: node_modules/@pulumi/command/local/command.js:155). So a
+  // delete must never undo what its replacement just did. Each Command that has one is
+  // listed here with the reason it cannot; a new one fails until someone has thought it
+  // through.
+  const SAFE_DELETES: { name: RegExp; script: string; triggers: RegExp; why: string }[] = [
+    {
+      name: /^flotilla-\w+-removal$/,
+      script: "flotilla-stack-remove",
+      triggers: /^\["flotilla-\w+"\]$/,
+      why: "only the stack name triggers it: a replacement means a renamed stack, and the old name's stack is the one to remove",
+    },
+    {
+      name: /-bootstrap-member-/,
+      script: "flotilla-drain",
+      triggers: /^\["nodeid-[\w-]+"\]$/,
+      why: "the node ID triggers it: the original drains the OLD ID (a ghost), never the node the replacement labelled",
+    },
+    {
+      name: /-mysql-data(-\d+)?-mount$/,
+      script: "flotilla-unmount",
+      triggers: /^\["[\w-]+-attach-id"\]$/,
+      why: "the attachment triggers it, and an attachment is replaced delete-first, so the unmount runs before the new mount",
+    },
+  ];
+
+  for (const stack of ["dev", "lab", "helion"] as const) {
+    it(`${stack}: each Command with a delete is one whose replacement cannot be undone by it`, async () => {
+      const ev =
+        stack === "helion"
+          ? await helion()
+          : await evaluateStack(stack, stack === "lab" ? { mockOutputs: swarmScriptOutputs } : {});
+      const commands = ev.resources.filter((r) => r.type.startsWith("command:"));
+      expect(commands.length).toBeGreaterThan(5);
+      for (const c of commands) {
+        if (c.inputs.delete === undefined) continue;
+        const entry = SAFE_DELETES.find((e) => e.name.test(c.name));
+        expect(
+          entry,
+          `${c.name} has a delete; list it in SAFE_DELETES with why a replacement cannot undo it`,
+        ).toBeDefined();
+        expect(String(c.inputs.delete), c.name).toContain(` ${entry?.script}`);
+        expect(JSON.stringify(c.inputs.triggers), c.name).toMatch(entry?.triggers as RegExp);
+      }
+      // And the stacks' deploys have neither: a changed document is an update.
+      for (const d of commands.filter((c) => c.name.endsWith("-deploy"))) {
+        expect(d.inputs.delete, d.name).toBeUndefined();
+        expect(d.inputs.triggers, d.name).toBeUndefined();
+      }
+    });
+  }
 });

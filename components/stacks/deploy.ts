@@ -2,7 +2,7 @@
 // components run and what the end-to-end suite runs are built the same way (the command
 // line around them comes from components/repo: `localCommand` or `remoteCommand`).
 import type { StackName } from "./catalog";
-import { type NetworkKey, networkName, stackName } from "./names";
+import { type NetworkKey, networkName, type SecretTarget, secretFamily, stackName } from "./names";
 
 /** The scripts, relative to the repository root (host scripts: they run on a manager). */
 export const DEPLOY_SCRIPT = "scripts/host/stack-deploy.sh";
@@ -21,6 +21,10 @@ export interface DeployOptions {
   resolveImage: "always" | "changed" | "never";
   /** Seconds to wait for convergence before failing (default 300). */
   waitSeconds?: number;
+  /** SHA-256 of the compose document on stdin: the script refuses any other document. */
+  documentSha256?: string;
+  /** The Swarm (cluster ID) the stack belongs to: the script refuses to deploy into another one. */
+  swarmId?: string;
 }
 
 /** Arguments of scripts/host/stack-deploy.sh (no secret: those go on stdin). */
@@ -34,21 +38,27 @@ export function deployArgs(o: DeployOptions): string[] {
     o.resolveImage,
     "--wait",
     String(o.waitSeconds ?? 300),
+    ...(o.documentSha256 ? ["--document-sha256", o.documentSha256] : []),
+    ...(o.swarmId ? ["--swarm-id", o.swarmId] : []),
   ];
 }
 
-/** Arguments of scripts/host/stack-remove.sh. */
+/**
+ * Arguments of scripts/host/stack-remove.sh. Secrets are named by family (every version of
+ * a secret target, whatever its content hash), so the removal's inputs never change with a
+ * secret's value: the removal command is the same resource for the stack's whole life.
+ */
 export function removeArgs(
   prefix: string,
   stack: StackName,
   networks: readonly NetworkKey[],
-  secretNames: readonly string[],
+  secretTargets: readonly SecretTarget[],
 ): string[] {
   return [
     "--stack",
     stackName(prefix, stack),
     ...networks.flatMap((n) => ["--network", networkName(prefix, n)]),
-    ...secretNames.flatMap((s) => ["--secret", s]),
+    ...secretTargets.flatMap((t) => ["--secret-family", secretFamily(prefix, t)]),
   ];
 }
 

@@ -30,6 +30,7 @@ export {
   SECRET_TARGETS,
   type SecretSource,
   type SecretTarget,
+  secretFamily,
   secretName,
   serviceName,
   stackName,

@@ -76,7 +76,16 @@ export function secretName(prefix: string, target: SecretTarget, value: string, 
     .update(value, "utf8")
     .digest("hex")
     .slice(0, SECRET_HASH_LENGTH);
-  return `${prefix}-${target}-${digest}`;
+  return `${secretFamily(prefix, target)}-${digest}`;
+}
+
+/**
+ * The family of a secret target: its name without the content hash, which every version
+ * of it shares (`<prefix>-<target>`). The deploy script labels each secret with it
+ * (SECRET_LABEL), the removal finds every version by it.
+ */
+export function secretFamily(prefix: string, target: SecretTarget): string {
+  return `${prefix}-${target}`;
 }
 
 /** The label every Flotilla-managed secret carries, so the deploy script prunes only its own. */

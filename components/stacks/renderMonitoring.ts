@@ -45,6 +45,8 @@ export function monitoringEnvironment(input: RenderInput, stack: StackFacts): Re
     FLOTILLA_ROLE: "prometheus",
     PROMETHEUS_USER: config.monitoring.user,
     PROMETHEUS_RETENTION_DAYS: String(config.monitoring.retentionDays),
+    PROMETHEUS_SCRAPE_INTERVAL: config.monitoring.scrapeInterval,
+    PROMETHEUS_ALERT_FOR: config.monitoring.alertFor,
     SCRAPE_HAPROXY: tasks(serviceName(prefix, "haproxy")),
     HAPROXY_METRICS_PORT: String(PORTS.haproxyStats),
     HAPROXY_METRICS_USER: config.haproxy.metricsUser,

@@ -1,6 +1,8 @@
-// The stacks in the catalog's deployment order: consul → mysql → webapp → haproxy →
-// keepalived (when enabled). Each waits for the one before it to converge, so the
-// webapp finds Consul and MySQL, and HAProxy finds webapp replicas in Consul.
+// Every enabled stack of the catalog, deployed at the same time: none needs another to
+// be deployed first (the webapp waits for Consul and MySQL by itself, its readiness
+// failing until they answer; HAProxy keeps resolving Consul's DNS; each deploy waits for
+// its own services to be healthy), so a first `up` takes as long as the slowest stack,
+// not the sum of all.
 import * as pulumi from "@pulumi/pulumi";
 import { imageTag } from "../images";
 import { STACK_IMAGES, type StackName, stackSpec } from "./catalog";
@@ -15,14 +17,14 @@ export interface StacksArgs extends Omit<SwarmStackArgs, "images"> {
 }
 
 /**
- * Every enabled stack of the catalog (`flotilla:stacks:Stacks`), each a SwarmStack child
- * depending on the one before it. Outputs the Swarm stack names, in deployment order, and
- * the name prefix.
+ * Every enabled stack of the catalog (`flotilla:stacks:Stacks`), each a SwarmStack child,
+ * deployed in parallel. Outputs the Swarm stack names, in catalog order, and the name
+ * prefix.
  */
 export class Stacks extends pulumi.ComponentResource {
-  /** The deployed stacks, by stack, in deployment order. */
+  /** The deployed stacks, by stack, in catalog order. */
   readonly stacks: Partial<Record<StackName, SwarmStack>>;
-  /** The Swarm stack names, in deployment order. */
+  /** The Swarm stack names, in catalog order. */
   readonly stackNames: string[];
 
   constructor(name: string, args: StacksArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -47,17 +49,8 @@ export class Stacks extends pulumi.ComponentResource {
     ) as Record<StackImage, pulumi.Input<string>>;
 
     this.stacks = {};
-    let previous: SwarmStack | undefined;
-    for (const stack of stacks) {
-      const component = new SwarmStack(
-        stack,
-        `${name}-${stack}`,
-        { ...args, images },
-        { parent: this, ...(previous ? { dependsOn: [previous] } : {}) },
-      );
-      this.stacks[stack] = component;
-      previous = component;
-    }
+    for (const stack of stacks)
+      this.stacks[stack] = new SwarmStack(stack, `${name}-${stack}`, { ...args, images }, { parent: this });
     this.stackNames = Object.values(this.stacks).map((s) => s.stackName);
     this.registerOutputs({
       stackNames: this.stackNames,

@@ -2,7 +2,7 @@
 // where the deployer says: locally, or on a Swarm manager over SSH (as root). The
 // compose document is rendered from the config by the stack's catalog entry; secrets
 // travel on the command's standard input only; a changed document redeploys in place
-// (`update`), deleting the resource removes the stack.
+// (`update`); only removing the stack from the program (or destroying it) removes it.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { FlotillaConfig } from "../config";
@@ -42,8 +42,8 @@ export interface SwarmStackArgs {
 
 /**
  * One stack of the catalog (type token `flotilla:stacks:<Name>Stack`, from its entry):
- * declares the deploy command (create and update run stack-deploy.sh, delete runs
- * stack-remove.sh). Outputs the Swarm stack name, the rendered document (no secret in
+ * declares the deploy command (create and update run stack-deploy.sh; no delete) and the
+ * removal command (delete runs stack-remove.sh). Outputs the Swarm stack name, the rendered document (no secret in
  * it), its hash and the deploy script's log.
  */
 export class SwarmStack extends pulumi.ComponentResource {
@@ -75,13 +75,15 @@ export class SwarmStack extends pulumi.ComponentResource {
           Object.fromEntries(targets.map((t, i) => [t, secretName(prefix, t, vs[i], key)])),
         ),
     );
-    const images = pulumi.all(args.images);
+    // Only this stack's own image: another image's rebuild leaves this document known (and
+    // unchanged) in a preview, instead of turning every stack's document into an unknown.
+    const image = pulumi.output(args.images[spec.image]);
     const vip = spec.needsVip && args.keepalived ? pulumi.output(args.keepalived) : pulumi.output(undefined);
-    this.document = pulumi.all([names, images, vip]).apply(([secretNames, imageRefs, vrrp]) =>
+    this.document = pulumi.all([names, image, vip]).apply(([secretNames, ref, vrrp]) =>
       composeYaml(
         renderStack(stack, {
           config: args.config,
-          images: imageRefs as Record<StackImage, string>,
+          images: { [spec.image]: ref } as Record<StackImage, string>,
           secretNames: secretNames as Parameters<typeof renderStack>[1]["secretNames"],
           prefix,
           keepalived: vrrp ? { vip: vrrp.vip, peers: [...vrrp.peers] } : undefined,
@@ -98,42 +100,68 @@ export class SwarmStack extends pulumi.ComponentResource {
         ),
       ),
     );
-    const deploy = deployArgs({
-      prefix,
-      stack,
-      networks: spec.networks,
-      // Clusters prepare their data paths themselves (the Cinder volume's mount).
-      ensureDirs: local ? (spec.hostDirs?.(args.config) ?? []) : [],
-      // Local images have no registry: a lookup could pin someone else's image of that name.
-      resolveImage: local ? "never" : "always",
-      waitSeconds: args.waitSeconds,
-    });
-    const create = deployerCommand(args.deployer, DEPLOY_SCRIPT, deploy);
-    const remove = names.apply((ns) =>
-      deployerCommand(
-        args.deployer,
-        REMOVE_SCRIPT,
-        removeArgs(prefix, stack, spec.networks, Object.values(ns)),
-      ),
-    );
-    const common = {
-      create,
-      // `update` set: a changed document (trigger) redeploys in place instead of replacing,
-      // which would remove the stack.
-      update: create,
-      delete: remove,
-      stdin,
-      triggers: [this.documentHash],
-      addPreviousOutputInEnv: false,
-    };
-    const cmd =
+    const create = pulumi
+      .all([this.documentHash, pulumi.output(args.deployer.swarmId)])
+      .apply(([documentSha256, swarmId]) =>
+        deployerCommand(
+          args.deployer,
+          DEPLOY_SCRIPT,
+          deployArgs({
+            prefix,
+            stack,
+            networks: spec.networks,
+            // Clusters prepare their data paths themselves (the Cinder volume's mount).
+            ensureDirs: local ? (spec.hostDirs?.(args.config) ?? []) : [],
+            // Local images have no registry: a lookup could pin someone else's image of that name.
+            resolveImage: local ? "never" : "always",
+            waitSeconds: args.waitSeconds,
+            documentSha256,
+            swarmId,
+          }),
+        ),
+      );
+    const connection = args.deployer.kind === "remote" ? { connection: args.deployer.connection } : {};
+    const Command = (
+      commandName: string,
+      inputs: command.local.CommandArgs,
+      options: pulumi.CustomResourceOptions,
+    ) =>
       args.deployer.kind === "local"
-        ? new command.local.Command(`${name}-deploy`, common, { parent: this })
+        ? new command.local.Command(commandName, inputs, options)
         : new command.remote.Command(
-            `${name}-deploy`,
-            { ...common, connection: args.deployer.connection },
-            { parent: this },
+            commandName,
+            { ...inputs, ...connection } as command.remote.CommandArgs,
+            options,
           );
+
+    // Two resources, so that no update or replacement can ever remove the stack (the
+    // @pulumi/command SDK replaces a Command whose `triggers` change, creating the new one
+    // first and then running the original's `delete`: pulumi/pulumi-command#855).
+    // The removal does nothing on create and removes the stack on delete. Its inputs are
+    // fixed for the stack's life (secrets by family, not by content-hashed name), so it is
+    // deleted only when the stack leaves the program or the whole stack is destroyed. The
+    // stack name is its trigger: a renamed stack is created under the new name and the old
+    // one removed at the end of the run.
+    const removal = Command(
+      `${name}-removal`,
+      {
+        delete: deployerCommand(
+          args.deployer,
+          REMOVE_SCRIPT,
+          removeArgs(prefix, stack, spec.networks, targets),
+        ),
+        triggers: [this.stackName],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this },
+    );
+    // The deploy: create and update run the same convergent script, with no delete and no
+    // trigger, so a changed document (in its command line and on stdin) is an in-place update.
+    const cmd = Command(
+      `${name}-deploy`,
+      { create, update: create, stdin, addPreviousOutputInEnv: false },
+      { parent: this, dependsOn: [removal] },
+    );
     this.deployLog = cmd.stdout;
     this.registerOutputs({
       stackName: this.stackName,

@@ -4,6 +4,7 @@
 #
 #   stack-deploy.sh --stack NAME [--network NAME]... [--ensure-dir PATH]...
 #                   [--resolve-image always|changed|never] [--wait SECONDS]
+#                   [--document-sha256 HEX] [--swarm-id ID]
 #
 # Standard input carries everything else, so no secret is ever in argv, env or a file:
 #   NAME=BASE64      one line per Docker secret the stack uses (content-hashed NAME,
@@ -15,9 +16,11 @@
 # create missing secrets, `docker stack deploy --prune --with-registry-auth`, wait
 # (bounded) until every service runs its desired healthy tasks and no update rolled
 # back, then remove older versions of this stack's secrets that no service uses.
+# --document-sha256 refuses any document but the one the program rendered; --swarm-id
+# refuses a manager of any Swarm but the one the program made.
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "stack-deploy: $*" >&2; exit 1; }
 
 stack=""
@@ -25,6 +28,8 @@ networks=()
 dirs=()
 resolve=always
 wait_seconds=300
+document_sha256=""
+swarm_id=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --stack) stack=${2:?--stack needs a name}; shift 2 ;;
@@ -32,6 +37,8 @@ while [ $# -gt 0 ]; do
   --ensure-dir) dirs+=("${2:?--ensure-dir needs a path}"); shift 2 ;;
   --resolve-image) resolve=${2:?--resolve-image needs a mode}; shift 2 ;;
   --wait) wait_seconds=${2:?--wait needs seconds}; shift 2 ;;
+  --document-sha256) document_sha256=${2:?--document-sha256 needs a hash}; shift 2 ;;
+  --swarm-id) swarm_id=${2:?--swarm-id needs an ID}; shift 2 ;;
   -h | --help) usage ;;
   *) echo "stack-deploy: unknown argument '$1'" >&2; usage ;;
   esac
@@ -42,9 +49,16 @@ for n in "${networks[@]}"; do [[ $n =~ $name_re ]] || die "--network '$n' is not
 for d in "${dirs[@]}"; do [[ $d == /* ]] || die "--ensure-dir '$d' is not an absolute path"; done
 case "$resolve" in always | changed | never) ;; *) die "--resolve-image must be always, changed or never" ;; esac
 [[ $wait_seconds =~ ^[0-9]+$ ]] || die "--wait must be a whole number of seconds"
+[ -z "$document_sha256" ] || [[ $document_sha256 =~ ^[0-9a-f]{64}$ ]] || die "--document-sha256 must be 64 hex digits"
+[ -z "$swarm_id" ] || [[ $swarm_id =~ ^[a-z0-9]{25}$ ]] || die "--swarm-id must be a Swarm cluster ID (25 characters)"
 
 [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] ||
   die "this engine is not a Swarm manager (scripts/host/local-swarm.sh makes the local one a Swarm)"
+if [ -n "$swarm_id" ]; then
+  actual=$(docker info --format '{{.Swarm.Cluster.ID}}')
+  [ "$actual" = "$swarm_id" ] ||
+    die "this manager belongs to Swarm $actual, not to $swarm_id, the one the program made; refusing to deploy $stack into another Swarm"
+fi
 
 # --- standard input: secrets (kept in memory only), then the compose document ---
 compose=$(mktemp /tmp/flotilla-stack.XXXXXX)
@@ -63,6 +77,10 @@ done
 $seen_compose || die "stdin: no '%%compose' line followed by the compose document"
 cat >"$compose"
 [ -s "$compose" ] || die "stdin: the compose document after '%%compose' is empty"
+if [ -n "$document_sha256" ]; then
+  got=$(sha256sum "$compose" | cut -d' ' -f1)
+  [ "$got" = "$document_sha256" ] || die "stdin: the compose document's SHA-256 is $got, not the $document_sha256 given"
+fi
 
 # --- networks: shared by several stacks, so created here and never by a stack ---
 for n in "${networks[@]}"; do
@@ -88,24 +106,58 @@ done
 
 # --- deploy ---
 started=$(date +%s)
-docker stack deploy --prune --with-registry-auth --resolve-image "$resolve" -c "$compose" "$stack" >&2
+# A busy manager's Raft store can time out a create or update ("context deadline
+# exceeded", "rpc error: code = Unavailable", no leader during an election); the deploy is
+# convergent, so those are retried (3 tries, 10 and 20 s apart). Any other error stops.
+for try in 1 2 3; do
+  if out=$(docker stack deploy --prune --with-registry-auth --resolve-image "$resolve" -c "$compose" "$stack" 2>&1); then
+    printf '%s\n' "$out" >&2
+    break
+  fi
+  printf '%s\n' "$out" >&2
+  case "$out" in
+  *"context deadline exceeded"* | *"code = Unavailable"* | *"code = DeadlineExceeded"* | *"does not have a leader"*)
+    [ "$try" -lt 3 ] || die "docker stack deploy failed 3 times on a busy Swarm (last error above)"
+    echo "stack-deploy: the Swarm timed out (try $try of 3): deploying again in $((try * 10)) s" >&2
+    sleep $((try * 10))
+    ;;
+  *) die "docker stack deploy failed (error above)" ;;
+  esac
+done
 
-# --- wait for convergence: desired tasks running (healthy) and no rollback ---
+# --- wait for convergence: desired tasks running (healthy), updates done, no rollback ---
+# Swarm starts a service's rolling update a moment after the deploy returns (its update
+# status is empty until then), so a service whose spec this deploy changed counts as
+# converged only once an update started by this deploy completed, or, when its change
+# left the tasks as they were (no update ever starts), after a short grace. Each
+# service's progress is printed when it changes ("webapp 1/2 updating").
+GRACE=5
+declare -A last_seen=()
 converged() {
-  local id replicas state since ok=0
-  while read -r id; do
+  local id name replicas created updated state since line ok=0 have want
+  while read -r id name replicas; do
     [ -n "$id" ] || continue
-    replicas=$(docker service ls --filter "id=$id" --format '{{.Replicas}}')
-    state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$id")
-    since=$(docker service inspect --format '{{if .UpdateStatus}}{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{end}}{{end}}' "$id")
-    if [[ $state == rollback_* ]] && [ "${since:-0}" -ge "$started" ]; then
-      echo "stack-deploy: service $(docker service inspect --format '{{.Spec.Name}}' "$id") was rolled back ($state)" >&2
+    IFS='|' read -r created updated state since < <(docker service inspect --format \
+      '{{.CreatedAt.Unix}}|{{.UpdatedAt.Unix}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{if .UpdateStatus.StartedAt}}{{.UpdateStatus.StartedAt.Unix}}{{end}}{{else}}|{{end}}' "$id")
+    # An update status from an earlier deploy says nothing about this one.
+    [ "${since:-0}" -ge "$started" ] || state=""
+    if [ "$created" -lt "$started" ] && [ "$updated" -ge "$started" ] && [ -z "$state" ] &&
+      [ "$(date +%s)" -lt $((started + GRACE)) ]; then
+      state=pending
+    fi
+    line="$replicas${state:+ $state}"
+    if [ "${last_seen[$name]:-}" != "$line" ]; then
+      last_seen[$name]=$line
+      echo "stack-deploy: $(($(date +%s) - started)) s $name $line"
+    fi
+    if [[ $state == rollback_* ]]; then
+      echo "stack-deploy: service $name was rolled back ($state)" >&2
       return 2
     fi
     # "2/2" (replicated) or "1/1" (global); "(max 1 per node)" may follow.
     read -r have want <<<"$(echo "$replicas" | sed -E 's#^([0-9]+)/([0-9]+).*#\1 \2#')"
-    if [ "$have" != "$want" ] || [ "$want" = 0 ] || [ "$state" = updating ] || [ "$state" = rollback_started ]; then ok=1; fi
-  done < <(docker service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.ID}}')
+    if [ "$have" != "$want" ] || [ "$want" = 0 ] || [ "$state" = updating ] || [ "$state" = pending ]; then ok=1; fi
+  done < <(docker service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.ID}} {{.Name}} {{.Replicas}}')
   return "$ok"
 }
 deadline=$((started + wait_seconds))
@@ -118,7 +170,7 @@ while :; do
     docker stack ps --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' "$stack" | head -n 20 >&2
     die "$stack did not converge within $wait_seconds s"
   fi
-  sleep 2
+  sleep 1
 done
 echo "stack-deploy: $stack converged in $(($(date +%s) - started)) s"
 

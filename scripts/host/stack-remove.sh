@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Remove one Flotilla stack (the Pulumi components' delete), then the overlay networks
-# and secrets it used that no other stack still uses. Idempotent: removing a stack
-# that is not there succeeds.
+# Remove one Flotilla stack (the delete of its removal resource), then the overlay
+# networks and secrets it used that no other stack still uses. Idempotent: removing a
+# stack that is not there succeeds. Secrets are named one by one (--secret) or by family
+# (--secret-family: every version of a secret target, whatever its content hash, found by
+# the flotilla.secret label the deploy gives them).
 #
-#   stack-remove.sh --stack NAME [--network NAME]... [--secret NAME]... [--wait SECONDS]
+#   stack-remove.sh --stack NAME [--network NAME]... [--secret NAME]...
+#                   [--secret-family FAMILY]... [--wait SECONDS]
 set -euo pipefail
 
 die() { echo "stack-remove: $*" >&2; exit 1; }
@@ -11,12 +14,14 @@ die() { echo "stack-remove: $*" >&2; exit 1; }
 stack=""
 networks=()
 secrets=()
+families=()
 wait_seconds=120
 while [ $# -gt 0 ]; do
   case "$1" in
   --stack) stack=${2:?--stack needs a name}; shift 2 ;;
   --network) networks+=("${2:?--network needs a name}"); shift 2 ;;
   --secret) secrets+=("${2:?--secret needs a name}"); shift 2 ;;
+  --secret-family) families+=("${2:?--secret-family needs a name}"); shift 2 ;;
   --wait) wait_seconds=${2:?--wait needs seconds}; shift 2 ;;
   *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
@@ -46,6 +51,10 @@ for n in "${networks[@]}"; do
     [ -n "$(docker network inspect --format '{{range .Containers}}x{{end}}' "$n" 2>/dev/null)" ] && break
     sleep 1
   done
+done
+for f in "${families[@]}"; do
+  [[ $f =~ $name_re ]] || die "--secret-family '$f' is not a Docker name"
+  while read -r s; do [ -n "$s" ] && secrets+=("$s"); done < <(docker secret ls --filter "label=flotilla.secret=$f" --format '{{.Name}}')
 done
 for s in "${secrets[@]}"; do
   [[ $s =~ $name_re ]] || die "--secret '$s' is not a Docker name"

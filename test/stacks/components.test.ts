@@ -1,9 +1,10 @@
-// The stack components under Pulumi mocks: one deploy command per stack, in order,
-// local or remote as the target says, and no secret value outside the (secret) stdin.
+// The stack components under Pulumi mocks: per stack a deploy command (no delete, no
+// trigger: a change is an update) and a removal command (delete only), in order, local or
+// remote as the target says, and no secret value outside the (secret) stdin.
 import { describe, expect, it } from "vitest";
 import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { Stacks } from "../../components/stacks";
-import { evaluate, type RecordedResource, stackConfig } from "../support/pulumi";
+import { evaluate, type RecordedResource, ROOT, stackConfig } from "../support/pulumi";
 
 const secretValues = Object.fromEntries(SECRET_VALUE_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
 const connection = { host: "10.42.0.5", user: "debian", privateKey: "not-a-real-key" };
@@ -34,6 +35,10 @@ function strings(value: unknown): string[] {
 function commands(resources: RecordedResource[]) {
   return resources.filter((r) => r.type === "command:local:Command" || r.type === "command:remote:Command");
 }
+const deploys = (resources: RecordedResource[]) =>
+  commands(resources).filter((c) => c.name.endsWith("-deploy"));
+const removals = (resources: RecordedResource[]) =>
+  commands(resources).filter((c) => c.name.endsWith("-removal"));
 
 describe("Stacks component", () => {
   it("dev: five stack components with their own type tokens, one local deploy command each", async () => {
@@ -47,21 +52,41 @@ describe("Stacks component", () => {
       "flotilla:stacks:HaproxyStack",
       "flotilla:stacks:MonitoringStack",
     ]);
-    const cmds = commands(ev.resources);
+    const cmds = deploys(ev.resources);
     expect(cmds.map((c) => c.type)).toEqual(Array(5).fill("command:local:Command"));
     for (const c of cmds) {
-      expect(c.inputs.create).toMatch(/stack-deploy\.sh --stack flotilla-\w+ /);
+      expect(c.inputs.create).toMatch(
+        /^bash -c "\$\(printf %s [A-Za-z0-9+/=]+ \| base64 -d\)" flotilla-stack-deploy --stack flotilla-\w+ /,
+      );
       expect(c.inputs.update).toBe(c.inputs.create);
-      expect(c.inputs.delete).toMatch(/stack-remove\.sh --stack flotilla-\w+/);
+      // No delete and no trigger: nothing about a deploy can ever remove its stack.
+      expect(c.inputs.delete).toBeUndefined();
+      expect(c.inputs.triggers).toBeUndefined();
       expect(c.inputs.create).toContain("--resolve-image never");
-      expect((c.inputs.triggers as string[])[0]).toMatch(/^[0-9a-f]{64}$/);
+      expect(c.inputs.create).toMatch(/--document-sha256 [0-9a-f]{64}( |$)/);
+      // The repository's path is nowhere in a command (state from another checkout stays valid).
+      expect(JSON.stringify(c.inputs)).not.toContain(ROOT);
     }
-    expect(ev.one("command:local:Command", "mysql").inputs.create).toContain(
+    const rms = removals(ev.resources);
+    expect(rms.map((r) => r.name)).toEqual(cmds.map((c) => c.name.replace(/-deploy$/, "-removal")));
+    for (const r of rms) {
+      expect(r.inputs.create).toBeUndefined();
+      expect(r.inputs.update).toBeUndefined();
+      expect(r.inputs.delete).toMatch(/flotilla-stack-remove --stack flotilla-\w+/);
+      expect(r.inputs.triggers).toEqual([r.name.replace(/^flotilla-(\w+)-removal$/, "flotilla-$1")]);
+      expect(r.inputs.stdin).toBeUndefined();
+      // Each deploy waits for its removal (a destroy runs the removal after the deploy is gone).
+      expect(ev.one(cmds[0].type, r.name.replace(/-removal$/, "-deploy")).dependencies).toContain(r.urn);
+    }
+    expect(ev.one("command:local:Command", "mysql-removal").inputs.delete).toContain(
+      "--secret-family flotilla-mysql_password",
+    );
+    expect(ev.one("command:local:Command", "mysql-deploy").inputs.create).toContain(
       "--ensure-dir /srv/flotilla/mysql",
     );
   });
 
-  it("stacks deploy in order: each depends on the one before it", async () => {
+  it("stacks deploy in parallel: no stack waits for another (each deploy waits for its own removal only)", async () => {
     const ev = await run("helion");
     const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type));
     expect(stacks.map((s) => s.name)).toEqual([
@@ -72,18 +97,20 @@ describe("Stacks component", () => {
       "flotilla-keepalived",
       "flotilla-monitoring",
     ]);
-    expect(stacks[0].dependencies).toEqual([]);
-    // Pulumi expands a dependency on a component to its children: the previous deploy command.
-    for (let i = 1; i < stacks.length; i++) {
-      expect(stacks[i].dependencies).toEqual(ev.childrenOf(stacks[i - 1]).map((c) => c.urn));
-      expect(ev.childrenOf(stacks[i - 1])[0].type).toBe("command:remote:Command");
+    for (const s of stacks) {
+      expect(s.dependencies).toEqual([]);
+      const [removal, deploy] = ev.childrenOf(s);
+      expect([removal.name, deploy.name]).toEqual([`${s.name}-removal`, `${s.name}-deploy`]);
+      expect(deploy.dependencies).toEqual([removal.urn]);
     }
   });
 
   it("helion: remote commands on the manager's connection, with the script inside the command", async () => {
     const ev = await run("helion");
-    const cmds = commands(ev.resources);
+    const cmds = deploys(ev.resources);
     expect(cmds).toHaveLength(6);
+    expect(removals(ev.resources)).toHaveLength(6);
+    for (const c of commands(ev.resources)) expect(c.type).toBe("command:remote:Command");
     for (const c of cmds) {
       expect(c.type).toBe("command:remote:Command");
       expect(c.inputs.connection).toMatchObject({ host: "10.42.0.5", user: "debian" });
@@ -109,7 +136,7 @@ describe("Stacks component", () => {
         if (stdin !== undefined) expect(r.secretInputs).toContain("stdin");
       }
       // The values do reach the deploy script: base64 on stdin.
-      const stdin = commands(ev.resources).map((c) => String(c.inputs.stdin));
+      const stdin = deploys(ev.resources).map((c) => String(c.inputs.stdin));
       expect(stdin.join("\n")).toContain(Buffer.from(secretValues.mysqlPassword).toString("base64"));
       expect(stdin[0]).toMatch(/^flotilla-consul_gossip_key-[0-9a-f]{16}=[A-Za-z0-9+/=]+\n/);
       // Then the consul stack's ACL tokens, then the document.
@@ -119,16 +146,46 @@ describe("Stacks component", () => {
     }
   });
 
-  it("a rotated secret changes the document hash (a redeploy) and the secret's name", async () => {
+  it("a rotated secret changes the mysql deploy's command and stdin, nothing else of any stack", async () => {
     const before = await run("dev");
+    const previous = secretValues.mysqlPassword;
     secretValues.mysqlPassword = "rotated-value-0123456789abcdefghij";
     const after = await run("dev");
-    const mysql = (ev: typeof before) => ev.one("command:local:Command", "mysql").inputs;
-    expect(mysql(after).triggers).not.toEqual(mysql(before).triggers);
-    expect(mysql(after).delete).not.toEqual(mysql(before).delete);
-    // Consul's secrets did not change: no redeploy.
-    const consul = (ev: typeof before) => ev.one("command:local:Command", "consul").inputs;
-    expect(consul(after).triggers).toEqual(consul(before).triggers);
+    secretValues.mysqlPassword = previous;
+    const inputs = (ev: typeof before, name: string) => ev.one("command:local:Command", name).inputs;
+    // The deploy's inputs change (an update: create and update carry the new document's hash)...
+    expect(inputs(after, "mysql-deploy").create).not.toEqual(inputs(before, "mysql-deploy").create);
+    expect(inputs(after, "mysql-deploy").stdin).not.toEqual(inputs(before, "mysql-deploy").stdin);
+    // ...and the webapp's too (it reads the same password); every removal stays as it was.
+    expect(inputs(after, "webapp-deploy").create).not.toEqual(inputs(before, "webapp-deploy").create);
+    for (const stack of ["consul", "mysql", "webapp", "haproxy", "monitoring"])
+      expect(inputs(after, `${stack}-removal`)).toEqual(inputs(before, `${stack}-removal`));
+    // Consul's and HAProxy's documents did not change: no redeploy.
+    for (const stack of ["consul", "haproxy"])
+      expect(inputs(after, `${stack}-deploy`)).toEqual(inputs(before, `${stack}-deploy`));
+  });
+
+  it("a rebuilt image changes only the stack that runs it", async () => {
+    const { config } = parseConfig(stackConfig("dev"));
+    const withImage = (webapp: string) =>
+      evaluate(() => {
+        new Stacks("flotilla", {
+          config,
+          secrets: secretValues as never,
+          deployer: { kind: "local", swarmId: "abcdefghijklmnopqrstuvwxy" },
+          images: { webapp },
+        });
+        return undefined;
+      });
+    const a = await withImage(`sha256:${"a".repeat(64)}`);
+    const b = await withImage(`sha256:${"b".repeat(64)}`);
+    const changed = deploys(b.resources)
+      .filter((c) => JSON.stringify(c.inputs) !== JSON.stringify(a.one(c.type, c.name).inputs))
+      .map((c) => c.name);
+    expect(changed).toEqual(["flotilla-webapp-deploy"]);
+    // The Swarm the program made is named in every deploy: another Swarm, another deploy.
+    for (const c of deploys(b.resources))
+      expect(c.inputs.create).toContain("--swarm-id abcdefghijklmnopqrstuvwxy");
   });
 
   it("refuses keepalived without a VIP, and a deployer that does not match the target", async () => {

@@ -1,7 +1,11 @@
 // scripts/host/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
 // stack: convergence, a no-op second run, a rotated secret rolling the service and the
-// old secret pruned, clear refusals of bad input, and a removal that leaves nothing.
+// old secret pruned, a deploy the Swarm timed out tried again, clear refusals of bad
+// input, and a removal that leaves nothing.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { secretName, serviceName } from "../../components/stacks";
@@ -100,6 +104,38 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(used.split(" ")).toContain(newName);
     expect(used).not.toContain(oldName);
   }, 300_000);
+
+  it("deploys again when the Swarm times out (context deadline exceeded), and stops at once on any other error", async () => {
+    // A `docker` in front of the real one whose first `stack deploy` fails as a busy
+    // manager's does (or with another error), counting the calls.
+    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-dtest-shim-"));
+    const real = (await ok("bash", ["-c", "command -v docker"])).trim();
+    const shim = (error: string) =>
+      writeFileSync(
+        path.join(dir, "docker"),
+        `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then\n  echo x >> "${dir}/calls"\n  if [ ! -e "${dir}/failed" ]; then touch "${dir}/failed"; echo "${error}" >&2; exit 1; fi\nfi\nexec ${real} "$@"\n`,
+        { mode: 0o755 },
+      );
+    const calls = () => readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean).length;
+    const reset = () => rmSync(path.join(dir, "calls"), { force: true });
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${dir}:${savedPath}`;
+    try {
+      shim(
+        "failed to update service x: Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+      );
+      await deploy(env, "consul");
+      expect(calls()).toBe(2);
+      reset();
+      rmSync(path.join(dir, "failed"), { force: true });
+      shim("failed to create service x: Error response from daemon: invalid mount config");
+      await expect(deploy(env, "consul")).rejects.toThrow(/docker stack deploy failed \(error above\)/);
+      expect(calls()).toBe(1);
+    } finally {
+      process.env.PATH = savedPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("refuses bad input with a clear message and never echoes a value", async () => {
     const noCompose = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
