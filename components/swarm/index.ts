@@ -18,7 +18,7 @@ export {
   type SshTarget,
 } from "./connection";
 export { type HostKey, hostKey } from "./hostKey";
-export { type NodeLabel, type NodePlan, planNodes } from "./plan";
+export { bootstrapFirst, type NodeLabel, type NodePlan, planNodes } from "./plan";
 export {
   SWARM_SCRIPTS_DIR,
   type SwarmScript,

@@ -27,7 +27,10 @@ export interface NodePlan {
  * (mysql.nodes, a Galera cluster) the next `dbNodes` workers carry `db`, member i also
  * `db_member=i` (the schema requires the workers for them).
  */
-export function planNodes(swarm: FlotillaConfig["swarm"], dbNodes = 1): NodePlan[] {
+export function planNodes(
+  swarm: Pick<FlotillaConfig["swarm"], "managers" | "workers" | "loadBalancerNodes">,
+  dbNodes = 1,
+): NodePlan[] {
   const nodes: NodePlan[] = [];
   for (let i = 0; i < swarm.managers; i++)
     nodes.push({ key: `manager-${i}`, role: "manager", index: i, labels: [] });
@@ -42,4 +45,20 @@ export function planNodes(swarm: FlotillaConfig["swarm"], dbNodes = 1): NodePlan
     nodes.push({ key: `worker-${i}`, role: "worker", index: i, labels, ...dbMember });
   }
   return nodes;
+}
+
+/**
+ * The nodes with the bootstrap manager (`swarm.bootstrapManager`) first, the others in plan
+ * order: the first node is the one that made the Swarm (init), reads the join tokens,
+ * labels every node and runs the deploys. Moving the role to another manager is how the
+ * first manager's VM is replaced safely (init on a manager already in the Swarm does
+ * nothing; the former one then joins like any other manager).
+ */
+export function bootstrapFirst<T extends { readonly plan: NodePlan }>(
+  nodes: readonly T[],
+  manager: number,
+): T[] {
+  const first = nodes.find((n) => n.plan.role === "manager" && n.plan.index === manager);
+  if (!first) throw new Error(`bootstrapFirst: no manager-${manager} among the nodes`);
+  return [first, ...nodes.filter((n) => n !== first)];
 }

@@ -6,13 +6,22 @@ import type * as pulumi from "@pulumi/pulumi";
 import { localCommand, remoteCommand } from "../repo";
 
 /** Where `docker stack deploy` runs: this machine's engine, or a Swarm manager over SSH. */
-export type Deployer =
+export type Deployer = (
   | { readonly kind: "local" }
   | {
       readonly kind: "remote";
       /** SSH connection to a manager (pinned host key; through the bastion or direct). */
       readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
-    };
+    }
+) & {
+  /**
+   * The Swarm's cluster ID, once it exists. It is part of every stack's deploy command:
+   * a Swarm made anew (its first manager replaced) changes it, so every stack redeploys
+   * into the new Swarm instead of `up` reporting success over an empty one; and the
+   * deploy script refuses a manager of any other Swarm.
+   */
+  readonly swarmId?: pulumi.Input<string>;
+};
 
 /** keepalived's virtual IP (`a.b.c.d/32`, a host route whatever the subnet) and the load-balancer nodes' addresses. */
 export interface VirtualIp {

@@ -119,9 +119,20 @@ describeWithDocker("Swarm bootstrap scripts on Docker-in-Docker nodes", () => {
     expect(second.status).toBe(0);
     expect(second.stderr).toContain("nothing to do");
     expect(second.stdout).toBe(first.stdout);
-    expect(first.stdout).toMatch(/^[a-z0-9]{25}$/);
-    ids.m0 = first.stdout;
+    // The node's Swarm ID, then the Swarm's cluster ID (a new Swarm redeploys the stacks).
+    const [nodeId, clusterId] = first.stdout.split("\n");
+    expect(nodeId).toMatch(/^[a-z0-9]{25}$/);
+    expect(clusterId).toMatch(/^[a-z0-9]{25}$/);
+    expect(clusterId).toBe(inner(NODES.m0, ["info", "-f", "{{.Swarm.Cluster.ID}}"]));
+    ids.m0 = nodeId;
     expect(inner(NODES.m0, ["info", "-f", "{{.Swarm.ControlAvailable}}"])).toBe("true");
+  });
+
+  it("init refuses to start a second Swarm on a node while another manager already runs one", () => {
+    const r = run(NODES.w1, "init", [addr[NODES.w1], addr[NODES.m0]]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`manager ${addr[NODES.m0]} already runs a Swarm`);
+    expect(inner(NODES.w1, ["info", "-f", "{{.Swarm.LocalNodeState}}"])).toBe("inactive");
   });
 
   it("join-tokens prints both tokens as JSON", () => {

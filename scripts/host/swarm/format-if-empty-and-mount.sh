@@ -14,6 +14,8 @@ mount_path=${1:?usage: format-if-empty-and-mount.sh MOUNT_PATH DEVICE [DEVICE...
 shift
 [ "$#" -gt 0 ] || fail "usage: format-if-empty-and-mount.sh MOUNT_PATH DEVICE [DEVICE...]"
 [[ "$mount_path" == /* ]] || fail "MOUNT_PATH must be absolute, got '$mount_path'"
+# A VM just booted: cloud-init may still be writing fstab.
+wait_for_boot
 
 device=""
 for i in $(seq 1 60); do

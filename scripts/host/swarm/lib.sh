@@ -7,12 +7,16 @@
 log() { printf '%s: %s\n' "${FLOTILLA_SCRIPT:-swarm}" "$*" >&2; }
 fail() { log "error: $*"; exit 1; }
 
-# A VM that has just booted may still be running cloud-init (which installs Docker):
-# wait for it to finish, then for the engine to answer. Bounded: about 15 minutes.
-wait_for_engine() {
+# A VM that has just booted may still be running cloud-init (which installs Docker and
+# writes fstab): wait for it to finish (bounded: about 15 minutes), then, for the engine
+# helpers, for the engine to answer.
+wait_for_boot() {
   if command -v cloud-init >/dev/null 2>&1; then
-    timeout 900 cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported a problem; checking the engine anyway"
+    timeout 900 cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported a problem; going on"
   fi
+}
+wait_for_engine() {
+  wait_for_boot
   local i
   for i in $(seq 1 90); do
     if docker info >/dev/null 2>&1; then return 0; fi
@@ -24,4 +28,5 @@ wait_for_engine() {
 
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
 node_id() { docker info --format '{{.Swarm.NodeID}}'; }
+cluster_id() { docker info --format '{{.Swarm.Cluster.ID}}'; }
 is_manager() { [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = "true" ]; }
