@@ -3,6 +3,7 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { hostKey, renderCloudInit } from "../swarm";
+import { IGNORED_INSTANCE_CHANGES, warnWhenBehind } from "./swarmNodes";
 
 export interface BastionArgs {
   /** Private network the bastion's port is on. */
@@ -81,9 +82,11 @@ export class Bastion extends pulumi.ComponentResource {
         userData,
         metadata: { "flotilla-role": "bastion" },
       },
-      // cloud-init runs at first boot only: a changed rendering must not replace running VMs.
-      { parent: this, ignoreChanges: ["userData"] },
+      // As every node: a running bastion keeps its user-data, key pair, image and flavor.
+      { parent: this, ignoreChanges: [...IGNORED_INSTANCE_CHANGES], deleteBeforeReplace: true },
     );
+    warnWhenBehind(name, "openstack.image", instance.imageName, args.image);
+    warnWhenBehind(name, "openstack.flavors.bastion", instance.flavorName, args.flavor);
     const fip = new openstack.networking.FloatingIp(
       `${name}-fip`,
       { pool: args.externalNetwork, portId: port.id, description: `${name} (Flotilla bastion)` },

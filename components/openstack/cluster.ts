@@ -6,6 +6,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { FlotillaConfig, OpenStackConfig } from "../config";
 import {
+  bootstrapFirst,
   type ClusterTarget,
   type Deployer,
   nodeConnection,
@@ -137,11 +138,6 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     };
     const connect = (node: (typeof swarm.nodes)[number]) =>
       nodeConnection({ host: node.privateAddress, hostKey: node.hostPublicKey }, plan);
-    const bootstrap = new SwarmBootstrap(
-      `${name}-bootstrap`,
-      { nodes: swarm.nodes.map((node) => ({ ...node, connection: connect(node) })) },
-      { parent: this },
-    );
 
     const dbNodes = swarm.nodes.filter((n) => n.plan.labels.includes("db"));
     // An invariant of planNodes: the schema requires a worker beyond the lb nodes.
@@ -160,9 +156,23 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
             volumeType: os.volumeType,
             availabilityZone: os.availabilityZone,
           },
-          // Mount after the node has joined: its bootstrap waits for cloud-init and Docker first.
-          { parent: this, dependsOn: [bootstrap] },
+          { parent: this },
         ),
+    );
+    // A db node is labelled (and MariaDB scheduled onto it) only once its volume is mounted;
+    // in reverse, its drain stops MariaDB before the unmount.
+    const mounted = new Map(dbNodes.map((n, i) => [n.plan.key, volumes[i]]));
+    // The bootstrap manager first: it made the Swarm, labels the nodes and runs the deploys.
+    const ordered = bootstrapFirst(swarm.nodes, config.swarm.bootstrapManager);
+    const bootstrap = new SwarmBootstrap(
+      `${name}-bootstrap`,
+      {
+        nodes: ordered.map((node) => {
+          const volume = mounted.get(node.plan.key);
+          return { ...node, connection: connect(node), ...(volume ? { labelAfter: [volume] } : {}) };
+        }),
+      },
+      { parent: this },
     );
     const volume = volumes[0];
 
@@ -177,8 +187,8 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
         { parent: this, dependsOn: network.floatingIpDependencies },
       ).address;
     }
-    this.managerConnection = connect(swarm.nodes[0]);
-    this.deployer = { kind: "remote", connection: this.managerConnection };
+    this.managerConnection = connect(ordered[0]);
+    this.deployer = { kind: "remote", connection: this.managerConnection, swarmId: bootstrap.swarmId };
     this.bastionAddress = bastion.publicAddress;
     this.mysqlDataPath = volume.path;
     this.lbPrivateAddresses = pulumi.all(lbNodes.map((n) => n.privateAddress));

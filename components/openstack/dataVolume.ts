@@ -71,7 +71,8 @@ export class DataVolume extends pulumi.ComponentResource {
           .apply(([id, device]) =>
             scriptCommand("format-if-empty-and-mount", [args.mountPath, ...deviceCandidates(id, device)]),
           ),
-        // Before the attachment goes: unmount (refused while MySQL still uses it).
+        // Before the attachment goes: unmount (refused while MySQL still uses it; the node's
+        // member, labelled only after this mount, drains MariaDB off the node first).
         delete: scriptCommand("unmount", [args.mountPath]),
         triggers: [attach.id],
       },

@@ -49,7 +49,9 @@ export class SecurityGroups extends pulumi.ComponentResource {
           remoteIpPrefix: "cidr" in rule.from ? rule.from.cidr : undefined,
           remoteGroupId: "group" in rule.from ? groups[rule.from.group].id : undefined,
         },
-        { parent: this },
+        // Every input of a rule forces a replacement, and Neutron refuses a second rule with
+        // the same match (a changed description alone): delete the old rule first.
+        { parent: this, deleteBeforeReplace: true },
       );
     }
     this.ids = {

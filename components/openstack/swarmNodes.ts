@@ -58,6 +58,27 @@ export interface SwarmNode {
  * for the Galera members' `db` nodes.
  * Outputs `nodes`: plan, host name, instance and port IDs, private address, host key.
  */
+/** Instance inputs a running VM keeps whatever the config says (see the Instance below). */
+export const IGNORED_INSTANCE_CHANGES = ["userData", "keyPair", "imageName", "flavorName"] as const;
+
+/**
+ * A warning (in preview and up) when a VM runs another image or flavor than the config
+ * now names: the change is ignored for running VMs and waits for the node replacement.
+ */
+export function warnWhenBehind(
+  hostname: string,
+  key: string,
+  running: pulumi.Output<string | undefined>,
+  wanted: pulumi.Input<string>,
+): void {
+  pulumi.all([running, wanted]).apply(([current, next]) => {
+    if (current && next && current !== next)
+      pulumi.log.warn(
+        `${hostname} runs ${key} '${current}', the config says '${next}': running nodes keep theirs; replace them one at a time (docs/operations.md, "Replacing nodes")`,
+      );
+  });
+}
+
 export class SwarmNodes extends pulumi.ComponentResource {
   /** Every node, in plan order (managers first). */
   readonly nodes: SwarmNode[];
@@ -75,8 +96,11 @@ export class SwarmNodes extends pulumi.ComponentResource {
       );
     const managersGroup = serverGroup("managers");
     const lbGroup = args.nodes.some((n) => n.labels.includes("lb")) ? serverGroup("lb") : undefined;
-    // Galera members on distinct hypervisors (one host failure costs one member).
-    const dbGroup = args.nodes.some((n) => n.dbMember) ? serverGroup("db") : undefined;
+    // Galera members on distinct hypervisors (one host failure costs one member). A single
+    // db node is in the group too: scheduler hints are fixed at a VM's creation, so going
+    // from one to three members must find the first one already in it.
+    const isDb = (n: NodePlan) => n.labels.includes("db");
+    const dbGroup = args.nodes.some(isDb) ? serverGroup("db") : undefined;
 
     this.nodes = args.nodes.map((plan) => {
       const hostname = `${name}-${plan.key}`;
@@ -110,7 +134,7 @@ export class SwarmNodes extends pulumi.ComponentResource {
           ),
       );
       const group =
-        plan.role === "manager" ? managersGroup : isLb ? lbGroup : plan.dbMember ? dbGroup : undefined;
+        plan.role === "manager" ? managersGroup : isLb ? lbGroup : isDb(plan) ? dbGroup : undefined;
       const instance = new openstack.compute.Instance(
         `${hostname}-vm`,
         {
@@ -124,8 +148,26 @@ export class SwarmNodes extends pulumi.ComponentResource {
           userData,
           metadata: { "flotilla-role": plan.role, "flotilla-labels": plan.labels.join(",") },
         },
-        // cloud-init runs at first boot only: a changed rendering must not replace running VMs.
-        { parent: this, ignoreChanges: ["userData"] },
+        // A running VM is never changed by a setting: cloud-init runs at first boot only
+        // (userData); the key pair only seeds a new VM (replaced otherwise); a new image
+        // would rebuild it in place and a new flavor resize it, every node at once with no
+        // drain. Such changes take effect for new nodes; existing ones are replaced one at
+        // a time with the node replacement procedure (docs/operations.md), and `up` says so.
+        {
+          parent: this,
+          ignoreChanges: [...IGNORED_INSTANCE_CHANGES],
+          // Replaced delete-first, whatever asks for it (`pulumi up --replace` included,
+          // which the engine would otherwise do create-first): its dependents go first, so
+          // the node is drained and its volume unmounted and detached before the VM goes.
+          deleteBeforeReplace: true,
+        },
+      );
+      warnWhenBehind(hostname, "openstack.image", instance.imageName, args.image);
+      warnWhenBehind(
+        hostname,
+        plan.role === "manager" ? "openstack.flavors.manager" : "openstack.flavors.worker",
+        instance.flavorName,
+        plan.role === "manager" ? args.managerFlavor : args.workerFlavor,
       );
       return {
         plan,

@@ -1,7 +1,8 @@
 // OpenStackCluster over the committed `helion` stack file, under Pulumi mocks: every
 // resource, every security rule, the anti-affinity groups, the port/VIP wiring, the
 // pinned jump-host connection of every remote command, and what stays secret.
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../components/config";
 import { OpenStackCluster } from "../../components/openstack";
 import {
@@ -130,7 +131,8 @@ describe("OpenStackCluster on the helion stack", () => {
     expect(count(T.port)).toBe(1 + 6 + 1);
     expect(count(T.fip)).toBe(2);
     expect(count("tls:index/privateKey:PrivateKey")).toBe(7);
-    expect(count(T.serverGroup)).toBe(2);
+    // managers, lb nodes, and db nodes (a group even for one: hints are fixed at creation)
+    expect(count(T.serverGroup)).toBe(3);
     expect(count("openstack:blockstorage/volume:Volume")).toBe(1);
     expect(count("openstack:compute/volumeAttach:VolumeAttach")).toBe(1);
     // init, join-tokens, 5 joins, 6 members (labels / drain), the volume mount
@@ -194,7 +196,7 @@ describe("OpenStackCluster on the helion stack", () => {
     expect(groupsOf("worker-2-port")).toEqual(["flotilla-sg-node"]);
   });
 
-  it("puts managers in one anti-affinity group and load-balancer nodes in another", async () => {
+  it("puts managers, load-balancer nodes and db nodes each in an anti-affinity group of their own", async () => {
     const ev = await helion();
     const groups = ev.byType(T.serverGroup);
     for (const g of groups) expect(g.inputs.policies).toEqual(["anti-affinity"]);
@@ -206,7 +208,8 @@ describe("OpenStackCluster on the helion stack", () => {
       expect(groupOf(`${m}-vm`)).toBe("flotilla-swarm-managers-anti-affinity");
     for (const w of ["worker-0", "worker-1"])
       expect(groupOf(`${w}-vm`)).toBe("flotilla-swarm-lb-anti-affinity");
-    expect(groupOf("worker-2-vm")).toBeUndefined();
+    // The single db node is in a group of its own, ready for the members that may join it.
+    expect(groupOf("worker-2-vm")).toBe("flotilla-swarm-db-anti-affinity");
     expect(ev.one(T.instance, "manager-0-vm").inputs.flavorName).toBe("standard.medium");
     expect(ev.one(T.instance, "worker-2-vm").inputs.flavorName).toBe("standard.large");
     expect(ev.one(T.instance, "bastion-vm").inputs.flavorName).toBe("standard.small");
@@ -280,11 +283,17 @@ describe("OpenStackCluster on the helion stack", () => {
     }
   });
 
-  it("bootstraps the Swarm: init, secret tokens, joins with the token on stdin, labels, drain on delete", async () => {
+  it("bootstraps the Swarm: init, secret tokens, joins with the token on stdin, labels, drain on delete (no leave)", async () => {
     const ev = await helion();
     const cmd = (name: string) => ev.one(T.remote, name);
-    expect(String(cmd("flotilla-bootstrap-init").inputs.create)).toMatch(/flotilla-init 10\.42\.0\.\d+$/);
-    expect(String(cmd("flotilla-bootstrap-init").inputs.delete)).toContain("flotilla-leave");
+    // The first manager's address, then the other managers' (init refuses a second Swarm beside theirs).
+    const managerIps = ["manager-0", "manager-1", "manager-2"].map((m) => ip(ev.one(T.port, `${m}-port`)));
+    expect(String(cmd("flotilla-bootstrap-init").inputs.create)).toMatch(
+      new RegExp(` flotilla-init ${managerIps.join(" ").replace(/\./g, "\\.")}$`),
+    );
+    // No leave on delete: a replaced init or join (created first) would take the node out
+    // of the Swarm after it joined. A node's departure is its member's drain.
+    expect(cmd("flotilla-bootstrap-init").inputs.delete).toBeUndefined();
     expect(cmd("flotilla-bootstrap-join-tokens").inputs.logging).toBe("none");
     expect(cmd("flotilla-bootstrap-join-tokens").dependencies).toContain(cmd("flotilla-bootstrap-init").urn);
     for (const key of ["manager-1", "manager-2", "worker-0", "worker-1", "worker-2"]) {
@@ -297,7 +306,7 @@ describe("OpenStackCluster on the helion stack", () => {
       expect(join.inputs.stdin).toBe(`${TOKENS[role]}\n`);
       expect(String(join.inputs.create)).not.toContain(TOKENS[role]);
       expect(JSON.stringify(join.inputs.connection)).not.toContain("SWMTKN-1-");
-      expect(String(join.inputs.delete)).toContain("flotilla-leave");
+      expect(join.inputs.delete).toBeUndefined();
       expect(join.dependencies).toContain(cmd("flotilla-bootstrap-join-tokens").urn);
     }
     const labels = (key: string) =>
@@ -316,7 +325,13 @@ describe("OpenStackCluster on the helion stack", () => {
       expect(String(member.inputs.delete)).toContain("flotilla-drain");
       // Labels and drains run on the first manager.
       expect((member.inputs.connection as { host: string }).host).toBe(ip(ev.one(T.port, "manager-0-port")));
+      // A new node ID replaces the member: the original's drain removes the old ID (no ghost).
+      expect(member.inputs.triggers).toEqual([`nodeid-${key}`]);
     }
+    // The db node is labelled (MariaDB scheduled onto it) only after its volume is mounted.
+    expect(cmd("flotilla-bootstrap-member-worker-2").dependencies).toEqual(
+      expect.arrayContaining([cmd("flotilla-mysql-data-mount").urn]),
+    );
   });
 
   it("keeps cloud-init (with private host keys) secret and password login off", async () => {
@@ -332,6 +347,53 @@ describe("OpenStackCluster on the helion stack", () => {
       expect(vm.ignoreChanges, vm.name).toContain("userData");
       expect(vm.inputs.imageName).toBe("debian-13-genericcloud-amd64");
     }
+  });
+
+  it("a running VM keeps its user-data, key pair, image and flavor: the change waits for a node replacement, and up says so", async () => {
+    const ev = await helion();
+    for (const vm of ev.byType(T.instance))
+      expect([...vm.ignoreChanges].sort(), vm.name).toEqual([
+        "flavorName",
+        "imageName",
+        "keyPair",
+        "userData",
+      ]);
+    // A VM whose state still says the old image: the warning names the node, the key and both values.
+    const warnings: string[] = [];
+    const spy = vi.spyOn(pulumi.log, "warn").mockImplementation(async (msg: string) => {
+      warnings.push(msg);
+    });
+    try {
+      await evaluate(
+        () => {
+          new OpenStackCluster("flotilla", { config: parseConfig(stackConfig("helion", ONE_DB)).config });
+          return {};
+        },
+        {
+          config: stackConfig("helion", ONE_DB),
+          invokes,
+          stack: "helion",
+          mockOutputs: (type, name, inputs) =>
+            type === T.instance && name === "flotilla-swarm-worker-2-vm"
+              ? { ...inputs, imageName: "debian-12-genericcloud-amd64" }
+              : mockOutputs(type, name, inputs),
+        },
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^flotilla-swarm-worker-2 runs openstack\.image 'debian-12-genericcloud-amd64', the config says 'debian-13-genericcloud-amd64': running nodes keep theirs; replace them one at a time/,
+      ),
+    ]);
+  });
+
+  it("replaces a security-group rule delete-first (Neutron refuses a duplicate of a rule it still has)", async () => {
+    const ev = await helion();
+    const rules = ev.byType("openstack:networking/secGroupRule:SecGroupRule");
+    expect(rules.length).toBeGreaterThan(10);
+    for (const rule of rules) expect(rule.deleteBeforeReplace, rule.name).toBe(true);
   });
 
   it("attaches a protected volume to the db node and mounts it at mysql.dataPath", async () => {
@@ -408,6 +470,40 @@ describe("OpenStackCluster on the helion stack", () => {
     expect(fip.inputs.portId).toBe(id(ev.one(T.port, "worker-0-port")));
     expect(fip.dependencies).toContain(ev.one("openstack:networking/routerInterface:RouterInterface").urn);
     expect(ev.outputs.vipAddress).toBeUndefined();
+  });
+
+  it("refuses swarm.bootstrapManager outside the managers, naming the key", () => {
+    const { issues } = (() => {
+      try {
+        parseConfig(
+          stackConfig("helion", {
+            ...ONE_DB,
+            "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 2, bootstrapManager: 3 },
+          }),
+        );
+        return { issues: "" };
+      } catch (e) {
+        return { issues: String(e) };
+      }
+    })();
+    expect(issues).toMatch(
+      /flotilla:swarm\.bootstrapManager.*expected the index of one of the 3 managers \(0 to 2\)/,
+    );
+  });
+
+  it("puts the bootstrap manager first: its connection deploys, labels and inits", async () => {
+    const ev = await helion({
+      "flotilla:swarm": { managers: 3, workers: 3, loadBalancerNodes: 2, bootstrapManager: 2 },
+    });
+    const m2 = ip(ev.one(T.port, "manager-2-port"));
+    expect(String(ev.one(T.remote, "flotilla-bootstrap-init").inputs.create)).toMatch(
+      new RegExp(` flotilla-init ${m2.replace(/\./g, "\\.")} `),
+    );
+    expect(
+      (ev.one(T.remote, "flotilla-bootstrap-member-worker-0").inputs.connection as { host: string }).host,
+    ).toBe(m2);
+    expect(ev.resources.some((r) => r.name === "flotilla-bootstrap-join-manager-0")).toBe(true);
+    expect(ev.resources.some((r) => r.name === "flotilla-bootstrap-join-manager-2")).toBe(false);
   });
 
   it("refuses a config that is not for OpenStack", async () => {

@@ -2,7 +2,7 @@
 // an existing network and its subnet) and what its remote scripts print (join tokens,
 // node IDs), for any mock evaluation of a `target: openstack` program:
 // `evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmScriptOutputs })`.
-import type { InvokeAnswers, MockOutputs } from "../support/pulumi";
+import { type InvokeAnswers, MOCK_SWARM_ID, type MockOutputs } from "../support/pulumi";
 
 export const openstackInvokes: InvokeAnswers = {
   "openstack:networking/getNetwork:getNetwork": (inputs) => ({ id: `${inputs.name}-id`, name: inputs.name }),
@@ -18,11 +18,11 @@ export const SWARM_TOKENS = {
   worker: "SWMTKN-1-clusterdigest0-workersecret00",
 };
 
-/** The stdout of the swarm bootstrap's remote commands: the join tokens, and each node's id. */
+/** The stdout of the swarm bootstrap's remote commands: the join tokens, each node's id (init: and the cluster's). */
 export const swarmScriptOutputs: MockOutputs = (type, name) => {
   if (type !== "command:remote:Command") return undefined;
   if (name.endsWith("-join-tokens")) return { stdout: `${JSON.stringify(SWARM_TOKENS)}\n` };
   const node = /-(?:init|join-(.+))$/.exec(name);
-  if (node) return { stdout: `nodeid-${node[1] ?? "manager-0"}\n` };
+  if (node) return { stdout: `nodeid-${node[1] ?? "manager-0"}\n${node[1] ? "" : `${MOCK_SWARM_ID}\n`}` };
   return undefined;
 };
