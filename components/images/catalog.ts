@@ -56,7 +56,8 @@ export interface ConsulBuildOptions {
 /**
  * Build args of one image, given the references of the images it builds on: BASE_IMAGE
  * for all but s6-base (which gets DEBIAN_IMAGE), CONSUL_IMAGE for the images that copy
- * the Consul binary, the Consul source for the consul image, FLOTILLA_VERSION for all.
+ * the Consul binary, the Consul source for the consul image, FLOTILLA_VERSION for all but
+ * s6-base.
  */
 export function imageBuildArgs(
   spec: ImageSpec,
@@ -68,7 +69,8 @@ export function imageBuildArgs(
     readonly consulRef?: string;
   },
 ): Record<string, string> {
-  const args: Record<string, string> = { FLOTILLA_VERSION: opts.version };
+  // s6-base has no version (a bump must leave it, and so every image's cache, unchanged).
+  const args: Record<string, string> = spec.name === "s6-base" ? {} : { FLOTILLA_VERSION: opts.version };
   if (spec.fromBase) {
     if (!opts.baseRef) throw new Error(`image ${spec.name}: needs the s6-base image reference (BASE_IMAGE)`);
     args.BASE_IMAGE = opts.baseRef;

@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { consulBuild, type FlotillaConfig, TARGETS, type TargetTraits } from "../config";
-import { localCommand, repoPath } from "../repo";
+import { localCommand } from "../repo";
 import type { ImageRegistry } from "../swarm";
 import { IMAGE_CATALOG, type ImageName, imageBuildArgs, imageTag, registryServer } from "./catalog";
 
@@ -129,7 +129,9 @@ export class Images extends pulumi.ComponentResource {
         {
           imageName: tag,
           build: {
-            context: repoPath(spec.context),
+            // Relative to the project directory (where `pulumi` runs the program): an absolute
+            // path would change the Image's inputs, and rebuild it, from every other checkout.
+            context: spec.context,
             args: buildArgs,
             // The classic builder, as images/build.sh uses (and its tests prove) here.
             builderVersion: "BuilderV1",
