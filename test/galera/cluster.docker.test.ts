@@ -394,6 +394,32 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     );
   }, 400_000);
 
+  it("two members killed at once (the survivor left non-Primary): back by itself once they return, no committed row lost", async () => {
+    const survivor = await container(3);
+    const since = new Date().toISOString();
+    const row = await underLoad("docker kill members 1 and 2 at once (the writer and one more)", async () => {
+      const old = [await container(1), await container(2)];
+      await ok("docker", ["kill", ...old]);
+      await until(
+        "new member-1 and member-2 containers",
+        async () =>
+          (await container(1).catch(() => old[0])) !== old[0] &&
+          (await container(2).catch(() => old[1])) !== old[1],
+        120_000,
+      );
+      return "(Swarm starts both again; no command)";
+    });
+    // Without a rule for a running non-Primary member, the two returning members wait for
+    // the survivor forever and "every member Synced" never comes (underLoad's bound).
+    expect(row.lostRows).toBe(0);
+    const logs = await run("docker", ["logs", "--since", since, survivor], { timeoutMs: 20_000 });
+    const decided = `${logs.stdout}\n${logs.stderr}`.match(
+      /galera: non-Primary, (every other member stopped.*making its component primary|member \d \(stopped\) is more advanced.*)$/m,
+    );
+    expect(decided, "the survivor's galera-heal decision in its log").not.toBeNull();
+    console.log(`  survivor: ${decided?.[0]}`);
+  }, 400_000);
+
   it("a backup now, restored into a fresh three-member cluster, holds every row; two volumes lost need one command", async () => {
     const writer = await container(3);
     // A database of a stated size: the session and play rows, plus 16 MiB of filler.

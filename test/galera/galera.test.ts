@@ -1,6 +1,9 @@
 // Galera's pure parts, without Docker: the config rules for mysql.nodes, the rendered
-// mysql stack with three members and the webapp's member list, and the webapp's writer
-// choice and retry classification (images/webapp/src/members.ts).
+// mysql stack with three members and the webapp's member list, the webapp's writer
+// choice and retry classification (images/webapp/src/members.ts), and the rule for a
+// member left running non-Primary (heal_choice in the image's galera-lib).
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { mysqlHosts, renderStack, SECRET_TARGETS } from "../../components/stacks";
@@ -11,7 +14,7 @@ import {
   isRetryable,
   type MemberStatus,
 } from "../../images/webapp/src/members";
-import { stackConfig } from "../support/pulumi";
+import { ROOT, stackConfig } from "../support/pulumi";
 
 describe("mysql.nodes", () => {
   it("refuses an even count, naming the key", () => {
@@ -143,5 +146,56 @@ describe("the webapp's writer choice", () => {
     expect(isRetryable({ errno: 1064, code: "ER_PARSE_ERROR" })).toBe(false);
     expect(isConnectionError({ errno: 1213 })).toBe(false);
     expect(isConnectionError({ code: "ECONNRESET" })).toBe(true);
+  });
+});
+
+describe("the rule for a member left running non-Primary (galera-heal)", () => {
+  const lib = path.join(ROOT, "images/mysql/rootfs/usr/lib/flotilla/galera-lib");
+  const U = "3f1c0a52-efff-11f1-bd11-7aada41f2404";
+  /** heal_choice for member `self` at `seqno`, given the other members' reports. */
+  const choice = (self: number, seqno: number, reports: Record<number, string>) => {
+    const r = spawnSync(
+      "sh",
+      ["-c", `. "$0"; heal_choice "$1" "$2" "$3"`, lib, String(self), U, String(seqno)],
+      {
+        input: Object.entries(reports)
+          .map(([i, report]) => `${i} ${report}\n`)
+          .join(""),
+        encoding: "utf8",
+      },
+    );
+    expect(r.stderr).toBe("");
+    return r.stdout.trim();
+  };
+
+  it("the survivor of two lost members bootstraps when it holds the last commit (or ties)", () => {
+    expect(choice(3, 10, { 1: `waiting ${U} 8`, 2: `waiting ${U} 9` })).toBe("bootstrap");
+    expect(choice(3, 10, { 1: `waiting ${U} 10`, 2: `waiting ${U} 10` })).toBe("bootstrap");
+  });
+
+  it("a stopped member with later commits wins: the survivor restarts to let it bootstrap", () => {
+    expect(choice(3, 10, { 1: `waiting ${U} 12`, 2: `waiting ${U} 9` })).toBe("restart 1 12");
+  });
+
+  it("among several non-Primary members, only the most advanced acts (ties: the lowest index)", () => {
+    const peer = (seqno: number) => `running non-Primary 0 OFF 1 ${U} ${seqno}`;
+    expect(choice(1, 10, { 2: `waiting ${U} 9`, 3: peer(10) })).toBe("bootstrap");
+    expect(choice(3, 10, { 1: peer(10), 2: `waiting ${U} 9` })).toBe("wait 1");
+    expect(choice(3, 10, { 1: peer(11), 2: `waiting ${U} 9` })).toBe("wait 1");
+  });
+
+  it("decides nothing while a member is missing, busy, primary, or holds another history", () => {
+    const undecided = [
+      "unreachable",
+      "starting",
+      "joining",
+      "bootstrapping",
+      "running Primary 4 ON 1",
+      "waiting 00000000-0000-0000-0000-000000000000 -1",
+      "waiting 9d1c0a52-efff-11f1-bd11-7aada41f2404 99",
+      "waiting",
+    ];
+    for (const report of undecided)
+      expect(choice(3, 10, { 1: report, 2: `waiting ${U} 9` }), report).toBe("undecided");
   });
 });
