@@ -7,6 +7,7 @@ export {
   type ContainerSpec,
   dockerCreateArgs,
   dockerRunSteps,
+  LAB_VM_SHUTDOWN_SECONDS,
   LAB_VM_STOP_SIGNAL,
   type LabVmSpec,
   labVmSpec,

@@ -11,7 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { FlotillaConfig, LabConfig } from "../config";
 import type { DebianBase } from "../images";
-import { repoPath } from "../repo";
 import {
   type BootstrapNode,
   type ClusterTarget,
@@ -25,7 +24,7 @@ import {
   type VirtualIp,
 } from "../swarm";
 import { planLabAddresses } from "./plan";
-import { labVmSpec, renderMetaData } from "./vm";
+import { LAB_VM_SHUTDOWN_SECONDS, labVmSpec, renderMetaData } from "./vm";
 
 export interface LabClusterArgs {
   /** The validated configuration (target `lab`, with its `lab` section). */
@@ -40,8 +39,8 @@ const REGISTRY_PORT = 5000;
 /**
  * The lab (`flotilla:lab:LabCluster`): the lab VM and registry images, the lab network
  * (fixed addresses from `planLabAddresses`), the registry, a generated operator key,
- * the bastion and one VM per Swarm node (with a volume for its engine, and one for the
- * MySQL data path on `db` nodes, as a Cinder volume is on helion), then SwarmBootstrap
+ * the bastion and one VM per Swarm node (with a volume of its own for the MySQL data path
+ * on `db` nodes, as a Cinder volume is on helion), then SwarmBootstrap
  * over SSH through the bastion. A ClusterTarget: deploys run on the first manager over
  * SSH, the public address is keepalived's VIP; outputs the registry, the bastion
  * address (`127.0.0.1:<sshPort>`), the node container names and `ready`.
@@ -77,15 +76,17 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
     const labels = [{ label: "flotilla.lab", value: name }];
     const child = { parent: this };
 
-    // The machines' images, built on the Debian base like every Flotilla image.
+    // The machines' images, built on the Debian base like every Flotilla image. They are
+    // the lab's "cloud images", not Flotilla's release: `images.version` is not theirs
+    // (a version bump would otherwise replace every VM).
     const localImage = (image: "lab-vm" | "lab-registry") =>
       new docker.Image(
         `${prefix}-${image}-image`,
         {
-          imageName: `flotilla/${image}:${config.images.version}`,
+          imageName: `flotilla/${image}:lab`,
           build: {
-            context: repoPath("images", image),
-            args: { DEBIAN_IMAGE: config.images.baseImage, FLOTILLA_VERSION: config.images.version },
+            context: `images/${image}`,
+            args: { DEBIAN_IMAGE: config.images.baseImage },
             builderVersion: "BuilderV1",
           },
           skipPush: true,
@@ -119,7 +120,8 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
         // Healthy (its /v2/ answers) before anything is pushed.
         wait: true,
       },
-      child,
+      // Named: a `--replace` must remove the old one before creating its successor.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.registry = {
       push: `127.0.0.1:${lab.registryPort}/flotilla`,
@@ -131,18 +133,13 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
     const operator = new tls.PrivateKey(`${prefix}-operator-key`, { algorithm: "ED25519" }, child);
     const operatorPublic = operator.publicKeyOpenssh.apply((k) => k.trim());
 
-    /** One VM: host key, engine volume, cloud-init seed, container. */
+    /** One VM: host key, cloud-init seed, container (its engine's disk goes with it, as a root disk). */
     const machine = (
       key: string,
       address: string,
       opts: { docker: boolean; ssh?: number; data?: boolean },
     ) => {
       const host = hostKey(`${prefix}-${key}-host-key`, this);
-      const engine = new docker.Volume(
-        `${prefix}-${key}-docker`,
-        { name: `${prefix}-${key}-docker`, labels },
-        child,
-      );
       const userData = pulumi.secret(
         pulumi.all([host.privateKeyOpenssh, host.publicKeyOpenssh, operatorPublic]).apply(([priv, pub, op]) =>
           renderCloudInit({
@@ -166,32 +163,45 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
         image: vmImage,
         network: network.name,
         ipv4Address: address,
-        dockerVolume: engine.name,
         seed: { userData, metaData: renderMetaData(`${prefix}-${key}`, key) },
         ...(opts.ssh !== undefined ? { publishSsh: { hostIp: "127.0.0.1", hostPort: opts.ssh } } : {}),
         labels: { "flotilla.lab": name, "flotilla.lab.node": key },
         logging: config.logging,
       });
       // A db node's MySQL data path is its own volume, as a Cinder volume is on helion: it
-      // outlives the node's power cycles.
+      // outlives the node's power cycles and replacements, and is protected as helion's is
+      // (a destroy refuses it: `npm run demo -- --stack lab --down --unprotect`).
       const data = opts.data
         ? new docker.Volume(
             `${prefix}-${key}-mysql-data`,
             { name: `${prefix}-${key}-mysql-data`, labels },
-            child,
+            { parent: this, protect: true },
           )
         : undefined;
       const container = new docker.Container(
         `${prefix}-${key}`,
         {
           ...spec,
+          // A deleted VM halts cleanly (systemd stops the engine and its tasks) instead of being killed.
+          destroyGraceSeconds: LAB_VM_SHUTDOWN_SECONDS,
           volumes: [
             ...spec.volumes,
             ...(data ? [{ volumeName: data.name, containerPath: config.mysql.dataPath }] : []),
           ],
         },
-        // The seed holds the private host key: secret in state.
-        { parent: this, additionalSecretOutputs: ["uploads"] },
+        {
+          parent: this,
+          // The seed holds the private host key: secret in state.
+          additionalSecretOutputs: ["uploads"],
+          // As helion's VMs ignore changes of their image, user-data and key pair: a running
+          // VM is never replaced by a changed setting; nodes are replaced one at a time on
+          // purpose, with `--replace` (docs/lab.md).
+          ignoreChanges: ["image", "uploads", "logDriver", "logOpts"],
+          // `--replace` blames `id` without asking the provider, so the engine would create
+          // the replacement first, under the same container name, and fail: the old VM goes
+          // first (its member's drain before it, step_generator.go calculateDependentReplacements).
+          deleteBeforeReplace: true,
+        },
       );
       return { container, hostPublicKey: host.publicKeyOpenssh };
     };
@@ -223,7 +233,7 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
     const bootstrap = new SwarmBootstrap(`${prefix}-bootstrap`, { nodes: bootstrapNodes }, child);
 
     const lbAddresses = nodes.filter((n) => n.labels.includes("lb")).map((n) => addresses.nodes[n.key]);
-    this.deployer = { kind: "remote", connection: bootstrapNodes[0].connection };
+    this.deployer = { kind: "remote", connection: bootstrapNodes[0].connection, swarmId: bootstrap.swarmId };
     this.publicAddress = pulumi.output(config.keepalived.enabled ? addresses.vip : lbAddresses[0]);
     this.virtualIp = config.keepalived.enabled
       ? pulumi.output({ vip: `${addresses.vip}/32`, peers: lbAddresses })

@@ -14,6 +14,12 @@ import { engineLogSettings, type LogRotation } from "../swarm";
 export const NOCLOUD_SEED_DIR = "/var/lib/cloud/seed/nocloud";
 /** systemd (PID 1 of a lab VM) shuts down on SIGRTMIN+3; SIGTERM would only re-exec it. */
 export const LAB_VM_STOP_SIGNAL = "SIGRTMIN+3";
+/**
+ * How long a VM being deleted (replaced, or the lab destroyed) may take to shut down
+ * before it is killed: the provider's `destroyGraceSeconds` (unset, it kills at once). A
+ * clean halt, inner engine included, takes a few seconds.
+ */
+export const LAB_VM_SHUTDOWN_SECONDS = 60;
 
 /**
  * `V` is the type of the values that may only be known later: plain strings for the
@@ -31,8 +37,12 @@ export interface LabVmArgs<V = string> {
   readonly network: V;
   /** Fixed address on that network (from the lab address plan); Docker picks one if absent. */
   readonly ipv4Address?: string;
-  /** Named volume for the VM's /var/lib/docker (overlay2 cannot live on the container's overlay). */
-  readonly dockerVolume: V;
+  /**
+   * The VM's /var/lib/docker (overlay2 cannot live on the container's overlay): a named
+   * volume, or, when absent, an anonymous one, which lives and dies with the container as a
+   * VM's root disk does with the VM (kept across power cycles, gone when the VM is replaced).
+   */
+  readonly dockerVolume?: V;
   /** The NoCloud seed: user-data (holds the private host key: a secret) and meta-data. */
   readonly seed: { readonly userData: V; readonly metaData: V };
   /** Publish the VM's sshd (the bastion's) on the host: `hostPort` absent means a free port. */
@@ -139,7 +149,8 @@ function vmLogSettings(rotation: LogRotation): { logDriver: string; logOpts: Rec
  *   image puts the inner engine's under the VM's own cgroup, removed with the VM).
  * - tmpfs /run and /run/lock: systemd expects them to be fresh tmpfs at each boot, as a
  *   VM's are (same options as Debian's).
- * - a named volume on /var/lib/docker: the inner engine's overlay2 cannot sit on overlay.
+ * - a volume on /var/lib/docker: the inner engine's overlay2 cannot sit on overlay
+ *   (anonymous unless named: then it goes with the container, as a root disk with its VM).
  * - the NoCloud seed as uploads (user-data 0600: it holds the host's private key).
  * - stop signal SIGRTMIN+3: systemd's "halt", so `docker stop` is a clean shutdown.
  * - with `logging`: the container's own log rotates (json-file, max-size, max-file).
@@ -156,7 +167,8 @@ export function labVmSpec<V = string>(args: LabVmArgs<V>): LabVmSpec<V> {
   known("network", args.network, (t) => t.trim() !== "", "a Docker network name or ID");
   if (args.ipv4Address !== undefined && !isIpv4(args.ipv4Address))
     fail("ipv4Address", "an IPv4 address", args.ipv4Address);
-  known("dockerVolume", args.dockerVolume, (t) => CONTAINER_NAME.test(t), "a Docker volume name");
+  if (args.dockerVolume !== undefined)
+    known("dockerVolume", args.dockerVolume, (t) => CONTAINER_NAME.test(t), "a Docker volume name");
   known("seed.userData", args.seed?.userData, (t) => t.trim() !== "", "non-empty cloud-init user-data");
   known("seed.metaData", args.seed?.metaData, (t) => t.trim() !== "", "non-empty NoCloud meta-data");
   const ssh = args.publishSsh;
@@ -181,7 +193,9 @@ export function labVmSpec<V = string>(args: LabVmArgs<V>): LabVmSpec<V> {
     },
     volumes: [
       { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup", readOnly: false },
-      { volumeName: args.dockerVolume, containerPath: "/var/lib/docker" },
+      args.dockerVolume !== undefined
+        ? { volumeName: args.dockerVolume, containerPath: "/var/lib/docker" }
+        : { containerPath: "/var/lib/docker" },
     ],
     networksAdvanced: [
       { name: args.network, ...(args.ipv4Address !== undefined ? { ipv4Address: args.ipv4Address } : {}) },

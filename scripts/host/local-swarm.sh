@@ -16,3 +16,5 @@ fi
 node=$(docker info --format '{{.Swarm.NodeID}}')
 docker node update --label-add lb=true --label-add db=true "$node" >/dev/null
 echo "swarm: node $node labelled lb=true db=true"
+# The cluster ID (the stacks' deploy commands carry it: a new Swarm redeploys them).
+echo "swarm: cluster $(docker info --format '{{.Swarm.Cluster.ID}}')"
