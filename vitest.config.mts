@@ -1,8 +1,34 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast unit and mock tests run in parallel; suites that drive real
-// software under Docker (`*.docker.test.ts`) run one file at a time, because two
-// cores cannot build images and run clusters for several suites at once.
+// The fast suites (unit and Pulumi mock tests, `unit`) run first and in parallel: a failure
+// there shows in minutes. The suites that drive real software under Docker
+// (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning its own
+// deployment and names (prefixes, ports). One vitest run gives all projects of one group
+// order a single pool sized by their maxWorkers (1), so `npm test` runs every Docker file
+// in sequence: on the 2-core build machine lanes side by side starved the Swarm managers
+// (scripts/dev/test.sh). CI jobs on separate machines run one lane each
+// (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
+const DOCKER = {
+  fileParallelism: false,
+  testTimeout: 300_000,
+  hookTimeout: 900_000,
+  sequence: { groupOrder: 1 },
+};
+
+/** The lanes, by the directories their suites live in; `docker-misc` takes every other Docker suite. */
+const LANES = {
+  // The helion topology on VM containers: its own lane, the heaviest by far.
+  "docker-lab": ["test/lab/**/*.docker.test.ts"],
+  // One dev deployment made by the program: the second up, end to end, monitoring, edge.
+  "docker-dev": ["test/dev/**/*.docker.test.ts"],
+  // Consul servers and Galera members under faults, on one deployment.
+  "docker-cluster": [
+    "test/cluster/**/*.docker.test.ts",
+    "test/galera/**/*.docker.test.ts",
+    "test/discovery/**/*.docker.test.ts",
+  ],
+} as const;
+
 export default defineConfig({
   test: {
     // Pulumi's mock runtime is process-global state: one test file per worker process.
@@ -14,15 +40,18 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.docker.test.ts"],
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
+      ...Object.entries(LANES).map(([name, include]) => ({
+        test: { name, include: [...include], ...DOCKER },
+      })),
       {
         test: {
-          name: "docker",
+          name: "docker-misc",
           include: ["test/**/*.docker.test.ts"],
-          fileParallelism: false,
-          testTimeout: 300_000,
-          hookTimeout: 900_000,
+          exclude: Object.values(LANES).flat(),
+          ...DOCKER,
         },
       },
     ],

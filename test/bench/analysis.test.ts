@@ -214,6 +214,9 @@ describe("arguments and the bare reference", () => {
     expect(() => parseArgs(["--rounds", "x"])).toThrow(/--rounds/);
     expect(() => parseArgs(["--reuse", "Bad Prefix"])).toThrow(/--reuse: expected a deployment prefix/);
     expect(() => parseArgs(["--fast"])).toThrow(/unknown argument '--fast'/);
+    expect(() => parseArgs(["extra"])).toThrow(/unknown argument 'extra'/);
+    expect(() => parseArgs(["--out"])).toThrow(/--out.*: expected a value/);
+    expect(() => parseArgs(["-h"])).toThrow(/^usage: npm run bench/);
   });
 
   it("alternates the target order between rounds", () => {

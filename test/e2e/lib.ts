@@ -169,19 +169,12 @@ export async function deploy(env: E2eEnv, stack: StackName): Promise<string> {
 
 /** Remove one stack with scripts/host/stack-remove.sh (networks and secrets it alone used go too). */
 export async function remove(env: E2eEnv, stack: StackName): Promise<void> {
-  const secretNames = names(env);
   await run(
     "bash",
-    [
-      REMOVE_SCRIPT,
-      ...removeArgs(
-        env.prefix,
-        stack,
-        STACK_NETWORKS[stack],
-        STACK_SECRETS[stack].map((t) => secretNames[t]),
-      ),
-    ],
-    { timeoutMs: 180_000 },
+    [REMOVE_SCRIPT, ...removeArgs(env.prefix, stack, STACK_NETWORKS[stack], STACK_SECRETS[stack])],
+    {
+      timeoutMs: 180_000,
+    },
   );
 }
 

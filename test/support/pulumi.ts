@@ -222,6 +222,16 @@ function mockUrn(stack: string, project: string, parent: string, type: string, n
 }
 
 /** Plausible provider state for resources whose outputs the program reads. */
+/** A Swarm cluster ID as `docker info` prints one (25 characters), the same in every mock. */
+export const MOCK_SWARM_ID = "mockswarmclusterid0000001";
+
+/** What the scripts whose output the program parses print (the rest print nothing here). */
+function mockCommandStdout(create: string): string {
+  if (create.includes(" flotilla-local-swarm")) return `swarm: initialised\nswarm: cluster ${MOCK_SWARM_ID}`;
+  if (create.includes(" flotilla-init ")) return `mocknodeid-manager-0\n${MOCK_SWARM_ID}`;
+  return "";
+}
+
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
@@ -247,7 +257,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       };
     case "command:local:Command":
     case "command:remote:Command":
-      return { ...inputs, stdout: "", stderr: "" };
+      return { ...inputs, stdout: mockCommandStdout(String(inputs.create ?? "")), stderr: "" };
     case "tls:index/privateKey:PrivateKey":
       return {
         ...inputs,

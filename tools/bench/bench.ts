@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseArgs as parseArgv } from "node:util";
 import { REPO_ROOT } from "../../components/repo";
 import { networkName, PORTS, serviceName } from "../../components/stacks";
 import { PATHS, type PathKey, type Point, summarisePath, TARGETS, type Target } from "./analysis";
@@ -86,44 +87,74 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     imageTag: VERSION,
     webappWritableRoot: false,
   };
-  let duration: number | undefined;
-  let rounds: number | undefined;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgv({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        duration: { type: "string" },
+        rounds: { type: "string" },
+        connections: { type: "string" },
+        smoke: { type: "boolean" },
+        keep: { type: "boolean" },
+        "webapp-writable-root": { type: "boolean" },
+        reuse: { type: "string" },
+        "image-repo": { type: "string" },
+        "image-tag": { type: "string" },
+        "from-json": { type: "string" },
+        out: { type: "string" },
+        plots: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    // node:util names the argument in its message ("Unknown option '--fast'", "Option
+    // '--out <value>' argument missing", "Unexpected argument 'x'"); the usage follows.
+    const { code, message } = e as Error & { code?: string };
+    const arg = /'([^' ]+)/.exec(message)?.[1] ?? argv.join(" ");
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
+      throw new Error(`${arg}: expected a value\n\n${USAGE}`);
+    throw new Error(`unknown argument '${arg}'\n\n${USAGE}`);
+  }
+  if (values.help) throw new Error(USAGE);
+  const str = (k: string) => values[k] as string | undefined;
   const int = (flag: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min || n > max)
       throw new Error(`${flag}: expected a whole number from ${min} to ${max}, got '${v ?? ""}'`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] =
-      argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s) : [argv[i]];
-    const value = () => inline ?? argv[++i];
-    if (flag === "--duration") duration = int("--duration", value(), 1, 600);
-    else if (flag === "--rounds") rounds = int("--rounds", value(), 1, 10);
-    else if (flag === "--connections") a.connections = int("--connections", value(), 2, 1000);
-    else if (flag === "--smoke") a.smoke = true;
-    else if (flag === "--keep") a.keep = true;
-    else if (flag === "--webapp-writable-root") a.webappWritableRoot = true;
-    else if (flag === "--reuse") {
-      const p = value();
-      if (!p || !/^[a-z][a-z0-9-]*$/.test(p))
-        throw new Error(`--reuse: expected a deployment prefix like flotilla-e2e, got '${p ?? ""}'`);
-      a.reuse = p;
-    } else if (flag === "--image-repo" || flag === "--image-tag") {
-      const v = value();
-      if (!v || !/^[a-z0-9][a-z0-9._/:-]*$/i.test(v))
-        throw new Error(`${flag}: expected an image repository or tag, got '${v ?? ""}'`);
-      a[flag === "--image-repo" ? "imageRepo" : "imageTag"] = v;
-    } else if (flag === "--from-json") {
-      const f = value();
-      if (!f) throw new Error("--from-json: expected the path of a bench.json");
-      a.fromJson = path.resolve(f);
-    } else if (flag === "--out" || flag === "--plots") {
-      const d = value();
-      if (!d) throw new Error(`${flag}: expected a directory`);
-      a[flag === "--out" ? "out" : "plots"] = path.resolve(d);
-    } else if (flag === "-h" || flag === "--help") throw new Error(USAGE);
-    else throw new Error(`unknown argument '${argv[i]}'\n\n${USAGE}`);
+  const duration = str("duration") === undefined ? undefined : int("--duration", str("duration"), 1, 600);
+  const rounds = str("rounds") === undefined ? undefined : int("--rounds", str("rounds"), 1, 10);
+  if (str("connections") !== undefined) a.connections = int("--connections", str("connections"), 2, 1000);
+  a.smoke = values.smoke === true;
+  a.keep = values.keep === true;
+  a.webappWritableRoot = values["webapp-writable-root"] === true;
+  const reuse = str("reuse");
+  if (reuse !== undefined) {
+    if (!/^[a-z][a-z0-9-]*$/.test(reuse))
+      throw new Error(`--reuse: expected a deployment prefix like flotilla-e2e, got '${reuse}'`);
+    a.reuse = reuse;
+  }
+  for (const flag of ["image-repo", "image-tag"] as const) {
+    const v = str(flag);
+    if (v === undefined) continue;
+    if (!/^[a-z0-9][a-z0-9._/:-]*$/i.test(v))
+      throw new Error(`--${flag}: expected an image repository or tag, got '${v}'`);
+    a[flag === "image-repo" ? "imageRepo" : "imageTag"] = v;
+  }
+  const fromJson = str("from-json");
+  if (fromJson !== undefined) {
+    if (!fromJson) throw new Error("--from-json: expected the path of a bench.json");
+    a.fromJson = path.resolve(fromJson);
+  }
+  for (const flag of ["out", "plots"] as const) {
+    const d = str(flag);
+    if (d === undefined) continue;
+    if (!d) throw new Error(`--${flag}: expected a directory`);
+    a[flag] = path.resolve(d);
   }
   if (a.smoke) a.fractions = [0.5];
   a.durationSeconds = duration ?? (a.smoke ? 2 : 10);

@@ -169,18 +169,11 @@ export async function deployStack(d: Deployment, stack: StackName): Promise<void
 
 /** Remove one stack (and the networks and secrets it alone used). */
 export async function removeStack(d: Deployment, stack: StackName): Promise<void> {
-  const names = secretNames(d);
   await exec(
     "bash",
-    [
-      REMOVE_SCRIPT,
-      ...removeArgs(
-        d.prefix,
-        stack,
-        STACK_NETWORKS[stack],
-        STACK_SECRETS[stack].map((t) => names[t]).filter(Boolean),
-      ),
-    ],
-    { timeoutMs: 180_000 },
+    [REMOVE_SCRIPT, ...removeArgs(d.prefix, stack, STACK_NETWORKS[stack], STACK_SECRETS[stack])],
+    {
+      timeoutMs: 180_000,
+    },
   );
 }
