@@ -42,9 +42,22 @@ export function scriptText(script: string): string {
   );
 }
 
-/** A command line that runs a repository script (path relative to the root) on this machine. */
+/** The script's text inside a command line: base64 (no secret in it), decoded by the login shell, run by bash. */
+function embedded(script: string, args: readonly string[]): string[] {
+  const body = Buffer.from(scriptText(script), "utf8").toString("base64");
+  const name = `flotilla-${path.basename(script, ".sh")}`;
+  return ["bash", "-c", `"$(printf %s ${body} | base64 -d)"`, name, ...args.map(shellQuote)];
+}
+
+/**
+ * A command line that runs a repository script (path relative to the root) on this
+ * machine. The script travels inside the command, as on a remote host, so the command
+ * (kept in Pulumi state, and run again as a delete) names no checkout: running `up` from
+ * another clone or machine changes nothing, and a delete still runs after the checkout
+ * moved. It changes exactly when the script does.
+ */
 export function localCommand(script: string, args: readonly string[] = []): string {
-  return ["bash", shellQuote(repoPath(script)), ...args.map(shellQuote)].join(" ");
+  return embedded(script, args).join(" ");
 }
 
 /**
@@ -57,15 +70,5 @@ export function localCommand(script: string, args: readonly string[] = []): stri
 export function remoteCommand(script: string, args: readonly string[] = []): string {
   if (!path.normalize(script).startsWith(`${HOST_SCRIPTS_DIR}${path.sep}`))
     throw new Error(`remoteCommand: ${script} is not a host script (${HOST_SCRIPTS_DIR}/)`);
-  const body = Buffer.from(scriptText(script), "utf8").toString("base64");
-  const name = `flotilla-${path.basename(script, ".sh")}`;
-  return [
-    "sudo",
-    "-n",
-    "bash",
-    "-c",
-    `"$(printf %s ${body} | base64 -d)"`,
-    name,
-    ...args.map(shellQuote),
-  ].join(" ");
+  return ["sudo", "-n", ...embedded(script, args)].join(" ");
 }
