@@ -1,40 +1,101 @@
-// `npm run demo -- --stack dev|lab [--down]`: bring a stack up from nothing with the
-// rehearsal executor (tools/executor), for people without a Pulumi CLI. It runs the
-// program's own resources for real and leaves them running; `--down` removes what it made.
-// A rehearsal, not a deployment: no Pulumi state, no diff, no update. `npm run up` is the
-// real thing.
+// `npm run demo -- --stack dev|lab [--down] [--replace <name|urn>]`: bring a stack up
+// with the rehearsal executor (tools/executor), for people without a Pulumi CLI. It runs
+// the program's own resources for real and leaves them running. The first run creates
+// everything; a later one is the second `pulumi up`: from the rehearsal's state it
+// updates, replaces and deletes what the engine and the providers would, and says so
+// step by step. `--down` is the destroy. `npm run up` (the Pulumi CLI) is the real thing.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { execute, REPO_ROOT, teardown } from "./executor/executor";
-import { Journal, journalPath } from "./executor/journal";
+import { parseArgs as parseArgv } from "node:util";
+import { type ExecuteResult, execute, REPO_ROOT, teardown } from "./executor/executor";
 import { run } from "./executor/process";
 
-const USAGE = `usage: npm run demo -- --stack <dev|lab> [--down]
+export const USAGE = `usage: npm run demo -- --stack <dev|lab> [--down [--unprotect]] [--replace <name|urn>]...
 
-Brings the stack up from nothing by running the Pulumi program under a rehearsal
-executor that performs each resource for real (images, containers, commands over SSH),
-then prints the URLs and where the passwords are. --down removes everything it made.
+Runs the Pulumi program under a rehearsal executor that performs each resource for real
+(images, containers, commands over SSH), then prints the URLs and where the passwords are.
+The first run brings the stack up from nothing; on a stack that is already up it is the
+second \`pulumi up\`: each resource is left alone, updated in place or replaced as the
+engine and its provider would decide, what left the program is deleted, and the plan
+summary and every step are printed.
 
-This is a rehearsal WITHOUT Pulumi state: create only, no diff, no update, no refresh.
-\`npm run up\` (the Pulumi CLI) is the real thing.`;
+  --stack S       the stack (Pulumi.S.yaml)
+  --down          destroy: delete everything the rehearsal made, dependents first;
+                  refused while protected resources (lab's MariaDB data volumes) exist
+  --unprotect     with --down: delete the protected ones too (their data is lost)
+  --replace X     replace resource X (its name or URN) even if unchanged, like pulumi up --replace
+  -h, --help      this text
 
-export function parseArgs(argv: readonly string[]): { stack: string; down: boolean } {
-  let stack: string | undefined;
-  let down = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--stack") {
-      stack = argv[++i];
-      if (!stack) throw new Error("--stack needs a stack name (dev or lab)");
-    } else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
-    else if (a === "--down") down = true;
-    else if (a === "-h" || a === "--help") throw new Error(USAGE);
-    else throw new Error(`unknown argument '${a}'\n\n${USAGE}`);
+The rehearsal keeps its own state in .rehearsal/<stack>/ (secrets encrypted); no
+refresh, no preview. \`npm run up\` (the Pulumi CLI) is the real thing.`;
+
+export interface DemoArgs {
+  stack: string;
+  down: boolean;
+  unprotect: boolean;
+  replace: string[];
+  help: boolean;
+}
+
+/** The command line, parsed by node:util; every mistake is one line naming the argument, then the usage. */
+export function parseArgs(argv: readonly string[]): DemoArgs {
+  let values: { stack?: string; down?: boolean; unprotect?: boolean; replace?: string[]; help?: boolean };
+  try {
+    ({ values } = parseArgv({
+      args: [...argv],
+      options: {
+        stack: { type: "string" },
+        down: { type: "boolean" },
+        unprotect: { type: "boolean" },
+        replace: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const arg = /'([^']+)'/.exec(e.message)?.[1];
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
+      throw new Error(`unknown argument '${arg}'\n\n${USAGE}`);
+    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
+      throw new Error(
+        e.message.includes("--replace")
+          ? "--replace needs a resource name or URN"
+          : "--stack needs a stack name (dev or lab)",
+      );
+    throw err;
   }
+  const { stack, down = false, unprotect = false, replace = [], help = false } = values;
+  if (help) return { stack: stack ?? "", down, unprotect, replace, help: true };
   if (!stack) throw new Error(`--stack is required\n\n${USAGE}`);
   if (!/^[a-z][a-z0-9-]*$/.test(stack))
     throw new Error(`--stack: expected a stack name like dev or lab, got '${stack}'`);
-  return { stack, down };
+  if (down && replace.length) throw new Error("--replace goes with an up, not with --down");
+  if (unprotect && !down) throw new Error("--unprotect goes with --down");
+  return { stack, down, unprotect, replace, help: false };
+}
+
+/** The steps of a run as lines for the terminal: what changed first, the unchanged ones counted. */
+export function stepLines(result: Pick<ExecuteResult, "steps">): string[] {
+  const lines: string[] = [];
+  for (const s of result.steps) {
+    if (s.op === "same") continue;
+    const detail =
+      s.op === "replace"
+        ? ` [${s.order}; ${s.replaceKeys?.join(", ")}]`
+        : s.op === "update"
+          ? ` [${s.changedKeys?.join(", ")}]`
+          : s.op === "delete" && s.replaced
+            ? " [the replaced original]"
+            : s.op === "delete" && s.because
+              ? ` [before replacing ${s.because.split("::").pop()}]`
+              : "";
+    lines.push(`  ${s.op.padEnd(7)} ${s.type} ${s.name}${detail}`);
+  }
+  const same = result.steps.filter((s) => s.op === "same").length;
+  if (same) lines.push(`  same    ${same} resource(s)`);
+  return lines;
 }
 
 /** A directory on a RAM-backed filesystem (tmpfs) for the secrets file, or undefined if none. */
@@ -59,20 +120,22 @@ export function certificateFile(stack: string): string {
   return path.join(REPO_ROOT, ".rehearsal", stack, "edge-certificate.pem");
 }
 
+/** What a deployment needs of this machine (`--engine`: any running Docker engine, the base image). */
 async function setupMachine(): Promise<void> {
-  const script = ["scripts/dev/setup-machine.sh", "scripts/setup-machine.sh"]
-    .map((s) => path.join(REPO_ROOT, s))
-    .find((s) => existsSync(s));
-  if (!script) return;
-  console.log(`demo: preparing this machine (${path.relative(REPO_ROOT, script)})`);
-  const r = await run(["bash", script], { cwd: REPO_ROOT });
+  const script = "scripts/dev/setup-machine.sh";
+  console.log(`demo: preparing this machine (${script} --engine)`);
+  const r = await run(["bash", path.join(REPO_ROOT, script), "--engine"], { cwd: REPO_ROOT });
   if (r.code !== 0) throw new Error(`machine setup failed (exit code ${r.code}):\n${r.stderr.trim()}`);
 }
 
 async function main(): Promise<number> {
-  const { stack, down } = parseArgs(process.argv.slice(2));
+  const { stack, down, unprotect, replace, help } = parseArgs(process.argv.slice(2));
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
   console.log(
-    "demo: a REHEARSAL without Pulumi state (create only, no diff/update/refresh); `npm run up` is the real thing.",
+    "demo: a REHEARSAL with its own state (no refresh, no preview); `npm run up` is the real thing.",
   );
   if (!existsSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`))) {
     console.error(`demo: no stack file Pulumi.${stack}.yaml in ${REPO_ROOT}`);
@@ -80,7 +143,7 @@ async function main(): Promise<number> {
   }
   const secrets = secretsFile(stack);
   if (down) {
-    const result = await teardown({ stack, log: (l) => console.log(l) });
+    const result = await teardown({ stack, log: (l) => console.log(l), unprotect });
     if (secrets) rmSync(secrets, { force: true });
     rmSync(certificateFile(stack), { force: true });
     console.log(
@@ -89,13 +152,6 @@ async function main(): Promise<number> {
         : `demo: nothing of stack '${stack}' to remove`,
     );
     return 0;
-  }
-  const journal = journalPath(REPO_ROOT, stack);
-  if (Journal.exists(journal) && new Journal(journal, stack).entries.length > 0) {
-    console.error(
-      `demo: a rehearsal of stack '${stack}' is already up (${path.relative(REPO_ROOT, journal)}): run \`npm run demo -- --stack ${stack} --down\` first`,
-    );
-    return 1;
   }
   if (!secrets) {
     console.error(
@@ -109,7 +165,9 @@ async function main(): Promise<number> {
   process.once("SIGINT", onSigint);
   process.once("SIGTERM", onSigint);
   try {
-    const result = await execute({ stack, log: (l) => console.log(l), signal: interrupt.signal });
+    const result = await execute({ stack, log: (l) => console.log(l), signal: interrupt.signal, replace });
+    console.log("\ndemo: steps:");
+    for (const line of stepLines(result)) console.log(line);
     mkdirSync(path.dirname(secrets), { recursive: true, mode: 0o700 });
     chmodSync(path.dirname(secrets), 0o700);
     writeFileSync(secrets, `${JSON.stringify(result.secretOutputs, null, 2)}\n`, { mode: 0o600 });
@@ -139,7 +197,7 @@ async function main(): Promise<number> {
       `\ndemo: bringing up '${stack}' failed: ${err instanceof Error ? err.message : String(err)}`,
     );
     console.error(
-      `demo: what was created is journaled; \`npm run demo -- --stack ${stack} --down\` removes it`,
+      `demo: what was made is in the rehearsal's state; run again to continue, or \`npm run demo -- --stack ${stack} --down\` to remove it`,
     );
     return 1;
   } finally {

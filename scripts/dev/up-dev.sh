@@ -15,7 +15,7 @@
 # PULUMI_CONFIG_PASSPHRASE(_FILE) is set. OpenStack stacks use the backend you are logged
 # in to and your team's passphrase (docs/ci-and-policies.md).
 #
-# Usage: up-dev.sh up|preview [--stack NAME] [pulumi flags...]
+# Usage: up-dev.sh up|preview [--stack NAME] [pulumi flags...] (--help: the usage)
 # Environment: FLOTILLA_SKIP_SETUP=1 skips the machine setup (already done).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,14 +23,47 @@ cd "$(dirname "$0")/../.."
 # sysexits' EX_UNAVAILABLE: no Pulumi CLI could be found or fetched.
 readonly EXIT_NO_CLI=69
 
+usage() {
+  cat <<EOF
+usage: npm run $1 -- [--stack NAME] [pulumi $1 flags...]
+
+pulumi $1 of one stack (default dev) with the Flotilla policy pack, after preparing this
+machine (a running Docker engine and the base image: scripts/dev/setup-machine.sh --engine).
+The Pulumi CLI comes from the pinned npm launcher (downloaded once into \$PULUMI_HOME), or
+from a pulumi on PATH.
+
+  --stack NAME, -s NAME   the stack (Pulumi.NAME.yaml): dev, lab, helion, ...
+  -h, --help              this text
+  other flags             passed on to pulumi $1 (--diff, --target URN, --refresh, ...)
+
+dev and lab keep their state in .pulumi-state/ (a local backend, a generated passphrase);
+OpenStack stacks use your backend (pulumi login) and your team's PULUMI_CONFIG_PASSPHRASE.
+Without a Pulumi CLI: npm run demo -- --stack dev (the same deployment, rehearsed).
+Environment: FLOTILLA_SKIP_SETUP=1 skips the machine setup.
+EOF
+}
+
 command=${1:-}
 case "$command" in
   up | preview) shift ;;
+  -h | --help)
+    usage "up|preview"
+    exit 0
+    ;;
   *)
     echo "up-dev: expected the command 'up' or 'preview' as first argument, got '${command}'" >&2
     exit 2
     ;;
 esac
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    -h | --help)
+      usage "$command"
+      exit 0
+      ;;
+  esac
+done
 
 stack=dev
 passthrough=()
