@@ -32,7 +32,7 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
-/** What each secret key is, for the JSON Schema and the README's config reference. */
+/** What each secret key is, for the JSON Schema and the config reference (docs/config.md). */
 export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
   mysqlRootPassword: "MariaDB root password; generated (32 characters) when unset.",
   mysqlPassword: "Password of the application's MariaDB user (`mysql.user`); generated when unset.",
@@ -158,6 +158,11 @@ const swarmSchema = z.strictObject({
   loadBalancerNodes: count("load-balancer nodes", 10)
     .default(2)
     .describe("How many workers are load-balancer nodes (label `lb`: HAProxy and keepalived)."),
+  bootstrapManager: count("the manager's index", 6)
+    .default(0)
+    .describe(
+      "Index of the manager (`manager-<n>`) that made the Swarm, hands out join tokens, labels nodes and runs the stack deploys. Move it to another manager before replacing this one's VM (docs/upgrades.md).",
+    ),
 });
 
 const consulSchema = z.strictObject({
@@ -322,6 +327,13 @@ const loggingSchema = z.strictObject({
     ),
 });
 
+/** A Prometheus duration as the monitoring image accepts it (images/prometheus/.../prometheus-setup). */
+const promDuration = z
+  .string({ error: "expected a duration such as 15s or 1m" })
+  .regex(/^[1-9][0-9]*(ms|s|m|h)$/, {
+    error: "expected a duration such as 15s or 1m (a number, then ms, s, m or h)",
+  });
+
 const monitoringSchema = z.strictObject({
   enabled: z
     .boolean({ error: "expected true or false" })
@@ -339,6 +351,14 @@ const monitoringSchema = z.strictObject({
     .max(365, { error: "expected at most 365 days" })
     .default(15)
     .describe("Days of metrics Prometheus keeps."),
+  scrapeInterval: promDuration
+    .default("15s")
+    .describe("How often Prometheus scrapes every target (a Prometheus duration: 5s, 15s, 1m)."),
+  alertFor: promDuration
+    .default("1m")
+    .describe(
+      "How long a condition must hold before its alert fires (every rule's `for:`); shorter alerts sooner and flaps more.",
+    ),
 });
 
 const imagesSchema = z.strictObject({
@@ -600,6 +620,12 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
             ? `expected at least ${c.swarm.loadBalancerNodes + 1} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and one database node)`
             : `expected at least ${c.swarm.loadBalancerNodes + c.mysql.nodes} workers (${c.swarm.loadBalancerNodes} load-balancer nodes and ${c.mysql.nodes} database nodes for flotilla:mysql.nodes)`,
         input: c.swarm.workers,
+      });
+    if (c.swarm.bootstrapManager >= c.swarm.managers)
+      issues.push({
+        path: ["swarm", "bootstrapManager"],
+        message: `expected the index of one of the ${c.swarm.managers} managers (0 to ${c.swarm.managers - 1})`,
+        input: c.swarm.bootstrapManager,
       });
     if (c.consul.servers > c.swarm.managers)
       issues.push({
