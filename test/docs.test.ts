@@ -465,7 +465,7 @@ describe("the README's Prerequisites: any Docker engine, root or the docker grou
     /** Debian packages installed before the run. */
     installed: string[];
     /** docker.io or docker-ce: the engine's binaries exist (installed by apt-get when docker.io is). */
-    engine: "none" | "installed";
+    engine: "none" | "installed" | "cli-only";
     /** How `docker info` answers while the engine has not been started by the run. */
     info: "answers" | "denied" | "stopped";
   }
@@ -488,7 +488,7 @@ describe("the README's Prerequisites: any Docker engine, root or the docker grou
     };
     stub(path.join(bin, "id"), `case "$1" in -u) echo ${machine.uid} ;; -un) echo alice ;; esac`);
     // docker: `info` answers once a dockerd ran, or as the machine says; images exist.
-    const docker = path.join(machine.engine === "installed" ? bin : stash, "docker");
+    const docker = path.join(machine.engine === "none" ? stash : bin, "docker");
     stub(
       docker,
       `if [ "$1" = info ]; then
@@ -512,7 +512,7 @@ exit 0`,
         `[ "$1" = install ] || exit 0
 for p in "$@"; do
   echo "$p" >>${state}/installed
-  if [ "$p" = docker.io ]; then ln -sf ${stash}/docker ${bin}/docker; ln -sf ${stash}/dockerd ${bin}/dockerd; fi
+  if [ "$p" = docker.io ]; then [ -e ${bin}/docker ] || ln -s ${stash}/docker ${bin}/docker; ln -sf ${stash}/dockerd ${bin}/dockerd; fi
 done`,
       );
       stub(path.join(bin, "apt-cache"), "exit 1");
@@ -546,6 +546,17 @@ done`,
     );
     expect(r.stdout).toMatch(/^dockerd: started/m);
     expect(r.stdout).toMatch(/^base image: debian:trixie-slim already present/m);
+  });
+
+  it("root on a machine with only a docker CLI (a client is no engine): installs docker.io and starts dockerd", () => {
+    const r = runSetup(
+      "cli-only",
+      { uid: 0, apt: true, installed: ["docker-ce-cli"], engine: "cli-only", info: "stopped" },
+      ["--engine"],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.installs).toContain(" docker.io");
+    expect(r.stdout).toMatch(/^dockerd: started/m);
   });
 
   it("root with Docker's docker-ce, engine stopped: never installs docker.io over it, starts the engine it has", () => {
