@@ -41,7 +41,7 @@ export interface RequestOptions {
   ca?: string | Buffer;
   /** Accept any certificate (a rotation in progress, where either may come). */
   insecure?: boolean;
-  /** TLS server name; default the URL's host, `localhost` for an address. */
+  /** TLS server name; default the URL's host, `localhost` for 127.0.0.1 (none for another address). */
   servername?: string;
   /** Default 5 s, for the whole exchange. */
   timeoutMs?: number;
@@ -67,7 +67,9 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Answer>
     body = JSON.stringify(opts.json);
   }
   const timeoutMs = opts.timeoutMs ?? 5_000;
-  const isAddress = /^[\d.]+$|^\[/.test(target.hostname);
+  // 127.0.0.1 is localhost (the name the dev certificates carry); any other address is
+  // verified against the certificate's IP SANs with no SNI, Node's default (the lab's VIP).
+  const loopback = target.hostname === "127.0.0.1" || target.hostname === "[::1]";
   return new Promise((resolve, reject) => {
     const options: https.RequestOptions = {
       method: opts.method ?? "GET",
@@ -77,7 +79,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Answer>
         ? {
             ca: opts.ca,
             rejectUnauthorized: !opts.insecure,
-            servername: opts.servername ?? (isAddress ? "localhost" : target.hostname),
+            ...(opts.servername || loopback ? { servername: opts.servername ?? "localhost" } : {}),
           }
         : {}),
     };

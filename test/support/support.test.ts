@@ -95,6 +95,22 @@ describe("certificates and the HTTPS client", () => {
     expect(a.cookies).toEqual(["a=1", "b=2"]);
   });
 
+  it("verifies a server at another address against the certificate's IP SAN alone (the lab's VIP), with no SNI", async () => {
+    const ipOnly = await makeCert({ commonName: "vip", dnsNames: [], ipAddresses: ["127.0.0.2"] });
+    const vip = createHttpsServer({ cert: ipOnly.cert, key: ipOnly.key }, (_req, res) => res.end("vip"));
+    await new Promise<void>((r) => vip.listen(0, "127.0.0.2", r));
+    try {
+      const at = `https://127.0.0.2:${(vip.address() as AddressInfo).port}/`;
+      const a = await request(at, { ca: ipOnly.cert });
+      expect(a.status).toBe(200);
+      expect(a.body).toBe("vip");
+      // And the check is real: a certificate for another address is refused.
+      await expect(request(at, { ca: cert.cert })).rejects.toThrow();
+    } finally {
+      vip.close();
+    }
+  });
+
   it("keeps the TLS facts of a keep-alive request (the socket is back in the pool when the body ends)", async () => {
     const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: cert.cert });
     try {
