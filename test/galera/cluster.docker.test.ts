@@ -416,8 +416,13 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     const decided = `${logs.stdout}\n${logs.stderr}`.match(
       /galera: non-Primary, (every other member stopped.*making its component primary|member \d \(stopped\) is more advanced.*)$/m,
     );
-    expect(decided, "the survivor's galera-heal decision in its log").not.toBeNull();
-    console.log(`  survivor: ${decided?.[0]}`);
+    // Two paths heal it, and which one wins is a race: Galera's own pc.recovery (the two
+    // come back with the last primary view saved and re-form it with the survivor) or, when
+    // they come back waiting, galera-heal on the survivor (its rule: galera.test.ts). The
+    // goal is the row's: no operator, every member Synced (underLoad's bound), no row lost.
+    console.log(
+      `  survivor: ${decided?.[0] ?? "no galera-heal decision needed: the component re-formed by pc.recovery"}`,
+    );
   }, 400_000);
 
   it("a backup now, restored into a fresh three-member cluster, holds every row; two volumes lost need one command", async () => {
