@@ -32,6 +32,7 @@ import {
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
+import { retry } from "../support/retry";
 
 const PREFIX = "flotilla-disc";
 const VERSION = "0.1.0";
@@ -349,17 +350,21 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     // survivor could not reach it to elect a leader; docs/discovery.md).
     let peers = { stdout: "" };
     const voters = () => peers.stdout.split("\n").filter((l) => /\b(leader|follower)\s+true\b/.test(l));
-    const promotedMs = await until(
+    // 240 s: a clean-clone CI run (2 cores, the Galera suite just before) needed more
+    // than 120; a failure shows the last Raft configuration seen.
+    const t = Date.now();
+    await retry(
       "3 voters in the Raft configuration",
+      240_000,
       async () => {
         peers = await asMaster(id, "consul operator raft list-peers");
-        return voters().length === 3;
+        if (voters().length !== 3) throw new Error(`${voters().length} voters:\n${peers.stdout}`);
+        return true;
       },
-      120_000,
-      1000,
+      { intervalMs: 1000 },
     );
     console.log(
-      `discovery: after the redeploy to 3 servers (3 voters ${(promotedMs / 1000).toFixed(1)} s after a leader):\n${peers.stdout}`,
+      `discovery: after the redeploy to 3 servers (3 voters ${((Date.now() - t) / 1000).toFixed(1)} s after a leader):\n${peers.stdout}`,
     );
     expect(voters()).toHaveLength(3);
   }, 600_000);
