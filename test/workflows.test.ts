@@ -135,24 +135,26 @@ interface JobTime {
 
 /**
  * Every job of every workflow, keyed `<file> <job>` (a lane of a matrix: `<file> <job> (<lane>)`).
- * Measured on the project's 2-core build machine; the jobs that need OpenStack and GitHub's
+ * Measured on the project's 2-core build machine (the lanes: the per-file times of the
+ * clean-clone rehearsal of 5 December 2026, 17:12, `npx tsx scripts/dev/suite-times.ts`,
+ * images cached); the jobs that need OpenStack and GitHub's
  * environments could not run there and are estimates. docs/ci-and-policies.md shows this
  * table (rendered below, checked by a test).
  */
 const JOB_TIMES: Record<string, JobTime> = {
   "preview.yml checks": {
-    minutes: 2.5,
+    minutes: 1.3,
     basis: "measured",
-    what: "machine setup, typecheck, lint, the unit and Pulumi mock suites (136 s with the setup)",
+    what: "machine setup, typecheck, lint, the unit and Pulumi mock suites (77 s, images cached)",
   },
-  "preview.yml docker (lab)": { minutes: 20, basis: "measured", what: "vitest project `docker-lab`" },
+  "preview.yml docker (lab)": { minutes: 11.7, basis: "measured", what: "vitest project `docker-lab`" },
   "preview.yml docker (cluster)": {
-    minutes: 25,
+    minutes: 14,
     basis: "measured",
     what: "vitest project `docker-cluster` (cluster, Galera, discovery)",
   },
   "preview.yml docker (misc)": {
-    minutes: 30,
+    minutes: 16.9,
     basis: "measured",
     what: "vitest projects `docker-dev` and `docker-misc`",
   },
@@ -399,14 +401,14 @@ describe("job times", () => {
     const behindDocker = workflow("preview.yml");
     behindDocker.jobs.preview.needs = ["checks", "stacks", "docker"];
     expect(timingProblems("preview.yml", behindDocker)).toEqual([
-      "preview.yml preview: depends on docker (30 min), longer than the 15 min budget",
-      "preview.yml preview: posts after 35 min of jobs, over the 15 min budget",
+      "preview.yml preview: depends on docker (16.9 min), longer than the 15 min budget",
+      "preview.yml preview: posts after 21.9 min of jobs, over the 15 min budget",
     ]);
     // Through a fast job that itself waits for the Docker lanes.
     const transitive = workflow("preview.yml");
     transitive.jobs.checks.needs = ["docker"];
     expect(timingProblems("preview.yml", transitive)).toContain(
-      "preview.yml preview: depends on docker (30 min), longer than the 15 min budget",
+      "preview.yml preview: depends on docker (16.9 min), longer than the 15 min budget",
     );
     // Several short jobs in a row: each under the budget, together over it.
     const chained = workflow("preview.yml");
@@ -418,10 +420,10 @@ describe("job times", () => {
       }),
     ).toEqual(["preview.yml preview: posts after 16 min of jobs, over the 15 min budget"]);
     const short = workflow("preview.yml");
-    (short.jobs.docker.strategy?.matrix?.include ?? [])[0].timeout = 25;
+    (short.jobs.docker.strategy?.matrix?.include ?? [])[0].timeout = 15;
     short.jobs.stacks["timeout-minutes"] = undefined;
     expect(timingProblems("preview.yml", short)).toEqual([
-      "preview.yml docker (lab): timeout-minutes 25 is under 1.5 × its 20 min",
+      "preview.yml docker (lab): timeout-minutes 15 is under 1.5 × its 11.7 min",
       "preview.yml stacks: timeout-minutes undefined is under 1.5 × its 0.5 min",
     ]);
     const unmeasured = workflow("preview.yml");
