@@ -434,7 +434,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const inflight = new Set<Promise<unknown>>();
   const abort = new AbortController();
   let failure: ExecutionError | undefined;
-  let ssh: Promise<SshSession & { close(): void }> | undefined;
+  const ssh = lazySshSession(abort.signal);
   let lastActivity = Date.now();
   /** URNs registered (custom) this run. */
   const registered = new Set<string>();
@@ -455,10 +455,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     secrets,
     log,
     signal: abort.signal,
-    ssh: () => {
-      ssh ??= startSshSession(abort.signal);
-      return ssh;
-    },
+    ssh: ssh.open,
     now,
     t0,
     steps,
@@ -907,7 +904,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       fail("delete", urnOfErr.split("::").pop() || "of what left the program", err);
     }
   }
-  if (ssh) (await ssh.catch(() => undefined))?.close();
+  await ssh.close();
 
   if (failure) {
     // The dependents of the failed resource never resolve: not leaks of the program.
@@ -966,6 +963,20 @@ export interface TeardownOptions {
   handlers?: Record<string, Handler | ResourceHandler>;
 }
 
+/** One SSH session (agent and known-hosts files) for a run, started on first use. */
+function lazySshSession(signal: AbortSignal) {
+  let session: Promise<SshSession & { close(): void }> | undefined;
+  return {
+    open: () => {
+      session ??= startSshSession(signal);
+      return session;
+    },
+    close: async () => {
+      if (session) (await session.catch(() => undefined))?.close();
+    },
+  };
+}
+
 export interface TeardownResult {
   /** Resources deleted (removed from the state). */
   undone: number;
@@ -1007,7 +1018,7 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
   const handlers: Record<string, ResourceHandler> = { ...HANDLERS };
   for (const [type, h] of Object.entries(options.handlers ?? {})) handlers[type] = asResourceHandler(h);
   const abort = new AbortController();
-  let ssh: Promise<SshSession & { close(): void }> | undefined;
+  const ssh = lazySshSession(abort.signal);
   const steps: Step[] = [];
   const ec: EngineContext = {
     stack: options.stack,
@@ -1017,10 +1028,7 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
     secrets,
     log,
     signal: abort.signal,
-    ssh: () => {
-      ssh ??= startSshSession(abort.signal);
-      return ssh;
-    },
+    ssh: ssh.open,
     now: () => new Date(),
     t0,
     steps,
@@ -1059,7 +1067,7 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
       undone += before - state.resources.length;
     }
   } finally {
-    if (ssh) (await ssh.catch(() => undefined))?.close();
+    await ssh.close();
   }
   if (state.resources.length === 0 && state.pendingOperations.length === 0) state.removeFiles();
   const seconds = (Date.now() - t0) / 1000;
