@@ -16,7 +16,7 @@ if ! docker node inspect "$node" >/dev/null 2>&1; then
   log "node $node is not in the Swarm: nothing to do"
   exit 0
 fi
-docker node update --availability drain "$node" >/dev/null
+swarm_node_change docker node update --availability drain "$node"
 for i in $(seq 1 90); do
   running=$(docker node ps --filter desired-state=running --quiet "$node" | wc -l)
   [ "$running" -eq 0 ] && break
@@ -29,7 +29,7 @@ if [ "$node" = "$(node_id)" ]; then
   exit 0
 fi
 if [ "$(docker node inspect --format '{{.Spec.Role}}' "$node")" = "manager" ]; then
-  docker node demote "$node" >/dev/null
+  swarm_node_change docker node demote "$node"
   for i in $(seq 1 30); do
     [ "$(docker node inspect --format '{{.ManagerStatus}}' "$node")" = "<nil>" ] && break
     [ "$i" -eq 30 ] && fail "node $node is still a manager 60 s after its demotion"
@@ -37,5 +37,5 @@ if [ "$(docker node inspect --format '{{.Spec.Role}}' "$node")" = "manager" ]; t
   done
   log "node $node demoted"
 fi
-docker node rm --force "$node" >/dev/null
+swarm_node_change docker node rm --force "$node"
 log "node $node removed from the Swarm"

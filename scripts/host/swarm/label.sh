@@ -29,5 +29,5 @@ for key in "${managed[@]}"; do
   for label in "$@"; do [ "${label%%=*}" = "$key" ] && wanted=yes; done
   if [ "$wanted" = no ] && [[ " $current " == *" $key "* ]]; then args+=(--label-rm "$key"); fi
 done
-if [ "${#args[@]}" -gt 0 ]; then docker node update "${args[@]}" "$node" >/dev/null; fi
+if [ "${#args[@]}" -gt 0 ]; then swarm_node_change docker node update "${args[@]}" "$node"; fi
 docker node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}} {{end}}' "$node"

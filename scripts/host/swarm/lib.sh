@@ -26,6 +26,28 @@ wait_for_engine() {
   fail "the Docker engine did not answer within 180 s"
 }
 
+# Swarm changes a node under optimistic locking: when the node changed between the CLI's
+# read and its write (another drain or label at once, as a destroy runs every member's
+# delete together, or the node's own status), the write fails with "update out of
+# sequence". Reading again and retrying is the fix; any other error fails at once.
+swarm_node_change() {
+  local out i
+  for i in $(seq 1 10); do
+    if out=$("$@" 2>&1); then return 0; fi
+    case "$out" in
+    *"update out of sequence"*)
+      log "the node changed during '$*' (attempt $i): retrying"
+      sleep 1
+      ;;
+    *)
+      printf '%s\n' "$out" >&2
+      return 1
+      ;;
+    esac
+  done
+  printf '%s\n' "$out" >&2
+  return 1
+}
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
 node_id() { docker info --format '{{.Swarm.NodeID}}'; }
 cluster_id() { docker info --format '{{.Swarm.Cluster.ID}}'; }
