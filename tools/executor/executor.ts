@@ -423,18 +423,21 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   } catch (err) {
     throw new ExecutionError(errorText(err));
   }
-  for (const r of state.resources) maskRecord(secrets, r);
-  for (const op of state.pendingOperations) maskRecord(secrets, { inputs: op.resource.inputs, outputs: {} });
-
-  const handlers: Record<string, ResourceHandler> = { ...HANDLERS };
-  for (const [type, h] of Object.entries(options.handlers ?? {})) handlers[type] = asResourceHandler(h);
+  const { ec, abort, closeSsh } = engineContext({
+    stack,
+    root,
+    state,
+    secrets,
+    log,
+    now,
+    t0,
+    handlers: options.handlers,
+  });
+  const { handlers, steps } = ec;
   const resources: ExecutedResource[] = [];
-  const steps: Step[] = [];
   const pending = new Map<string, Registration>();
   const inflight = new Set<Promise<unknown>>();
-  const abort = new AbortController();
   let failure: ExecutionError | undefined;
-  const ssh = lazySshSession(abort.signal);
   let lastActivity = Date.now();
   /** URNs registered (custom) this run. */
   const registered = new Set<string>();
@@ -446,20 +449,6 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const failed = new Promise<void>((resolve) => {
     onFailure = resolve;
   });
-
-  const ec: EngineContext = {
-    stack,
-    root,
-    state,
-    handlers,
-    secrets,
-    log,
-    signal: abort.signal,
-    ssh: ssh.open,
-    now,
-    t0,
-    steps,
-  };
 
   const fail = (type: string, name: string, err: unknown): ExecutionError => {
     if (err instanceof ExecutionError && err === failure) return err;
@@ -904,7 +893,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       fail("delete", urnOfErr.split("::").pop() || "of what left the program", err);
     }
   }
-  await ssh.close();
+  await closeSsh();
 
   if (failure) {
     // The dependents of the failed resource never resolve: not leaks of the program.
@@ -963,18 +952,44 @@ export interface TeardownOptions {
   handlers?: Record<string, Handler | ResourceHandler>;
 }
 
-/** One SSH session (agent and known-hosts files) for a run, started on first use. */
-function lazySshSession(signal: AbortSignal) {
+/**
+ * What up and teardown both run on: the state's secret values masked in every log line,
+ * the providers (a test may replace some), one abort signal, and one SSH session (agent
+ * and known-hosts files) started on first use.
+ */
+function engineContext(base: {
+  stack: string;
+  root: string;
+  state: RehearsalState;
+  secrets: SecretMask;
+  log: (line: string) => void;
+  now: () => Date;
+  t0: number;
+  handlers?: Record<string, Handler | ResourceHandler>;
+}): { ec: EngineContext; abort: AbortController; closeSsh: () => Promise<void> } {
+  const { state, secrets, handlers: replaced, ...rest } = base;
+  for (const r of state.resources) maskRecord(secrets, r);
+  for (const op of state.pendingOperations) maskRecord(secrets, { inputs: op.resource.inputs, outputs: {} });
+  const handlers: Record<string, ResourceHandler> = { ...HANDLERS };
+  for (const [type, h] of Object.entries(replaced ?? {})) handlers[type] = asResourceHandler(h);
+  const abort = new AbortController();
   let session: Promise<SshSession & { close(): void }> | undefined;
-  return {
-    open: () => {
-      session ??= startSshSession(signal);
+  const ec: EngineContext = {
+    ...rest,
+    state,
+    secrets,
+    handlers,
+    signal: abort.signal,
+    ssh: () => {
+      session ??= startSshSession(abort.signal);
       return session;
     },
-    close: async () => {
-      if (session) (await session.catch(() => undefined))?.close();
-    },
+    steps: [],
   };
+  const closeSsh = async () => {
+    if (session) (await session.catch(() => undefined))?.close();
+  };
+  return { ec, abort, closeSsh };
 }
 
 export interface TeardownResult {
@@ -1013,26 +1028,17 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
     return { undone, skipped, steps: [], seconds: (Date.now() - t0) / 1000 };
   }
   const state = RehearsalState.open(file, options.stack);
-  for (const r of state.resources) maskRecord(secrets, r);
-  for (const op of state.pendingOperations) maskRecord(secrets, { inputs: op.resource.inputs, outputs: {} });
-  const handlers: Record<string, ResourceHandler> = { ...HANDLERS };
-  for (const [type, h] of Object.entries(options.handlers ?? {})) handlers[type] = asResourceHandler(h);
-  const abort = new AbortController();
-  const ssh = lazySshSession(abort.signal);
-  const steps: Step[] = [];
-  const ec: EngineContext = {
+  const { ec, closeSsh } = engineContext({
     stack: options.stack,
     root,
     state,
-    handlers,
     secrets,
     log,
-    signal: abort.signal,
-    ssh: ssh.open,
     now: () => new Date(),
     t0,
-    steps,
-  };
+    handlers: options.handlers,
+  });
+  const { handlers, steps } = ec;
   try {
     const refused = state.resources.filter((r) => r.options.protect && !r.pendingReplacement);
     if (refused.length && !options.unprotect)
@@ -1067,7 +1073,7 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
       undone += before - state.resources.length;
     }
   } finally {
-    await ssh.close();
+    await closeSsh();
   }
   if (state.resources.length === 0 && state.pendingOperations.length === 0) state.removeFiles();
   const seconds = (Date.now() - t0) / 1000;
