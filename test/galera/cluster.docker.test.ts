@@ -281,9 +281,20 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     )
       .split("\n")
       .filter(Boolean);
-    const text = await webappMetrics(replica);
-    for (const s of services)
-      expect(text).toContain(`flotilla_db_member_usable{member="${s}",cluster="Primary",state="Synced"} 1`);
+    // The metrics are live probes: a member Synced a moment ago shows usable within a second.
+    const usableLine = (s: string) =>
+      `flotilla_db_member_usable{member="${s}",cluster="Primary",state="Synced"} 1`;
+    let text = "";
+    await until(
+      "every member usable in the webapp's metrics",
+      async () => {
+        text = await webappMetrics(replica);
+        return services.every((s) => text.includes(usableLine(s)));
+      },
+      10_000,
+      500,
+    );
+    for (const s of services) expect(text).toContain(usableLine(s));
     expect(text).toContain(
       `flotilla_db_member_writer{member="${services[0]}",cluster="Primary",state="Synced"} 1`,
     );

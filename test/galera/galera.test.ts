@@ -13,8 +13,64 @@ import {
   isConnectionError,
   isRetryable,
   type MemberStatus,
+  nextReadiness,
+  type Readiness,
 } from "../../images/webapp/src/members";
 import { ROOT, stackConfig } from "../support/pulumi";
+
+describe("the webapp's readiness (nextReadiness)", () => {
+  const walk = (samples: [number, boolean][], start: Readiness = { up: false }) => {
+    let r = start;
+    return samples.map(([t, present]) => {
+      r = nextReadiness(r, present, t, 5000);
+      return r.up;
+    });
+  };
+
+  it("is not ready before a writer was ever seen, ready from the first one", () => {
+    expect(
+      walk([
+        [0, false],
+        [10_000, false],
+        [10_250, true],
+      ]),
+    ).toEqual([false, false, true]);
+  });
+
+  it("rides out a writer change shorter than the grace (no site-wide 503 while a writer moves)", () => {
+    expect(
+      walk([
+        [0, true],
+        [250, false],
+        [2500, false],
+        [4999, false],
+        [5250, true],
+      ]),
+    ).toEqual([true, true, true, true, true]);
+  });
+
+  it("fails once no member has been usable for the whole grace, and the grace starts again after a writer", () => {
+    expect(
+      walk([
+        [0, true],
+        [1000, false],
+        [5999, false],
+        [6000, false],
+        [6250, false],
+      ]),
+    ).toEqual([true, true, true, false, false]);
+    expect(
+      walk([
+        [0, true],
+        [1000, false],
+        [4000, true],
+        [5000, false],
+        [9999, false],
+        [10_000, false],
+      ]),
+    ).toEqual([true, true, true, true, true, false]);
+  });
+});
 
 describe("mysql.nodes", () => {
   it("refuses an even count, naming the key", () => {

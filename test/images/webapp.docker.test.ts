@@ -346,4 +346,36 @@ describeWithDocker("webapp image", () => {
     expect(stop.ms).toBeLessThan(10_000);
     expect(docker(["logs", web(5)])).not.toContain(values.mysql_password);
   });
+
+  // Last: it stops the suite's database. A writer change leaves no member usable for a
+  // second or two; readiness failing at once took every replica out of HAProxy together.
+  it("/readyz rides out a database gap shorter than 5 s, then answers 503 until the database is back", async () => {
+    start(6);
+    await waitHttp(url(web(6), "/readyz"), 200, 60_000);
+    const ready = async () => (await http(url(web(6), "/readyz"), { timeoutMs: 2000 })).status;
+    expect(await ready()).toBe(200);
+    docker(["stop", "-t", "1", DB]);
+    const stopped = Date.now();
+    const seen: number[] = [];
+    let down = 0;
+    while (Date.now() - stopped < 20_000) {
+      const status = await ready();
+      if (status !== 200) {
+        down = Date.now() - stopped;
+        break;
+      }
+      seen.push(status);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(
+      `webapp: /readyz 200 for ${down} ms after the database stopped (${seen.length} checks), then 503`,
+    );
+    expect(down).toBeGreaterThanOrEqual(4500);
+    expect(down).toBeLessThan(15_000);
+    expect(JSON.parse((await http(url(web(6), "/readyz"))).body)).toMatchObject({
+      status: "database unreachable",
+    });
+    docker(["start", DB]);
+    await waitHttp(url(web(6), "/readyz"), 200, 90_000);
+  }, 150_000);
 });

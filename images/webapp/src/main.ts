@@ -5,7 +5,7 @@ import type { Server } from "node:http";
 import { type AppState, createApp } from "./app";
 import { ConfigError, loadConfig, type WebappConfig } from "./config";
 import { createMembers, migrate } from "./db";
-import type { MemberPool } from "./members";
+import { type MemberPool, nextReadiness, type Readiness } from "./members";
 import { createMetrics, serveMetrics } from "./metrics";
 
 const log = (line: string): void => console.log(line);
@@ -63,6 +63,9 @@ function drain(server: Server, config: WebappConfig, members: MemberPool, state:
   });
 }
 
+/** Longer than the query retry window (4.5 s): a writer change never fails readiness. */
+const READINESS_GRACE_MS = 5000;
+
 function main(): void {
   let config: WebappConfig;
   try {
@@ -79,10 +82,15 @@ function main(): void {
   // behind requests; readiness follows "some member is usable".
   const members = createMembers(config, log);
   members.start();
+  // Readiness rides out a writer change (nextReadiness): longer than the query retries.
+  let readiness: Readiness = { up: false };
   const watch = setInterval(() => {
-    const up = members.writer !== undefined;
-    if (up !== state.databaseUp) log(`database ${up ? "reachable" : "unreachable"}`);
-    state.databaseUp = up;
+    const before = readiness;
+    readiness = nextReadiness(before, members.writer !== undefined, Date.now(), READINESS_GRACE_MS);
+    if (readiness.up !== before.up) log(`database ${readiness.up ? "reachable" : "unreachable"}`);
+    else if (readiness.missingSince !== undefined && before.missingSince === undefined)
+      log(`database: no usable member; still ready for ${READINESS_GRACE_MS} ms`);
+    state.databaseUp = readiness.up;
   }, 250);
   watch.unref();
   const metrics = createMetrics(members, { version: config.version, host: config.host });

@@ -41,6 +41,31 @@ export function chooseWriter(members: readonly MemberStatus[]): number {
   return members.findIndex(usable);
 }
 
+/** Whether the replica reports the database usable (/readyz), and since when it lacks a writer. */
+export interface Readiness {
+  up: boolean;
+  missingSince?: number;
+}
+
+/**
+ * Readiness from the writer's presence, with a grace: "down" only once no member has been
+ * usable for graceMs. Every replica shares the database, so a moving writer (a second or
+ * two with none, while the survivors install a new view) is ridden out by the query
+ * retries; failing readiness at once took every replica out of HAProxy's rotation
+ * together and turned that into a site-wide 503 for the checks' fall and rise.
+ */
+export function nextReadiness(
+  previous: Readiness,
+  writerPresent: boolean,
+  now: number,
+  graceMs: number,
+): Readiness {
+  if (writerPresent) return { up: true };
+  if (!previous.up) return previous;
+  const since = previous.missingSince ?? now;
+  return now - since >= graceMs ? { up: false } : { up: true, missingSince: since };
+}
+
 const RETRYABLE_ERRNOS = new Set([
   1213, // ER_LOCK_DEADLOCK: a Galera certification conflict or a local deadlock
   1047, // ER_UNKNOWN_COM_ERROR: WSREP has not yet prepared node for application use
