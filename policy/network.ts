@@ -2,7 +2,7 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { num, str, TYPES } from "./util";
 
-/** A port (or range) that must never be reachable from 0.0.0.0/0 or ::/0. */
+/** A port (or range) that must never be reachable from 0.0.0.0/0, ::/0 or an IPv4 prefix under /8. */
 export interface GuardedPort {
   readonly from: number;
   readonly to: number;
@@ -25,11 +25,17 @@ export function guardedPorts(statsPort = 8404): GuardedPort[] {
 /** Protocols whose rules carry ports; any other protocol (icmp, vrrp/112, ...) opens no TCP/UDP port. */
 const PORTED = new Set(["tcp", "udp", "6", "17", "sctp", "132"]);
 
-/** True when the rule's remote side is everyone: a /0 prefix, or no prefix and no group (Neutron's "any"). */
+/**
+ * True when the rule's remote side is everyone, or near enough: a /0 prefix, an IPv4 prefix
+ * shorter than /8 (0.0.0.0/1 and 128.0.0.0/1 together are the whole internet; the config
+ * refuses admin CIDRs broader than a /8 too), or no prefix and no group (Neutron's "any").
+ */
 export function opensToWorld(remoteIpPrefix: string | undefined, remoteGroupId: string | undefined): boolean {
   const prefix = remoteIpPrefix?.trim() ?? "";
   if (prefix === "") return !remoteGroupId;
-  return /\/0+$/.test(prefix);
+  const bits = /\/(\d+)$/.exec(prefix);
+  if (!bits) return false;
+  return prefix.includes(":") ? Number(bits[1]) === 0 : Number(bits[1]) < 8;
 }
 
 /** The guarded ports a rule opens to the world, or [] when it opens none of them. */
@@ -62,7 +68,7 @@ function describe(p: GuardedPort): string {
 export const noWorldOpenAdminPorts: ResourceValidationPolicy = {
   name: "no-world-open-admin-ports",
   description:
-    "No security group rule opens SSH, the Docker API, MySQL, HAProxy stats or Consul to 0.0.0.0/0 or ::/0.",
+    "No security group rule opens SSH, the Docker API, MySQL, HAProxy stats or Consul to 0.0.0.0/0, ::/0 or an IPv4 prefix shorter than /8.",
   enforcementLevel: "mandatory",
   remediationSteps:
     "Restrict remoteIpPrefix to the admin CIDRs (flotilla:access.adminCidrs) or use remoteGroupId.",

@@ -3,6 +3,7 @@
 // Pulumi imports) so it is unit-tested without mocks and can emit the JSON Schema that
 // editors use to validate Pulumi.<stack>.yaml.
 import { z } from "zod";
+import { ADMIN_ADDRESSES_MAX, ADMIN_PREFIX_MIN, cidrUnionSize } from "./cidr";
 
 /** The Pulumi config namespace (the project name): keys are `flotilla:<key>`. */
 export const NAMESPACE = "flotilla";
@@ -300,7 +301,7 @@ const accessSchema = z.strictObject({
     .boolean({ error: "expected true or false" })
     .default(false)
     .describe(
-      "Allow `0.0.0.0/0` among the admin CIDRs (refused otherwise: SSH and admin pages for the whole internet).",
+      "Allow admin CIDRs broader than a /8 (`0.0.0.0/0`, a prefix under /8, or a list admitting more than a /8 in all; refused otherwise: SSH and admin pages for that much of the internet).",
     ),
 });
 
@@ -653,15 +654,30 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
       message: `expected at least 1 load-balancer node when target is '${c.target}' (HAProxy runs on the \`lb\` nodes only: with none, nothing answers on the public ports)`,
       input: c.swarm.loadBalancerNodes,
     });
-  c.access.adminCidrs.forEach((cidr, i) => {
-    if (!c.access.allowWorldAdmin && Number(cidr.split("/")[1]) === 0)
+  // Admin CIDRs name the operators' networks: a /0, a prefix shorter than /8 or a list
+  // whose union admits more than a /8 (0.0.0.0/1 + 128.0.0.0/1 is the whole internet too).
+  const allowWorld =
+    "set flotilla:access.allowWorldAdmin to true to allow it anyway (`pulumi config set --path flotilla:access.allowWorldAdmin true`)";
+  if (!c.access.allowWorldAdmin) {
+    let broad = false;
+    c.access.adminCidrs.forEach((cidr, i) => {
+      const prefix = Number(cidr.split("/")[1]);
+      if (prefix >= ADMIN_PREFIX_MIN) return;
+      broad = true;
       issues.push({
         path: ["access", "adminCidrs", i],
-        message:
-          "expected the operators' own networks, not the whole internet (SSH and the admin pages would be open to all); set flotilla:access.allowWorldAdmin to true to allow it anyway (`pulumi config set --path flotilla:access.allowWorldAdmin true`)",
+        message: `expected the operators' own networks, ${prefix === 0 ? "not the whole internet" : `at most a /${ADMIN_PREFIX_MIN} (a /${prefix} holds ${(2 ** (32 - prefix)).toLocaleString("en")} addresses)`}: SSH and the admin pages would be open to all of it; ${allowWorld}`,
         input: cidr,
       });
-  });
+    });
+    const admitted = cidrUnionSize(c.access.adminCidrs);
+    if (!broad && admitted > ADMIN_ADDRESSES_MAX)
+      issues.push({
+        path: ["access", "adminCidrs"],
+        message: `expected the operators' own networks, at most a /${ADMIN_PREFIX_MIN} in all: together these admit ${admitted.toLocaleString("en")} addresses (more than ${ADMIN_ADDRESSES_MAX.toLocaleString("en")}); ${allowWorld}`,
+        input: c.access.adminCidrs,
+      });
+  }
   if (c.haproxy.metricsUser === c.haproxy.statsUser)
     issues.push({
       path: ["haproxy", "metricsUser"],

@@ -12,6 +12,7 @@ import {
   parseConfig,
   SECRET_KEYS,
 } from "../../components/config";
+import { cidrUnionSize } from "../../components/config/cidr";
 import { README_PATH, updatedReadme } from "../../scripts/dev/write-config-docs";
 import { renderSchema, SCHEMA_PATH } from "../../scripts/dev/write-config-schema";
 import { ROOT, stackConfig } from "../support/pulumi";
@@ -515,6 +516,45 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
         stackConfig("dev", { "flotilla:access": { adminCidrs: ["0.0.0.0/0"], allowWorldAdmin: true } }),
       ),
     ).not.toThrow();
+  });
+
+  it("access.adminCidrs broader than a /8: a short prefix (the internet in two halves) or a union over a /8", () => {
+    const halves = problemsOf(
+      stackConfig("dev", { "flotilla:access": { adminCidrs: ["0.0.0.0/1", "128.0.0.0/1"] } }),
+    );
+    expect(halves).toHaveLength(2);
+    expect(halves[0]).toMatch(
+      /^flotilla:access\.adminCidrs\.0: expected the operators' own networks, at most a \/8 \(a \/1 holds 2,147,483,648 addresses\).*allowWorldAdmin.*got "0\.0\.0\.0\/1"$/,
+    );
+    expect(halves[1]).toMatch(/^flotilla:access\.adminCidrs\.1: /);
+    onlyProblem(
+      stackConfig("dev", { "flotilla:access": { adminCidrs: ["10.0.0.0/8", "11.0.0.0/8"] } }),
+      "flotilla:access.adminCidrs",
+      /at most a \/8 in all: together these admit 33,554,432 addresses \(more than 16,777,216\)/,
+    );
+    for (const adminCidrs of [
+      ["10.0.0.0/8", "10.1.0.0/16", "10.200.3.4/32"],
+      ["192.0.2.0/24", "198.51.100.7/32"],
+    ])
+      expect(
+        () => parseConfig(stackConfig("dev", { "flotilla:access": { adminCidrs } })),
+        adminCidrs.join(),
+      ).not.toThrow();
+    expect(() =>
+      parseConfig(
+        stackConfig("dev", {
+          "flotilla:access": { adminCidrs: ["0.0.0.0/1", "128.0.0.0/1"], allowWorldAdmin: true },
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  it("cidrUnionSize counts overlapping and nested ranges once", () => {
+    expect(cidrUnionSize(["10.0.0.0/8"])).toBe(2 ** 24);
+    expect(cidrUnionSize(["10.0.0.0/8", "10.1.0.0/16", "10.255.255.255/32"])).toBe(2 ** 24);
+    expect(cidrUnionSize(["10.0.0.0/24", "10.0.0.128/25", "10.0.1.0/24"])).toBe(512);
+    expect(cidrUnionSize(["0.0.0.0/1", "128.0.0.0/1"])).toBe(2 ** 32);
+    expect(cidrUnionSize(["192.0.2.77/24"])).toBe(256);
   });
 
   it("openstack.sshUser = root", () => {

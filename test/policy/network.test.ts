@@ -29,6 +29,10 @@ describe("no-world-open-admin-ports", () => {
     ["ICMP from anywhere", { protocol: "icmp", remoteIpPrefix: "0.0.0.0/0" }],
     ["all egress", { direction: "egress", remoteIpPrefix: "0.0.0.0/0" }],
     [
+      "SSH from a /8 (the largest admin network the config accepts)",
+      { protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: "10.0.0.0/8" },
+    ],
+    [
       "Consul from the private subnet",
       { protocol: "tcp", portRangeMin: 8500, portRangeMax: 8500, remoteIpPrefix: "10.42.0.0/24" },
     ],
@@ -40,6 +44,11 @@ describe("no-world-open-admin-ports", () => {
     [
       "SSH from 0.0.0.0/0",
       { protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: "0.0.0.0/0" },
+      ["SSH"],
+    ],
+    [
+      "SSH from 128.0.0.0/1 (half the internet)",
+      { protocol: "tcp", portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: "128.0.0.0/1" },
       ["SSH"],
     ],
     [
