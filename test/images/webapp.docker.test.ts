@@ -306,6 +306,48 @@ describeWithDocker("webapp image", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("answers bad requests with their 4xx as JSON: malformed body 400, oversized body 413, wrong method 405, unknown path 404", async () => {
+    const raw = async (path: string, init: RequestInit) => {
+      const r = await fetch(url(web(4), path), { ...init, signal: AbortSignal.timeout(5000) });
+      return {
+        status: r.status,
+        allow: r.headers.get("allow"),
+        type: r.headers.get("content-type"),
+        body: await r.text(),
+      };
+    };
+    const json = { "content-type": "application/json" };
+    const cases = {
+      malformed: await raw("/play", { method: "POST", headers: json, body: '{"customer": "bob",' }),
+      oversized: await raw("/play", {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ customer: "x".repeat(20_000) }),
+      }),
+      getPlay: await raw("/play", { method: "GET" }),
+      deleteRoot: await raw("/", { method: "DELETE" }),
+      unknown: await raw("/wp-login.php", { method: "GET" }),
+    };
+    console.log(
+      `webapp: bad requests: ${Object.entries(cases)
+        .map(([k, v]) => `${k} ${v.status}`)
+        .join(", ")}`,
+    );
+    expect(cases.malformed.status).toBe(400);
+    expect(JSON.parse(cases.malformed.body)).toEqual({ error: "malformed JSON body" });
+    expect(cases.oversized.status).toBe(413);
+    expect(JSON.parse(cases.oversized.body)).toEqual({ error: "body larger than 16kb" });
+    expect(cases.getPlay.status).toBe(405);
+    expect(cases.getPlay.allow).toBe("POST");
+    expect(cases.deleteRoot.status).toBe(405);
+    expect(cases.deleteRoot.allow).toBe("GET, HEAD");
+    expect(cases.unknown.status).toBe(404);
+    for (const c of Object.values(cases)) expect(c.type).toMatch(/^application\/json/);
+    // Client mistakes are not server failures: nothing in the error log.
+    expect(docker(["logs", web(4)])).not.toMatch(/request failed: .*(JSON|too large|Unexpected)/);
+    expect((await http(url(web(4), "/"))).status).toBe(200);
+  });
+
   it("restarts each supervised process within a second of kill -9", async () => {
     const back: Record<string, number> = {};
     for (const service of ["webapp", "consul"]) {

@@ -25,6 +25,27 @@ export interface AppState {
 
 const CUSTOMER = /^[A-Za-z0-9._@+-]{1,128}$/;
 
+/** The largest JSON body the app reads (a play is under 200 bytes). */
+const BODY_LIMIT = "16kb";
+
+/** The methods each route takes (405 names them for any other). */
+const ALLOWED_METHODS: Readonly<Record<string, string>> = {
+  "/": "GET, HEAD",
+  "/play": "POST",
+  "/healthz": "GET, HEAD",
+  "/readyz": "GET, HEAD",
+};
+
+/** What the client is told for body-parser's errors, by their `type`. */
+const CLIENT_ERRORS: Readonly<Record<string, string>> = {
+  "entity.parse.failed": "malformed JSON body",
+  "entity.too.large": `body larger than ${BODY_LIMIT}`,
+  "encoding.unsupported": "unsupported content encoding",
+  "charset.unsupported": "unsupported charset",
+  "request.aborted": "request aborted",
+  "request.size.invalid": "body shorter than its Content-Length",
+};
+
 export function createApp(
   config: WebappConfig,
   members: MemberPool,
@@ -49,7 +70,7 @@ export function createApp(
   app.set("trust proxy", trustProxy);
   // Counted, timed and logged (one JSON line) from arrival to the last byte.
   app.use(metrics.middleware);
-  app.use(express.json({ limit: "16kb" }));
+  app.use(express.json({ limit: BODY_LIMIT }));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "alive", host: config.host });
@@ -121,8 +142,34 @@ export function createApp(
     }
   });
 
+  // Any other path or method: JSON, never Express's HTML page. A known path with another
+  // method is 405 with the methods it takes.
+  app.use((req, res) => {
+    const allow = ALLOWED_METHODS[req.path];
+    if (allow) {
+      res
+        .set("Allow", allow)
+        .status(405)
+        .json({ error: `${req.method} is not allowed here; use ${allow}` });
+      return;
+    }
+    res.status(404).json({ error: "no such page" });
+  });
+
   app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    const e = error as Error & { code?: string; errno?: number };
+    const e = error as Error & {
+      code?: string;
+      errno?: number;
+      status?: number;
+      expose?: boolean;
+      type?: string;
+    };
+    // The client's mistake (body-parser: malformed JSON 400, a body over the limit 413,
+    // an unsupported charset or encoding 415): its 4xx, not a server error.
+    if (e.expose && e.status !== undefined && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: CLIENT_ERRORS[e.type ?? ""] ?? "bad request" });
+      return;
+    }
     console.error(
       `request failed: ${e.message}${e.code ? ` (${e.code}${e.errno ? ` ${e.errno}` : ""})` : ""}`,
     );
