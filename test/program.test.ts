@@ -70,6 +70,16 @@ describe("Pulumi.dev.yaml", () => {
     expect(ev.outputs.statsPassword).toBe("operator-chosen-password");
   });
 
+  it("refuses a secret key set in plaintext (not `config set --secret`), without showing its value", async () => {
+    const attempt = evaluateStack("dev", {
+      overrides: { "flotilla:statsPassword": "plaintext-password-123" },
+    });
+    await expect(attempt).rejects.toThrow(
+      /flotilla:statsPassword: expected a secret, got a plaintext value in the stack file \(not shown\); set it encrypted with `pulumi config set --secret flotilla:statsPassword`/,
+    );
+    await expect(attempt).rejects.not.toThrow(/plaintext-password-123/);
+  });
+
   it("refuses a bad config before registering any resource", async () => {
     await expect(evaluateStack("dev", { overrides: { "flotilla:swarm": { managers: 2 } } })).rejects.toThrow(
       /flotilla:swarm\.managers: expected an odd number/,

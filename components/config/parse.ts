@@ -246,13 +246,37 @@ export interface ParsedConfig {
   secrets: Partial<Record<SecretKey, string>>;
 }
 
-/** Parse and validate the raw Pulumi config; throws one ConfigError listing every problem. */
-export function parseConfig(raw: Record<string, string>): ParsedConfig {
+/**
+ * Secret keys set in plaintext (`pulumi config set` without `--secret`: the value sits
+ * readable in the stack file and in git). Never echoes the value.
+ */
+export function plaintextSecretProblems(
+  secrets: Partial<Record<SecretKey, string>>,
+  isSecret: (fullKey: string) => boolean,
+): string[] {
+  return Object.keys(secrets)
+    .filter((key) => !isSecret(`${NAMESPACE}:${key}`))
+    .map(
+      (key) =>
+        `${NAMESPACE}:${key}: expected a secret, got a plaintext value in the stack file (not shown); set it encrypted with \`pulumi config set --secret ${NAMESPACE}:${key}\` (it replaces the plaintext one), or remove it to have it generated${key.startsWith("tls") ? "; PEM from a file: `pulumi config set --secret " + NAMESPACE + ":" + key + " < file.pem`" : ""}`,
+    );
+}
+
+/**
+ * Parse and validate the raw Pulumi config; throws one ConfigError listing every problem.
+ * With `isSecret` (the runtime's list of encrypted keys), secret keys in plaintext are
+ * refused too.
+ */
+export function parseConfig(
+  raw: Record<string, string>,
+  options: { isSecret?: (fullKey: string) => boolean } = {},
+): ParsedConfig {
   const { values, secrets, dotted } = fromPulumiConfig(raw);
   const result = configSchema.safeParse(values, { reportInput: true });
   const problems = [
     ...dotted,
     ...(result.success ? [] : describeIssues(result.error.issues)),
+    ...(options.isSecret ? plaintextSecretProblems(secrets, options.isSecret) : []),
     ...secretProblems(secrets),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
