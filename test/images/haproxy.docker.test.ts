@@ -11,6 +11,7 @@
 // the JSON access log; s6 brings each killed process back within a second; `docker
 // stop` exits 0 in time.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -233,6 +234,19 @@ describeWithDocker("haproxy image", () => {
       const next = JSON.parse((await get(lb("/"), { cookie })).body);
       expect(next).toMatchObject({ host, sessionId, views });
     }
+    // The cookie's key is not a public default: a hash of the TLS secret every HAProxy node
+    // holds (the same cookie on each node), found in HAProxy's environment only.
+    const env = docker([
+      "exec",
+      LB,
+      "sh",
+      "-c",
+      'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = haproxy ] && tr "\\0" "\\n" < $p/environ; done',
+    ]);
+    const key = /^HAPROXY_COOKIE_KEY=(.*)$/m.exec(env)?.[1];
+    const pem = spawnSync("docker", ["exec", LB, "cat", "/run/secrets/haproxy_tls_pem"]).stdout;
+    expect(pem.length).toBeGreaterThan(0);
+    expect(key).toBe(createHash("sha256").update("flotilla sticky cookie key\n").update(pem).digest("hex"));
   });
 
   it("puts a third replica in rotation within 5 s of passing its Consul check", async () => {
