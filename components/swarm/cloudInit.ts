@@ -73,12 +73,19 @@ export function engineLogFlags(rotation: LogRotation): string[] {
   ];
 }
 
-/** sshd settings on top of `ssh_pwauth: false`: keys only, no root login. */
+/**
+ * sshd settings on top of `ssh_pwauth: false`: keys only, no root login, no agent or X11
+ * forwarding (the bastion is a jump host through TCP forwarding, which stays; a forwarded
+ * agent would hand the operator's keys to whoever holds the node), five tries per connection (room for an agent holding a few keys: each offered key counts).
+ */
 const SSHD_DROP_IN = [
-  "# Written by Flotilla's cloud-init: keys only, no root login.",
+  "# Written by Flotilla's cloud-init: keys only, no root login, no agent or X11 forwarding.",
   "PasswordAuthentication no",
   "KbdInteractiveAuthentication no",
   "PermitRootLogin no",
+  "AllowAgentForwarding no",
+  "X11Forwarding no",
+  "MaxAuthTries 5",
   "",
 ].join("\n");
 

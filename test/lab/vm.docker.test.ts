@@ -374,6 +374,9 @@ describeWithDocker(
       const sshd = sshOk("node", "sudo -n sshd -T");
       expect(sshd).toMatch(/^passwordauthentication no$/m);
       expect(sshd).toMatch(/^permitrootlogin no$/m);
+      expect(sshd).toMatch(/^allowagentforwarding no$/m);
+      expect(sshd).toMatch(/^x11forwarding no$/m);
+      expect(sshd).toMatch(/^maxauthtries 5$/m);
     });
 
     it("the SSH user is in sudo but not docker: the engine answers only through sudo (issue 10)", () => {
