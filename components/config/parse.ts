@@ -258,7 +258,7 @@ export function plaintextSecretProblems(
     .filter((key) => !isSecret(`${NAMESPACE}:${key}`))
     .map(
       (key) =>
-        `${NAMESPACE}:${key}: expected a secret, got a plaintext value in the stack file (not shown); set it encrypted with \`pulumi config set --secret ${NAMESPACE}:${key}\` (it replaces the plaintext one), or remove it to have it generated${key.startsWith("tls") ? "; PEM from a file: `pulumi config set --secret " + NAMESPACE + ":" + key + " < file.pem`" : ""}`,
+        `${NAMESPACE}:${key}: expected a secret, got a plaintext value in the stack file (not shown); set it encrypted with \`pulumi config set --secret ${NAMESPACE}:${key}\` (it replaces the plaintext one), or remove it to have it generated${key.startsWith("tls") ? `; PEM from a file: \`pulumi config set --secret ${NAMESPACE}:${key} < file.pem\`` : ""}`,
     );
 }
 
