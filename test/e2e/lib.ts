@@ -1,6 +1,6 @@
 // Helpers of the end-to-end suite: deploy rendered stacks with the real deploy script,
 // find published ports, generate steady load (autocannon) and summarise it.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import type { FlotillaConfig, SecretValueKey } from "../../components/config";
@@ -22,48 +22,11 @@ import {
   secretName,
   serviceName,
 } from "../../components/stacks";
-import { ROOT } from "../support/pulumi";
 
-export interface Run {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+// Programs run through the one test-support helper (bounded, no shell).
+import { ok, run } from "../support/process";
 
-/** Run a program without a shell, asynchronously (the load generator shares this event loop). */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
-    });
-    // A script that refuses its arguments exits before reading its input: not our error.
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-/** Run, and fail with the command's stderr when it fails. */
-export async function ok(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+export { ok, run };
 
 /**
  * A self-signed ECDSA certificate then its key, as HAProxy's `crt` reads it (openssl

@@ -141,7 +141,7 @@ describe("certificates and the HTTPS client", () => {
   });
 
   it("waitForStatus fails with the last status seen", async () => {
-    await expect(waitForStatus(url, 204, 300, { ca: cert.cert })).rejects.toThrow(/answered 200/);
+    await expect(waitForStatus(url, 204, 3000, { ca: cert.cert })).rejects.toThrow(/answered 200/);
   });
 });
 

@@ -1,7 +1,6 @@
 // The dev stacks for the benchmark, deployed the way the end-to-end suite does it: the
 // stacks rendered by components/stacks, deployed with scripts/host/stack-deploy.sh under a
 // prefix of our own, secrets generated in memory and handed over on stdin.
-import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -27,46 +26,11 @@ import {
 
 export const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 
-export interface Exec {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+// The one way tools and tests run a program (test/support/process.ts), under the names
+// the bench has always used.
+import { run as exec, ok as must } from "../../test/support/process";
 
-/** Run a program without a shell; stdin from `input`; killed after `timeoutMs`. */
-export function exec(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 300_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ stdout: stdout.trim(), stderr: stderr.trim(), code: code ?? -1 });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-/** exec, failing with the command's stderr. */
-export async function must(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  const r = await exec(cmd, args, opts);
-  if (r.code !== 0)
-    throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed (${r.code}): ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
+export { exec, must };
 
 /** The dev stack's config (Pulumi.dev.yaml) with overrides, validated. */
 export function devConfig(overrides: Record<string, unknown>): FlotillaConfig {
