@@ -10,7 +10,8 @@ import { parseArgs as parseArgv } from "node:util";
 import { type ExecuteResult, execute, REPO_ROOT, teardown } from "./executor/executor";
 import { run } from "./executor/process";
 
-export const USAGE = `usage: npm run demo -- --stack <dev|lab> [--down [--unprotect]] [--replace <name|urn>]...
+export const USAGE = `usage: npm run demo -- --stack <dev|lab> [--down [--unprotect --confirm <stack>]] [--replace <name|urn>]...
+       npm run destroy -- --stack <dev|lab> [--unprotect --confirm <stack>]
 
 Runs the Pulumi program under a rehearsal executor that performs each resource for real
 (images, containers, commands over SSH), then prints the URLs and where the passwords are.
@@ -20,9 +21,13 @@ engine and its provider would decide, what left the program is deleted, and the 
 summary and every step are printed.
 
   --stack S       the stack (Pulumi.S.yaml)
-  --down          destroy: delete everything the rehearsal made, dependents first;
-                  refused while protected resources (lab's MariaDB data volumes) exist
-  --unprotect     with --down: delete the protected ones too (their data is lost)
+  --down          destroy (\`npm run destroy\` is the same): delete what the rehearsal made,
+                  dependents first, except the protected resources (the lab's MariaDB
+                  data volumes) and what they need, like pulumi destroy --exclude-protected:
+                  the next up finds the data again
+  --unprotect     with --down: delete the protected ones too (the data is lost); only
+                  with --confirm and the stack's name typed again
+  --confirm S     with --unprotect: the stack's name, again
   --replace X     replace resource X (its name or URN) even if unchanged, like pulumi up --replace
   -h, --help      this text
 
@@ -39,7 +44,14 @@ export interface DemoArgs {
 
 /** The command line, parsed by node:util; every mistake is one line naming the argument, then the usage. */
 export function parseArgs(argv: readonly string[]): DemoArgs {
-  let values: { stack?: string; down?: boolean; unprotect?: boolean; replace?: string[]; help?: boolean };
+  let values: {
+    stack?: string;
+    down?: boolean;
+    unprotect?: boolean;
+    confirm?: string;
+    replace?: string[];
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgv({
       args: [...argv],
@@ -47,6 +59,7 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
         stack: { type: "string" },
         down: { type: "boolean" },
         unprotect: { type: "boolean" },
+        confirm: { type: "string" },
         replace: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
@@ -62,17 +75,24 @@ export function parseArgs(argv: readonly string[]): DemoArgs {
       throw new Error(
         e.message.includes("--replace")
           ? "--replace needs a resource name or URN"
-          : "--stack needs a stack name (dev or lab)",
+          : e.message.includes("--confirm")
+            ? "--confirm needs the stack's name"
+            : "--stack needs a stack name (dev or lab)",
       );
     throw err;
   }
-  const { stack, down = false, unprotect = false, replace = [], help = false } = values;
+  const { stack, down = false, unprotect = false, confirm, replace = [], help = false } = values;
   if (help) return { stack: stack ?? "", down, unprotect, replace, help: true };
   if (!stack) throw new Error(`--stack is required\n\n${USAGE}`);
   if (!/^[a-z][a-z0-9-]*$/.test(stack))
     throw new Error(`--stack: expected a stack name like dev or lab, got '${stack}'`);
   if (down && replace.length) throw new Error("--replace goes with an up, not with --down");
   if (unprotect && !down) throw new Error("--unprotect goes with --down");
+  if (confirm !== undefined && !unprotect) throw new Error("--confirm goes with --unprotect");
+  if (unprotect && confirm !== stack)
+    throw new Error(
+      `--unprotect deletes the protected resources (the MariaDB data volumes: every row): type the stack's name again, --confirm ${stack}${confirm === undefined ? "" : ` (got '${confirm}')`}`,
+    );
   return { stack, down, unprotect, replace, help: false };
 }
 
@@ -143,7 +163,12 @@ async function main(): Promise<number> {
   }
   const secrets = secretsFile(stack);
   if (down) {
-    const result = await teardown({ stack, log: (l) => console.log(l), unprotect });
+    const result = await teardown({
+      stack,
+      log: (l) => console.log(l),
+      unprotect,
+      excludeProtected: !unprotect,
+    });
     if (secrets) rmSync(secrets, { force: true });
     rmSync(certificateFile(stack), { force: true });
     console.log(

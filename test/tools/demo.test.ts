@@ -12,7 +12,7 @@ describe("npm run demo arguments", () => {
       replace: [],
       help: false,
     });
-    expect(parseArgs(["--stack", "lab", "--down", "--unprotect"])).toMatchObject({
+    expect(parseArgs(["--stack", "lab", "--down", "--unprotect", "--confirm", "lab"])).toMatchObject({
       down: true,
       unprotect: true,
     });
@@ -32,6 +32,21 @@ describe("npm run demo arguments", () => {
       /--replace goes with an up/,
     );
     expect(() => parseArgs(["--stack", "lab", "--unprotect"])).toThrow(/--unprotect goes with --down/);
+  });
+
+  it("deletes the data only with the stack's name typed again (--confirm)", () => {
+    expect(() => parseArgs(["--stack", "lab", "--down", "--unprotect"])).toThrow(
+      /--unprotect deletes the protected resources \(the MariaDB data volumes: every row\): type the stack's name again, --confirm lab$/,
+    );
+    expect(() => parseArgs(["--stack", "lab", "--down", "--unprotect", "--confirm", "dev"])).toThrow(
+      /--confirm lab \(got 'dev'\)/,
+    );
+    expect(() => parseArgs(["--stack", "lab", "--down", "--confirm", "lab"])).toThrow(
+      /--confirm goes with --unprotect/,
+    );
+    expect(() => parseArgs(["--stack", "lab", "--down", "--unprotect", "--confirm"])).toThrow(
+      /--confirm needs the stack's name/,
+    );
   });
 });
 

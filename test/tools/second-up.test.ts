@@ -253,6 +253,35 @@ describe("the second up of the lab program", () => {
 });
 
 describe("destroying the lab", () => {
+  it("keeps the protected MariaDB data volumes and what they need (--exclude-protected); the next up creates the rest around them", async () => {
+    const state = path.join(work, "lab-keep", "state.json");
+    await up("lab", state);
+    const calls: Calls = [];
+    const lines: string[] = [];
+    const r = await teardown({
+      stack: "lab",
+      state,
+      log: (l) => lines.push(l),
+      handlers: fakes(calls),
+      excludeProtected: true,
+    });
+    expect(r.undone).toBeGreaterThan(0);
+    const deleted = calls.filter((c) => c.startsWith("delete ")).map((c) => c.slice(7));
+    // Every VM went, the volumes did not: their dependents go, they and their needs stay.
+    for (const n of ["worker-2", "worker-3", "worker-4"]) {
+      expect(deleted).toContain(`flotilla-lab-${n}`);
+      expect(deleted).not.toContain(`flotilla-lab-${n}-mysql-data`);
+    }
+    expect(lines.join("\n")).toMatch(
+      /teardown: keeping \d+ resource\(s\): the protected ones \(.*mysql-data/,
+    );
+    // The state keeps them: the next up creates the VMs again and finds the volumes unchanged.
+    const again = await up("lab", state);
+    expect(ops(again, "create")).toContain("flotilla-lab-worker-2");
+    expect(ops(again, "create").filter((n) => n.endsWith("-mysql-data"))).toEqual([]);
+    expect(again.calls.filter((c) => c.startsWith("delete"))).toEqual([]);
+  }, 180_000);
+
   it("refuses while the MariaDB data volumes are protected (naming them); --unprotect deletes them, dependents first", async () => {
     const state = path.join(work, "lab-destroy", "state.json");
     await up("lab", state);

@@ -210,6 +210,27 @@ export function protectedDeleteError(urn: string): ProtectedError {
 }
 
 /**
+ * What `pulumi destroy --exclude-protected` keeps: the protected resources and, transitively,
+ * everything they depend on (dependencies, property dependencies, their parent). Their
+ * dependents are not kept: a VM that mounts a protected volume goes, the volume stays.
+ */
+export function keptWithProtected(resources: readonly StoredResource[]): Set<string> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const kept = new Set<string>();
+  const stack = resources.filter((r) => r.options.protect && !r.pendingReplacement).map((r) => r.urn);
+  while (stack.length) {
+    const urn = stack.pop() as string;
+    if (kept.has(urn)) continue;
+    kept.add(urn);
+    const r = byUrn.get(urn);
+    if (!r) continue;
+    for (const dep of [r.parent, ...r.dependencies, ...Object.values(r.propertyDependencies).flat()])
+      if (dep && byUrn.has(dep) && !kept.has(dep)) stack.push(dep);
+  }
+  return kept;
+}
+
+/**
  * Delete records in the engine's waves (ScheduleDeletes, diff.ts deleteWaves): a wave
  * runs in parallel; after a failure the wave finishes and no later wave starts.
  */

@@ -24,6 +24,7 @@ import {
   describe,
   type EngineContext,
   handlerContext,
+  keptWithProtected,
   maskRecord,
   newStep,
   priorOf,
@@ -949,6 +950,11 @@ export interface TeardownOptions {
   log?: (line: string) => void;
   /** Delete protected resources too (the engine refuses them; `pulumi state unprotect` first). */
   unprotect?: boolean;
+  /**
+   * Keep the protected resources and what they need, delete the rest (`pulumi destroy
+   * --exclude-protected`): the lab's MariaDB data volumes stay, in the state, for the next up.
+   */
+  excludeProtected?: boolean;
   handlers?: Record<string, Handler | ResourceHandler>;
 }
 
@@ -1041,9 +1047,14 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
   const { handlers, steps } = ec;
   try {
     const refused = state.resources.filter((r) => r.options.protect && !r.pendingReplacement);
-    if (refused.length && !options.unprotect)
+    if (refused.length && !options.unprotect && !options.excludeProtected)
       throw new ExecutionError(
         `teardown refused: ${refused.length} protected resource(s): ${refused.map((r) => r.urn).join(", ")}. ${protectedDeleteError(refused[0].urn).message}`,
+      );
+    const kept = options.unprotect ? new Set<string>() : keptWithProtected(state.resources);
+    if (kept.size)
+      log(
+        `teardown: keeping ${kept.size} resource(s): the protected ones (${refused.map((r) => r.name).join(", ")}) and what they need; the next up uses them again`,
       );
     // Failed creates first: nothing in the state depends on them.
     for (const op of [...state.pendingOperations]) {
@@ -1068,7 +1079,11 @@ export async function teardown(options: TeardownOptions): Promise<TeardownResult
     for (const r of state.resources.filter((r) => r.pendingReplacement)) state.remove(r);
     const before = state.resources.length;
     try {
-      await deleteInWaves(ec, [...state.resources], (r) => (r.delete ? { replaced: true } : {}));
+      await deleteInWaves(
+        ec,
+        state.resources.filter((r) => !kept.has(r.urn)),
+        (r) => (r.delete ? { replaced: true } : {}),
+      );
     } finally {
       undone += before - state.resources.length;
     }
