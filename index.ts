@@ -8,7 +8,7 @@ import { LocalSwarm } from "./components/local";
 import { OpenStackCluster } from "./components/openstack";
 import { Secrets } from "./components/secrets";
 import { Stacks } from "./components/stacks";
-import type { ClusterTarget } from "./components/swarm";
+import { type ClusterTarget, sshCommandLine } from "./components/swarm";
 
 // Validated before any resource is registered: a bad config stops here, listing every problem.
 const { config, secrets: providedSecrets } = loadConfig();
@@ -53,6 +53,26 @@ export const publicUrl = pulumi.interpolate`https://${cluster.publicAddress}:${c
 export const statsUrl = pulumi.interpolate`https://${cluster.publicAddress}:${config.haproxy.statsPort}/stats`;
 /** The bastion's public address (targets with a bastion only). */
 export const bastionAddress = cluster.bastionAddress;
+/** How to reach the first manager (`docker node ls`, `docker service ps`): the same hop the program's commands take (remote targets only). */
+export const managerSsh =
+  cluster.deployer.kind === "remote"
+    ? pulumi.unsecret(
+        pulumi.output(cluster.deployer.connection).apply((c) =>
+          sshCommandLine({
+            host: String(c.host),
+            port: c.port === undefined ? undefined : Number(c.port),
+            user: c.user === undefined ? undefined : String(c.user),
+            proxy: c.proxy
+              ? {
+                  host: String(c.proxy.host),
+                  port: c.proxy.port === undefined ? undefined : Number(c.proxy.port),
+                  user: c.proxy.user === undefined ? undefined : String(c.proxy.user),
+                }
+              : undefined,
+          }),
+        ),
+      )
+    : undefined;
 /** The HAProxy stats password, for the operator (`pulumi stack output --show-secrets statsPassword`). */
 export const statsPassword = secrets.statsPassword;
 /** Prometheus' UI password, for the operator (`pulumi stack output --show-secrets monitoringPassword`). */

@@ -28,6 +28,8 @@ describe("Pulumi.dev.yaml", () => {
     expect(ev.byType("flotilla:stacks:WebappStack")).toHaveLength(1);
     expect(ev.outputs.publicUrl).toBe("https://localhost:8443/");
     expect(ev.outputs.statsUrl).toBe("https://localhost:8404/stats");
+    // No remote manager on dev: the local engine is the Swarm.
+    expect(ev.outputs.managerSsh).toBeUndefined();
   });
 
   it("makes the local engine a labelled one-node Swarm through the bootstrap script", async () => {
@@ -111,6 +113,7 @@ describe("Pulumi.helion.yaml", () => {
     ).toEqual([]);
     expect(String(ev.outputs.publicUrl)).toMatch(/^https:\/\/[\d.]+:443\/$/);
     expect(ev.outputs.bastionAddress).toBeTruthy();
+    expect(ev.outputs.managerSsh).toMatch(/^ssh -J debian@[\d.]+ debian@10\.42\.0\.\d+$/);
   });
 
   it("no generated secret appears in any input that Pulumi would store in plaintext", async () => {
@@ -176,6 +179,8 @@ describe("Pulumi.lab.yaml", () => {
     }
     expect(String(ev.outputs.publicUrl)).toBe("https://10.213.0.100:443/");
     expect(ev.outputs.bastionAddress).toBe("127.0.0.1:2222");
+    // The first manager, through the lab bastion on 127.0.0.1:2222, as the program's commands go.
+    expect(ev.outputs.managerSsh).toMatch(/^ssh -J debian@127\.0\.0\.1:2222 debian@10\.213\.0\.\d+$/);
   });
 
   it("reaches every node through the bastion with pinned host keys and the lab's own key, deploys as root on manager-0", async () => {

@@ -74,20 +74,25 @@ export function engineLogFlags(rotation: LogRotation): string[] {
 }
 
 /**
- * sshd settings on top of `ssh_pwauth: false`: keys only, no root login, no agent or X11
- * forwarding (the bastion is a jump host through TCP forwarding, which stays; a forwarded
- * agent would hand the operator's keys to whoever holds the node), five tries per connection (room for an agent holding a few keys: each offered key counts).
+ * sshd settings on top of `ssh_pwauth: false`: keys only, no root login, no X11, five tries
+ * per connection (room for an agent holding a few keys: each offered key counts). Swarm
+ * nodes refuse agent forwarding (a forwarded agent would hand the operator's keys to
+ * whoever holds the node); the bastion keeps it, since `openstack.connection: direct` runs
+ * `pulumi up` there with the operator's forwarded agent (`ssh -A`). TCP forwarding stays
+ * everywhere: the bastion is the jump host.
  */
-const SSHD_DROP_IN = [
-  "# Written by Flotilla's cloud-init: keys only, no root login, no agent or X11 forwarding.",
-  "PasswordAuthentication no",
-  "KbdInteractiveAuthentication no",
-  "PermitRootLogin no",
-  "AllowAgentForwarding no",
-  "X11Forwarding no",
-  "MaxAuthTries 5",
-  "",
-].join("\n");
+function sshdDropIn(node: boolean): string {
+  return [
+    `# Written by Flotilla's cloud-init: keys only, no root login, no X11${node ? " or agent" : ""} forwarding.`,
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitRootLogin no",
+    `AllowAgentForwarding ${node ? "no" : "yes"}`,
+    "X11Forwarding no",
+    "MaxAuthTries 5",
+    "",
+  ].join("\n");
+}
 
 export function renderCloudInit(args: CloudInitArgs): string {
   if (args.authorizedKeys.length === 0)
@@ -139,7 +144,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
         path: "/etc/ssh/sshd_config.d/50-flotilla.conf",
         permissions: "0644",
         owner: "root:root",
-        content: SSHD_DROP_IN,
+        content: sshdDropIn(args.docker),
       },
       ...(engineDaemon !== undefined
         ? [

@@ -49,3 +49,24 @@ export function nodeConnection(
   if (plan.mode === "direct") return pulumi.output(login(target));
   return pulumi.output({ ...login(target), proxy: login(plan.bastion) });
 }
+
+/** Where an `ssh` command line logs in: the node, and the bastion when it jumps. */
+export interface SshLogin {
+  host: string;
+  port?: number;
+  user?: string;
+  proxy?: { host: string; port?: number; user?: string };
+}
+
+/**
+ * The `ssh` command line that reaches a node the way the program's commands do: through the
+ * bastion with `-J` when they jump (its port when not 22), the node's port with `-p`.
+ */
+export function sshCommandLine(login: SshLogin): string {
+  const at = (l: { host: string; user?: string }) => (l.user ? `${l.user}@${l.host}` : l.host);
+  const jump = login.proxy
+    ? ["-J", `${at(login.proxy)}${login.proxy.port && login.proxy.port !== 22 ? `:${login.proxy.port}` : ""}`]
+    : [];
+  const port = login.port && login.port !== 22 ? ["-p", String(login.port)] : [];
+  return ["ssh", ...jump, ...port, at(login)].join(" ");
+}

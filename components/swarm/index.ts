@@ -15,7 +15,9 @@ export {
   DIAL_ERROR_LIMIT,
   nodeConnection,
   PER_DIAL_TIMEOUT,
+  type SshLogin,
   type SshTarget,
+  sshCommandLine,
 } from "./connection";
 export { type HostKey, hostKey } from "./hostKey";
 export { bootstrapFirst, type NodeLabel, type NodePlan, planNodes } from "./plan";

@@ -68,6 +68,20 @@ describe.each([
     expect(JSON.stringify(doc.write_files)).toContain("PasswordAuthentication no");
   });
 
+  it(
+    docker
+      ? "sshd: no agent or X11 forwarding, MaxAuthTries 5"
+      : "sshd: agent forwarding kept (connection: direct runs pulumi up here), no X11, MaxAuthTries 5",
+    () => {
+      const files = doc.write_files as { path: string; content: string }[];
+      const sshd = files.find((f) => f.path === "/etc/ssh/sshd_config.d/50-flotilla.conf")?.content ?? "";
+      expect(sshd).toMatch(new RegExp(`^AllowAgentForwarding ${docker ? "no" : "yes"}$`, "m"));
+      expect(sshd).toMatch(/^X11Forwarding no$/m);
+      expect(sshd).toMatch(/^MaxAuthTries 5$/m);
+      expect(sshd).not.toMatch(/AllowTcpForwarding/);
+    },
+  );
+
   it(docker ? "installs the Docker engine" : "installs no Docker engine", () => {
     expect((doc.packages as string[]).includes("docker.io")).toBe(docker);
   });
