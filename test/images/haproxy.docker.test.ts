@@ -241,7 +241,7 @@ describeWithDocker("haproxy image", () => {
       LB,
       "sh",
       "-c",
-      'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = haproxy ] && tr "\\0" "\\n" < $p/environ; done',
+      'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = haproxy ] && tr "\\0" "\\n" < $p/environ; done; true',
     ]);
     const key = /^HAPROXY_COOKIE_KEY=(.*)$/m.exec(env)?.[1];
     const pem = spawnSync("docker", ["exec", LB, "cat", "/run/secrets/haproxy_tls_pem"]).stdout;
