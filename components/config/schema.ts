@@ -762,8 +762,38 @@ function portIssues(c: RawConfig, traits: TargetTraits): Issue[] {
   return issues;
 }
 
+/** Host names reserved for examples (RFC 2606, RFC 6761): never a real registry. */
+const EXAMPLE_HOST = /(^|\.)(example\.(com|net|org)|example|invalid|test)$/i;
+
+/**
+ * The committed example stack's placeholders, refused before any resource instead of 20
+ * minutes later (a VM nobody can log in to, SSH retries, a push to a registry that does
+ * not exist): the `ReplaceMe` SSH key and a registry under a reserved example domain.
+ */
+export function placeholderIssues(c: RawConfig): Issue[] {
+  const issues: Issue[] = [];
+  const key = c.openstack?.sshPublicKey;
+  if (key !== undefined && /replace-?me/i.test(key))
+    issues.push({
+      path: ["openstack", "sshPublicKey"],
+      message:
+        'expected your own OpenSSH public key, got the example\'s placeholder (`pulumi config set --path flotilla:openstack.sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`)',
+      input: key,
+    });
+  const registry = c.images.registry;
+  const host = registry?.split("/")[0].replace(/:\d+$/, "");
+  if (registry !== undefined && host !== undefined && EXAMPLE_HOST.test(host))
+    issues.push({
+      path: ["images", "registry"],
+      message: `expected your registry, got one under a domain reserved for examples (${host}): set it with \`pulumi config set --path flotilla:images.registry <host>[:port]/<path>\``,
+      input: registry,
+    });
+  return issues;
+}
+
 export const configSchema = baseSchema.superRefine((c, ctx) => {
-  for (const issue of crossFieldIssues(c)) ctx.addIssue({ code: "custom", ...issue });
+  for (const issue of [...crossFieldIssues(c), ...placeholderIssues(c)])
+    ctx.addIssue({ code: "custom", ...issue });
 });
 
 /** The validated configuration every component receives. */

@@ -15,6 +15,7 @@ import {
 import { cidrUnionSize } from "../../components/config/cidr";
 import { README_PATH, updatedReadme } from "../../scripts/dev/write-config-docs";
 import { renderSchema, SCHEMA_PATH } from "../../scripts/dev/write-config-schema";
+import { committedStackAsIs } from "../support/config";
 import { ROOT, stackConfig } from "../support/pulumi";
 
 function problemsOf(raw: Record<string, string>): string[] {
@@ -44,7 +45,37 @@ describe("committed stack files", () => {
     expect(config.haproxy.httpPort).toBe(8080);
   });
 
-  it("Pulumi.helion.yaml parses: 3 managers, 5 workers, 3 Consul servers, 3 Galera members, its cloud settings", () => {
+  it("Pulumi.helion.yaml as committed is refused for its two placeholders, naming each key and the command", () => {
+    const asIs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(committedStackAsIs("helion")))
+      asIs[k] = typeof v === "string" ? v : JSON.stringify(v);
+    const problems = problemsOf(asIs);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(
+      /^flotilla:openstack\.sshPublicKey: expected your own OpenSSH public key, got the example's placeholder \(`pulumi config set --path flotilla:openstack\.sshPublicKey/,
+    );
+    expect(problems[1]).toMatch(
+      /^flotilla:images\.registry: expected your registry, got one under a domain reserved for examples \(registry\.helion\.example\.com\)/,
+    );
+    // Other reserved example names too; a real or private name passes.
+    for (const registry of ["registry.test/x", "reg.example:5000/x", "r.invalid/x", "example.org/x"])
+      expect(
+        problemsOf(stackConfig("helion", { "flotilla:images": { registry } })).join("\n"),
+        registry,
+      ).toMatch(/flotilla:images\.registry: expected your registry/);
+    for (const registry of [
+      "registry.internal:5000/x",
+      "10.42.0.5:5000/flotilla",
+      "ghcr.io/acme",
+      "examples.com/x",
+    ])
+      expect(
+        () => parseConfig(stackConfig("helion", { "flotilla:images": { registry } })),
+        registry,
+      ).not.toThrow();
+  });
+
+  it("Pulumi.helion.yaml with the operator's key and registry parses: 3 managers, 5 workers, 3 Consul servers, 3 Galera members, its cloud settings", () => {
     const { config } = parseConfig(stackConfig("helion"));
     expect(config.target).toBe("openstack");
     expect(config.swarm).toMatchObject({ managers: 3, workers: 5, loadBalancerNodes: 2 });
@@ -76,7 +107,7 @@ describe("the lab target's rules", () => {
     expect(noSection).toContainEqual(expect.stringMatching(/^flotilla:lab: required when target is 'lab'/));
     const problems = problemsOf(
       stackConfig("lab", {
-        "flotilla:images": { registry: "registry.example.com/flotilla" },
+        "flotilla:images": { registry: "registry.internal/flotilla" },
         "flotilla:lab": { subnetCidr: "10.213.0.0/26" },
       }),
     );
@@ -445,9 +476,9 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
   });
 
   it.each([
-    ["https://registry.example.com", /host\[:port\]\[\/path\]/],
-    ["registry.example.com:5000/Flotilla", /host\[:port\]\[\/path\]/],
-    ["registry.example.com/flotilla:0.1.0", /no scheme or tag/],
+    ["https://registry.internal", /host\[:port\]\[\/path\]/],
+    ["registry.internal:5000/Flotilla", /host\[:port\]\[\/path\]/],
+    ["registry.internal/flotilla:0.1.0", /no scheme or tag/],
     ["", /host\[:port\]/],
   ])("images.registry = %j", (registry, message) => {
     const problems = problemsOf(helion({ "flotilla:images": { registry } }));
@@ -459,9 +490,9 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
 
   it("valid registries pass: host, host:port, host:port/path, IPv4:port", () => {
     for (const registry of [
-      "registry.example.com",
+      "registry.internal",
       "127.0.0.1:5000",
-      "registry.helion.example.com:5000/flotilla/ci",
+      "registry.helion.internal:5000/flotilla/ci",
       "localhost:5000",
     ])
       expect(() => parseConfig(helion({ "flotilla:images": { registry } })), registry).not.toThrow();
@@ -494,7 +525,7 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
       "debian:trixie-slim",
       "debian",
       "library/debian:13",
-      "registry.example.com:5000/base/debian:trixie",
+      "registry.internal:5000/base/debian:trixie",
       `debian@sha256:${"a".repeat(64)}`,
       `localhost:5000/debian:trixie@sha256:${"0".repeat(64)}`,
     ])
@@ -636,7 +667,7 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
     onlyProblem(
       helion({
         "flotilla:images": {
-          registry: "registry.example.com:5000",
+          registry: "registry.internal:5000",
           consulSource: "debian-archive",
           consulVersion: "1.9.0",
         },

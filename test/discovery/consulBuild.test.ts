@@ -25,7 +25,7 @@ describe("the Consul build by target", () => {
   it("the operator's source and version win; the offline source still refuses a version it does not have", () => {
     const pinned = parseConfig(
       stackConfig("helion", {
-        "flotilla:images": { registry: "registry.example:5000", consulSource: "debian-archive" },
+        "flotilla:images": { registry: "registry.internal:5000", consulSource: "debian-archive" },
       }),
     ).config;
     expect(consulBuild(pinned)).toEqual({ source: "debian-archive", version: "1.8.7" });

@@ -53,7 +53,7 @@ const args = (r: RecordedResource): Record<string, string> =>
 
 const OPENSTACK = {
   target: "openstack",
-  images: { registry: "registry.example.com:5000/flotilla" },
+  images: { registry: "registry.internal:5000/flotilla" },
   swarm: { managers: 3, workers: 3 },
   openstack: {
     externalNetwork: "ext",
@@ -124,8 +124,8 @@ describe("Images component", () => {
     for (const name of IMAGE_NAMES) {
       const r = image(ev, name);
       expect(r.inputs.skipPush).toBe(false);
-      expect(r.inputs.imageName).toBe(`registry.example.com:5000/flotilla/${name}:0.1.0`);
-      expect(r.inputs.registry).toEqual({ server: "registry.example.com:5000" });
+      expect(r.inputs.imageName).toBe(`registry.internal:5000/flotilla/${name}:0.1.0`);
+      expect(r.inputs.registry).toEqual({ server: "registry.internal:5000" });
     }
   });
 

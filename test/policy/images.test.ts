@@ -9,7 +9,7 @@ import { embeddedScripts, heredocs, isPinned } from "../../policy/images";
 import { analyze, by, UNKNOWN, type Violation } from "./harness";
 
 const DIGEST = `sha256:${"ab12".repeat(16)}`;
-const PINNED = `registry.helion.example.com:5000/flotilla/webapp@${DIGEST}`;
+const PINNED = `registry.helion.internal:5000/flotilla/webapp@${DIGEST}`;
 const own = (vs: Violation[]) => by("images-pinned-by-digest", vs);
 
 const compose = (images: Record<string, string>) =>
@@ -27,7 +27,7 @@ describe("images-pinned-by-digest", () => {
   it("knows a digest from a tag", () => {
     expect(isPinned(PINNED)).toBe(true);
     expect(isPinned(DIGEST)).toBe(true);
-    expect(isPinned("registry.example.com:5000/flotilla/webapp:0.1.0")).toBe(false);
+    expect(isPinned("registry.internal:5000/flotilla/webapp:0.1.0")).toBe(false);
     expect(isPinned("webapp@sha256:short")).toBe(false);
     expect(isPinned("haproxy")).toBe(false);
   });

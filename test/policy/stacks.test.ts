@@ -10,7 +10,7 @@ import { analyze, analyzeStack, by, fromRecorded, remediate, type TestResource }
 const secretValues = Object.fromEntries(SECRET_VALUE_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
 const connection = { host: "10.42.0.5", user: "debian", privateKey: "not-a-real-key" };
 const digest = (image: string) =>
-  `registry.helion.example.com:5000/flotilla/${image}@sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+  `registry.helion.internal:5000/flotilla/${image}@sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 
 async function helionStacks(pinned: boolean): Promise<TestResource[]> {
   const { config } = parseConfig(stackConfig("helion"));
@@ -48,7 +48,7 @@ describe("the helion Docker stacks under the policy pack", () => {
       messages.push(...by("images-pinned-by-digest", await analyze(r)).map((v) => v.message));
     expect(messages.length).toBeGreaterThanOrEqual(4);
     expect(messages.join("\n")).toMatch(
-      /uses image 'registry\.helion\.example\.com:5000\/flotilla\/webapp:[^']+' \(not pinned by digest\)/,
+      /uses image 'registry\.helion\.internal:5000\/flotilla\/webapp:[^']+' \(not pinned by digest\)/,
     );
     for (const value of Object.values(secretValues)) {
       expect(messages.join("\n")).not.toContain(value);

@@ -3,13 +3,13 @@
 // tests assert on the whole graph. No Pulumi CLI or provider plugin is involved.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { parse as parseYaml } from "yaml";
 import { REPO_ROOT } from "../../components/repo";
+import { committedStack } from "./config";
 
 /** The repository root (components/repo knows it). */
 export const ROOT = REPO_ROOT;
@@ -72,10 +72,7 @@ function unwrapSecrets(value: unknown, pathSoFar: string, found: Set<string>): u
 
 /** Stack config as the CLI would hand it to the program: every value a string, objects JSON-encoded. */
 export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-  const file = parseYaml(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
-    config?: Record<string, unknown>;
-  };
-  const merged = { ...(file.config ?? {}), ...overrides };
+  const merged = { ...committedStack(stack), ...overrides };
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(merged)) {
     if (v === undefined) continue;
