@@ -57,7 +57,7 @@ module.exports = {
       comment: "Pure planners and renderers are unit-tested without mocks: no Pulumi imports.",
       severity: "error",
       from: {
-        path: `${C}(?:config/(?:schema|parse|jsonSchema)|stacks/(?:catalog|deploy|names|render|renderers|types)|swarm/(?:plan|cloudInit|scripts)|openstack/plan|images/catalog|repo/)`,
+        path: `${C}(?:config/(?:schema|parse|jsonSchema)|stacks/(?:catalog|deploy|names|render|renderers|types)|swarm/(?:plan|cloudInit|scripts)|openstack/(?:plan|capacity)|images/catalog|repo/)`,
       },
       to: { path: "@pulumi/" },
     },

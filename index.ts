@@ -5,7 +5,7 @@ import { loadConfig } from "./components/config";
 import { DebianBase, Images } from "./components/images";
 import { LabCluster } from "./components/lab";
 import { LocalSwarm } from "./components/local";
-import { OpenStackCluster } from "./components/openstack";
+import { checkCloud, OpenStackCluster } from "./components/openstack";
 import { Secrets } from "./components/secrets";
 import { Stacks } from "./components/stacks";
 import { type ClusterTarget, sshCommandLine } from "./components/swarm";
@@ -13,27 +13,43 @@ import { type ClusterTarget, sshCommandLine } from "./components/swarm";
 // Validated before any resource is registered: a bad config stops here, listing every problem.
 const { config, secrets: providedSecrets } = loadConfig();
 
-const base = new DebianBase("flotilla", { image: config.images.baseImage });
+// On OpenStack the cloud is asked next (flavors, image, networks, keypair, quotas): every
+// component waits for the answer, so nothing is created when the project cannot take the stack.
+const cloudAnswered: Promise<pulumi.Resource[]> | undefined =
+  config.target === "openstack"
+    ? checkCloud(config, "flotilla", pulumi.getStack()).then(() => [])
+    : undefined;
+const asked: pulumi.ComponentResourceOptions = cloudAnswered ? { dependsOn: cloudAnswered } : {};
+
+const base = new DebianBase("flotilla", { image: config.images.baseImage }, asked);
 
 // Where the stacks land: one cluster per target, all of the same shape.
 const clusters: Record<typeof config.target, () => ClusterTarget> = {
   local: () => new LocalSwarm("flotilla"),
-  openstack: () => new OpenStackCluster("flotilla", { config }),
+  openstack: () => new OpenStackCluster("flotilla", { config }, asked),
   lab: () => new LabCluster("flotilla", { config, base }),
 };
 const cluster = clusters[config.target]();
 // After the cluster: a generated certificate names its public address.
-const secrets = new Secrets("flotilla", {
-  provided: providedSecrets,
-  publicAddress: cluster.publicAddress,
-  tlsNames: config.haproxy.tlsNames,
-});
-const images = new Images("flotilla", {
-  target: config.target,
-  images: config.images,
-  base,
-  registry: cluster.registry,
-});
+const secrets = new Secrets(
+  "flotilla",
+  {
+    provided: providedSecrets,
+    publicAddress: cluster.publicAddress,
+    tlsNames: config.haproxy.tlsNames,
+  },
+  asked,
+);
+const images = new Images(
+  "flotilla",
+  {
+    target: config.target,
+    images: config.images,
+    base,
+    registry: cluster.registry,
+  },
+  asked,
+);
 
 new Stacks(
   "flotilla",

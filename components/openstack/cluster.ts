@@ -15,6 +15,7 @@ import {
   type VirtualIp,
 } from "../swarm";
 import { Bastion } from "./bastion";
+import { keypairName } from "./cloudChecks";
 import { DataVolume } from "./dataVolume";
 import { Network } from "./network";
 import { securityRules } from "./plan";
@@ -67,7 +68,7 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     const keyPair = new openstack.compute.Keypair(
       `${name}-operator`,
       // Keypair names are unique per OpenStack user: include the stack.
-      { name: `${name}-${pulumi.getStack()}-operator`, publicKey: os.sshPublicKey },
+      { name: keypairName(name, pulumi.getStack()), publicKey: os.sshPublicKey },
       { parent: this },
     );
     const network = new Network(

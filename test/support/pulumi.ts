@@ -106,9 +106,11 @@ export async function evaluate(
     invokes?: InvokeAnswers;
     /** Extra state for chosen resources, on top of the built-in mock state. */
     mockOutputs?: MockOutputs;
+    /** Where registrations are recorded (also when the evaluation fails): pass one to look after a failure. */
+    recorded?: RecordedResource[];
   } = {},
 ): Promise<Evaluation> {
-  const resources: RecordedResource[] = [];
+  const resources: RecordedResource[] = options.recorded ?? [];
   const invokes: Evaluation["invokes"] = [];
   const pending = new Map<string, Omit<RecordedResource, "inputs" | "secretInputs" | "urn">>();
   const stack = options.stack ?? "test";
@@ -179,16 +181,29 @@ export async function evaluate(
   // A program error is caught inside the stack and rethrown after the runtime settles,
   // so a refused config fails the test cleanly instead of as an unhandled rejection.
   let failure: unknown;
-  const outputs =
-    (await pulumi.runtime.runInPulumiStack(async () => {
-      try {
-        return (await fn()) ?? {};
-      } catch (err) {
-        failure = err;
-        return {};
-      }
-    })) ?? {};
-  await pulumi.runtime.disconnect();
+  // A resource that cannot register (a rejected `dependsOn`, a throwing apply) ends, by the
+  // SDK's design, as an unhandled rejection (runtime/resource.js, runAsyncResourceOp),
+  // which the CLI prints before it exits non-zero. Here it ends the evaluation instead:
+  // the runtime would otherwise wait forever for the resources that depended on it.
+  const { failed, release } = programFailures();
+  let outputs: Record<string, unknown>;
+  try {
+    outputs =
+      (await Promise.race([
+        pulumi.runtime.runInPulumiStack(async () => {
+          try {
+            return (await fn()) ?? {};
+          } catch (err) {
+            failure = err;
+            return {};
+          }
+        }),
+        failed,
+      ])) ?? {};
+    await Promise.race([pulumi.runtime.disconnect(), failed]);
+  } finally {
+    await release();
+  }
   if (failure !== undefined) throw failure;
 
   const byType = (type: string) => resources.filter((r) => r.type === type);
@@ -337,6 +352,7 @@ export async function evaluateStack(
     secretKeys?: string[];
     invokes?: InvokeAnswers;
     mockOutputs?: MockOutputs;
+    recorded?: RecordedResource[];
   } = {},
 ): Promise<Evaluation> {
   vi.resetModules();
@@ -351,8 +367,37 @@ export async function evaluateStack(
       stack,
       invokes: options.invokes,
       mockOutputs: options.mockOutputs,
+      recorded: options.recorded,
     },
   );
+}
+
+/**
+ * Unhandled rejections during one evaluation, as a promise that rejects with the first;
+ * the test runner's own listeners are set aside meanwhile and restored after a short
+ * settle (one failed dependency rejects once per waiting resource).
+ */
+function programFailures(): { failed: Promise<never>; release: () => Promise<void> } {
+  const saved = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  let seen = false;
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  process.on("unhandledRejection", (err) => {
+    seen = true;
+    fail(err);
+  });
+  return {
+    failed,
+    async release() {
+      if (seen) await new Promise((r) => setTimeout(r, 200));
+      process.removeAllListeners("unhandledRejection");
+      for (const listener of saved) process.on("unhandledRejection", listener);
+    },
+  };
 }
 
 /** Resolve a Pulumi Output (or plain value) to a promise, for assertions. */
