@@ -173,7 +173,7 @@ const JOB_TIMES: Record<string, JobTime> = {
   "drift.yml drift": {
     minutes: 5,
     basis: "estimated",
-    what: "`npm ci`, then a refreshed preview of one stack against the cloud",
+    what: "`npm ci`, the pinned CLI, then `pulumi refresh --preview-only` of one stack against the cloud",
   },
 };
 /** A job's timeout is at least this many times its time. */
@@ -686,7 +686,7 @@ describe("deploy workflow", () => {
 describe("drift workflow", () => {
   const wf = workflow("drift.yml");
   const drift = wf.jobs.drift;
-  const check = drift.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+  const check = drift.steps.find((s) => s.id === "check");
   const keeper = drift.steps.find((s) => s.uses?.startsWith("actions/github-script@"));
 
   it("runs on a schedule (a valid five-field cron) and by hand", () => {
@@ -716,17 +716,53 @@ describe("drift workflow", () => {
     }
   });
 
-  it("previews with a refresh, the policy pack and --expect-no-changes, never changing anything", () => {
-    expect(check?.with).toMatchObject({
-      command: "preview",
-      "stack-name": gh("matrix.stack"),
-      refresh: true,
-      "expect-no-changes": true,
-      policyPacks: "policy",
-    });
+  it("compares the cloud with the state (refresh --preview-only): an undeployed merge is not drift, and nothing is changed", () => {
+    expect(check?.run).toMatch(
+      /pulumi refresh --preview-only --expect-no-changes --diff --non-interactive --suppress-outputs \\\n\s*--stack "\$STACK"/,
+    );
+    expect(check?.env?.STACK).toBe(gh("matrix.stack"));
     expect(check?.["continue-on-error"]).toBe(true);
-    for (const s of pulumiSteps(wf)) expect(s.with?.command).toBe("preview");
-    for (const s of steps(wf)) expect(s.run ?? "").not.toMatch(/pulumi\s+(up|update|destroy|refresh|import)/);
+    // No program run: no preview or up of the program, no refresh that writes the state.
+    expect(pulumiSteps(wf)).toEqual([]);
+    for (const s of steps(wf))
+      for (const line of (s.run ?? "")
+        .split("\n")
+        .filter((l) => /pulumi\s+\w/.test(l) && !/get\.pulumi\.com/.test(l)))
+        expect(line).toMatch(/pulumi (login|refresh --preview-only)\b/);
+    // The CLI is the one the npm launcher pins.
+    const install = drift.steps.find((s) => s.run?.includes("get.pulumi.com"));
+    expect(install?.run).toContain('require("./package.json").devDependencies.pulumi');
+  });
+
+  it("passes the check's output on even when the check fails (the step writes it before its exit status)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-drift-"));
+    try {
+      const bin = path.join(dir, "bin");
+      mkdirSync(bin);
+      // A stand-in CLI: login succeeds, the refresh prints a diff and exits 255 as --expect-no-changes does.
+      writeFileSync(
+        path.join(bin, "pulumi"),
+        '#!/bin/sh\n[ "$1" = login ] && exit 0\necho "~ openstack:networking:SecGroupRule flotilla-node-ssh-bastion update [diff: ~remoteIpPrefix]"\nexit 255\n',
+        { mode: 0o755 },
+      );
+      const output = path.join(dir, "output");
+      const result = spawnSync("bash", ["-c", String(check?.run)], {
+        cwd: dir,
+        env: {
+          PATH: `${bin}:${process.env.PATH}`,
+          GITHUB_OUTPUT: output,
+          STACK: "helion",
+          PULUMI_BACKEND_URL: "file://x",
+        },
+        encoding: "utf8",
+      });
+      expect(result.status).toBe(255);
+      expect(readFileSync(output, "utf8")).toMatch(
+        /^output<<FLOTILLA_REFRESH_END\n~ openstack:networking:SecGroupRule flotilla-node-ssh-bastion update \[diff: ~remoteIpPrefix\]\nFLOTILLA_REFRESH_END\n$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("hands the check's outcome to the issue keeper, then fails the run when the stack drifted", () => {
@@ -857,6 +893,23 @@ describe.each(FILES)("%s: secrets and permissions", (file) => {
       file === "deploy.yml"
         ? { os: "OPENSTACK_DEPLOY", state: "STATE" }
         : { os: "OPENSTACK_READER", state: "STATE_READER" };
+    const credentials = (env: Record<string, unknown> | undefined) =>
+      expect(env).toMatchObject({
+        PULUMI_CONFIG_PASSPHRASE: gh("secrets.PULUMI_CONFIG_PASSPHRASE"),
+        OS_AUTH_URL: gh("secrets.OS_AUTH_URL"),
+        OS_REGION_NAME: gh("secrets.OS_REGION_NAME"),
+        OS_APPLICATION_CREDENTIAL_ID: gh(`secrets.${who.os}_CREDENTIAL_ID`),
+        OS_APPLICATION_CREDENTIAL_SECRET: gh(`secrets.${who.os}_CREDENTIAL_SECRET`),
+        AWS_ACCESS_KEY_ID: gh(`secrets.${who.state}_ACCESS_KEY_ID`),
+        AWS_SECRET_ACCESS_KEY: gh(`secrets.${who.state}_SECRET_ACCESS_KEY`),
+      });
+    if (file === "drift.yml") {
+      // The drift check runs the CLI itself (refresh --preview-only has no input in pulumi/actions).
+      const check = wf.jobs.drift.steps.find((s) => s.id === "check");
+      credentials(check?.env);
+      expect(check?.env?.PULUMI_BACKEND_URL).toBe(gh("secrets.PULUMI_BACKEND_URL"));
+      return;
+    }
     expect(pulumiSteps(wf).length).toBeGreaterThan(0);
     for (const s of pulumiSteps(wf)) {
       expect(s.uses).toMatch(/^pulumi\/actions@[0-9a-f]{40}$/);

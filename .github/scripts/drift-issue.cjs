@@ -27,8 +27,8 @@ function driftBody({ stack, outcome, preview, runUrl }) {
       ? `${text.slice(0, MAX_PREVIEW)}\n… (cut; the whole preview is in the run's log)`
       : text;
   return [
-    `The scheduled check of stack \`${stack}\` (\`pulumi preview --refresh --expect-no-changes\` with the policy pack) ended with **${outcome}**: ` +
-      "the cloud no longer matches the program (drift), a policy is violated, or the check itself failed.",
+    `The scheduled check of stack \`${stack}\` (\`pulumi refresh --preview-only --expect-no-changes\`) ended with **${outcome}**: ` +
+      "the cloud no longer matches what the last deploy made (a change outside Pulumi), or the check itself failed.",
     "",
     `Run: ${runUrl}`,
     "",
