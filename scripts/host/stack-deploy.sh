@@ -5,6 +5,7 @@
 #   stack-deploy.sh --stack NAME [--network NAME]... [--ensure-dir PATH]...
 #                   [--resolve-image always|changed|never] [--wait SECONDS]
 #                   [--document-sha256 HEX] [--swarm-id ID]
+#   stack-deploy.sh --stack NAME --check-drift [--swarm-id ID]
 #
 # Standard input carries everything else, so no secret is ever in argv, env or a file:
 #   NAME=BASE64      one line per Docker secret the stack uses (content-hashed NAME,
@@ -15,12 +16,16 @@
 # Steps: create the overlay networks the stack uses (attachable, shared by stacks),
 # create missing secrets, `docker stack deploy --prune --with-registry-auth`, wait
 # (bounded) until every service runs its desired healthy tasks and no update rolled
-# back, then remove older versions of this stack's secrets that no service uses.
+# back, then remove older versions of this stack's secrets that no service uses, and
+# record what runs (one line per service: image, replicas, ports, constraints, secrets) in
+# a Swarm config labelled flotilla.deployed=NAME. --check-drift reads no input and deploys
+# nothing: it compares what runs now with that record and prints a unified diff (exit 3 on
+# drift: a hand-run `docker service scale` or `service update --image`; 0 when none).
 # --document-sha256 refuses any document but the one the program rendered; --swarm-id
 # refuses a manager of any Swarm but the one the program made.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "stack-deploy: $*" >&2; exit 1; }
 
 stack=""
@@ -30,6 +35,7 @@ resolve=always
 wait_seconds=300
 document_sha256=""
 swarm_id=""
+check_drift=false
 while [ $# -gt 0 ]; do
   case "$1" in
   --stack) stack=${2:?--stack needs a name}; shift 2 ;;
@@ -39,6 +45,7 @@ while [ $# -gt 0 ]; do
   --wait) wait_seconds=${2:?--wait needs seconds}; shift 2 ;;
   --document-sha256) document_sha256=${2:?--document-sha256 needs a hash}; shift 2 ;;
   --swarm-id) swarm_id=${2:?--swarm-id needs an ID}; shift 2 ;;
+  --check-drift) check_drift=true; shift ;;
   -h | --help) usage ;;
   *) echo "stack-deploy: unknown argument '$1'" >&2; usage ;;
   esac
@@ -58,6 +65,35 @@ if [ -n "$swarm_id" ]; then
   actual=$(docker info --format '{{.Swarm.Cluster.ID}}')
   [ "$actual" = "$swarm_id" ] ||
     die "this manager belongs to Swarm $actual, not to $swarm_id, the one the program made; refusing to deploy $stack into another Swarm"
+fi
+
+# --- what runs: one sorted line per service of the stack, the fields a hand-run change alters ---
+SPEC_FORMAT='{{.Spec.Name}} image={{.Spec.TaskTemplate.ContainerSpec.Image}}'\
+' replicas={{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}'\
+' ports=[{{if .Spec.EndpointSpec}}{{range .Spec.EndpointSpec.Ports}}{{.PublishedPort}}:{{.TargetPort}}/{{.Protocol}}/{{.PublishMode}} {{end}}{{end}}]'\
+' constraints=[{{if .Spec.TaskTemplate.Placement}}{{range .Spec.TaskTemplate.Placement.Constraints}}{{.}},{{end}}{{end}}]'\
+' secrets=[{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}]'
+running_spec() {
+  local ids
+  mapfile -t ids < <(docker service ls --filter "label=com.docker.stack.namespace=$stack" -q)
+  [ "${#ids[@]}" -eq 0 ] || docker service inspect --format "$SPEC_FORMAT" "${ids[@]}" | sort
+}
+deployed_record() {
+  docker config ls --filter "label=flotilla.deployed=$stack" --format '{{.Name}}' | sort | tail -n 1
+}
+
+if $check_drift; then
+  record=$(deployed_record)
+  [ -n "$record" ] || die "no record of a deploy of $stack in this Swarm (deployed before drift records existed, or never): deploy it again"
+  recorded=$(mktemp /tmp/flotilla-deployed.XXXXXX)
+  trap 'rm -f "$recorded"' EXIT
+  docker config inspect --format '{{json .Spec.Data}}' "$record" | tr -d '"' | base64 -d >"$recorded"
+  if diff -u --label "deployed ($record)" --label "running now" "$recorded" <(running_spec); then
+    echo "stack-deploy: $stack runs what was deployed ($(running_spec | wc -l) services)"
+    exit 0
+  fi
+  echo "stack-deploy: $stack drifted from its last deploy (lines above: - as deployed, + as running)" >&2
+  exit 3
 fi
 
 # --- standard input: secrets (kept in memory only), then the compose document ---
@@ -182,3 +218,21 @@ for secret_name in "${!secrets[@]}"; do
     if docker secret rm "$old" >/dev/null 2>&1; then echo "stack-deploy: removed unused secret $old"; fi
   done < <(docker secret ls --filter "label=flotilla.secret=${secret_name%-*}" --format '{{.Name}}')
 done
+
+# --- record what runs now, for --check-drift (a config per content; older ones removed) ---
+if ! spec=$(running_spec); then
+  echo "stack-deploy: warning: could not read what $stack runs to record it; the next deploy records it" >&2
+  exit 0
+fi
+# Named by time, then content: the newest sorts last.
+record="$stack-deployed-$(date +%s)-$(printf '%s\n' "$spec" | sha256sum | cut -c1-12)"
+# The deploy succeeded: a record that cannot be written (a busy Swarm) is a warning, and the
+# previous record stays for --check-drift (which then reports the difference).
+if ! docker config inspect "$record" >/dev/null 2>&1 &&
+  ! printf '%s\n' "$spec" | docker config create --label "flotilla.deployed=$stack" "$record" - >/dev/null; then
+  echo "stack-deploy: warning: could not record what $stack runs (docker config create $record); the next deploy records it" >&2
+  exit 0
+fi
+while read -r old; do
+  if [ -n "$old" ] && [ "$old" != "$record" ]; then docker config rm "$old" >/dev/null 2>&1 || true; fi
+done < <(docker config ls --filter "label=flotilla.deployed=$stack" --format '{{.Name}}')

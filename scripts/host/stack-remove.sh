@@ -61,3 +61,7 @@ for s in "${secrets[@]}"; do
   if docker secret rm "$s" >/dev/null 2>&1; then echo "stack-remove: removed secret $s"; fi
 done
 echo "stack-remove: $stack removed"
+# The deploy's record of what ran (stack-deploy.sh --check-drift compares with it).
+while read -r c; do
+  if [ -n "$c" ] && docker config rm "$c" >/dev/null 2>&1; then echo "stack-remove: removed record $c"; fi
+done < <(docker config ls --filter "label=flotilla.deployed=$stack" --format '{{.Name}}')

@@ -1,7 +1,8 @@
 // scripts/host/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
 // stack: convergence, a no-op second run, a rotated secret rolling the service and the
-// old secret pruned, a deploy the Swarm timed out tried again, clear refusals of bad
-// input, and a removal that leaves nothing.
+// old secret pruned, drift made by hand reported against the deploy's record, a deploy
+// the Swarm timed out tried again, clear refusals of bad input, and a removal that leaves
+// nothing.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -105,6 +106,62 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(used).not.toContain(oldName);
   }, 300_000);
 
+  it("--check-drift: nothing after a deploy; a hand-run scale and a hand-run image change are a diff (exit 3); a deploy puts both back", async () => {
+    const check = () =>
+      run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-consul`, "--check-drift"]);
+    const clean = await check();
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/runs what was deployed \(\d+ services\)/);
+    const replicas = Number(
+      docker(["service", "inspect", "-f", "{{.Spec.Mode.Replicated.Replicas}}", service]),
+    );
+    expect(replicas).toBeGreaterThan(0);
+
+    await ok("docker", ["service", "scale", "--detach", `${service}=${replicas + 1}`]);
+    const scaled = await check();
+    expect(scaled.code).toBe(3);
+    expect(scaled.stdout).toMatch(new RegExp(`^-${service} .* replicas=${replicas} `, "m"));
+    expect(scaled.stdout).toMatch(new RegExp(`^\\+${service} .* replicas=${replicas + 1} `, "m"));
+    expect(scaled.stderr).toContain(`${PREFIX}-consul drifted from its last deploy`);
+    await deploy(env, "consul");
+    expect((await check()).code).toBe(0);
+
+    const swapped = "flotilla/consul:hand-swapped";
+    await ok("docker", ["tag", env.images.consul, swapped]);
+    try {
+      await ok("docker", [
+        "service",
+        "update",
+        "--detach",
+        "--no-resolve-image",
+        "--image",
+        swapped,
+        service,
+      ]);
+      const changed = await check();
+      expect(changed.code).toBe(3);
+      expect(changed.stdout).toMatch(new RegExp(`^\\+${service} image=flotilla/consul:hand-swapped `, "m"));
+      await deploy(env, "consul");
+      const back = await check();
+      expect(back.code, back.stdout).toBe(0);
+    } finally {
+      await run("docker", ["image", "rm", swapped]);
+    }
+    // One record per stack: each deploy replaces the one before.
+    expect(
+      docker([
+        "config",
+        "ls",
+        "--filter",
+        `label=flotilla.deployed=${PREFIX}-consul`,
+        "--format",
+        "{{.Name}}",
+      ])
+        .split("\n")
+        .filter(Boolean),
+    ).toHaveLength(1);
+  }, 600_000);
+
   it("deploys again when the Swarm times out (context deadline exceeded), and stops at once on any other error", async () => {
     // A `docker` in front of the real one whose first `stack deploy` fails as a busy
     // manager's does (or with another error), counting the calls.
@@ -158,6 +215,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(docker(["service", "ls", "-q", "--filter", `name=${service}`])).toBe("");
     expect(secrets()).toEqual([]);
     expect(docker(["network", "ls", "-q", "--filter", `name=${PREFIX}-consul`])).toBe("");
+    expect(docker(["config", "ls", "-q", "--filter", `label=flotilla.deployed=${PREFIX}-consul`])).toBe("");
     const again = await run("bash", ["scripts/host/stack-remove.sh", "--stack", `${PREFIX}-consul`]);
     expect(again.code).toBe(0);
   }, 180_000);
