@@ -893,20 +893,20 @@ describe.each(FILES)("%s: secrets and permissions", (file) => {
       file === "deploy.yml"
         ? { os: "OPENSTACK_DEPLOY", state: "STATE" }
         : { os: "OPENSTACK_READER", state: "STATE_READER" };
-    const credentials = (env: Record<string, unknown> | undefined) =>
-      expect(env).toMatchObject({
-        PULUMI_CONFIG_PASSPHRASE: gh("secrets.PULUMI_CONFIG_PASSPHRASE"),
-        OS_AUTH_URL: gh("secrets.OS_AUTH_URL"),
-        OS_REGION_NAME: gh("secrets.OS_REGION_NAME"),
-        OS_APPLICATION_CREDENTIAL_ID: gh(`secrets.${who.os}_CREDENTIAL_ID`),
-        OS_APPLICATION_CREDENTIAL_SECRET: gh(`secrets.${who.os}_CREDENTIAL_SECRET`),
-        AWS_ACCESS_KEY_ID: gh(`secrets.${who.state}_ACCESS_KEY_ID`),
-        AWS_SECRET_ACCESS_KEY: gh(`secrets.${who.state}_SECRET_ACCESS_KEY`),
-      });
+    // An application credential is scoped to its project: no user, password, project or domain.
+    const credentials = {
+      PULUMI_CONFIG_PASSPHRASE: gh("secrets.PULUMI_CONFIG_PASSPHRASE"),
+      OS_AUTH_URL: gh("secrets.OS_AUTH_URL"),
+      OS_REGION_NAME: gh("secrets.OS_REGION_NAME"),
+      OS_APPLICATION_CREDENTIAL_ID: gh(`secrets.${who.os}_CREDENTIAL_ID`),
+      OS_APPLICATION_CREDENTIAL_SECRET: gh(`secrets.${who.os}_CREDENTIAL_SECRET`),
+      AWS_ACCESS_KEY_ID: gh(`secrets.${who.state}_ACCESS_KEY_ID`),
+      AWS_SECRET_ACCESS_KEY: gh(`secrets.${who.state}_SECRET_ACCESS_KEY`),
+    };
     if (file === "drift.yml") {
       // The drift check runs the CLI itself (refresh --preview-only has no input in pulumi/actions).
       const check = wf.jobs.drift.steps.find((s) => s.id === "check");
-      credentials(check?.env);
+      expect(check?.env).toMatchObject(credentials);
       expect(check?.env?.PULUMI_BACKEND_URL).toBe(gh("secrets.PULUMI_BACKEND_URL"));
       return;
     }
@@ -917,16 +917,7 @@ describe.each(FILES)("%s: secrets and permissions", (file) => {
       expect(s.with?.["pulumi-version"]).toBe(PULUMI_PINNED);
       expect(s.with?.policyPacks).toBe("policy");
       expect(s.with?.["cloud-url"]).toBe(gh("secrets.PULUMI_BACKEND_URL"));
-      // An application credential is scoped to its project: no user, password, project or domain.
-      expect(s.env).toEqual({
-        PULUMI_CONFIG_PASSPHRASE: gh("secrets.PULUMI_CONFIG_PASSPHRASE"),
-        OS_AUTH_URL: gh("secrets.OS_AUTH_URL"),
-        OS_REGION_NAME: gh("secrets.OS_REGION_NAME"),
-        OS_APPLICATION_CREDENTIAL_ID: gh(`secrets.${who.os}_CREDENTIAL_ID`),
-        OS_APPLICATION_CREDENTIAL_SECRET: gh(`secrets.${who.os}_CREDENTIAL_SECRET`),
-        AWS_ACCESS_KEY_ID: gh(`secrets.${who.state}_ACCESS_KEY_ID`),
-        AWS_SECRET_ACCESS_KEY: gh(`secrets.${who.state}_SECRET_ACCESS_KEY`),
-      });
+      expect(s.env).toEqual(credentials);
     }
   });
 

@@ -54,12 +54,14 @@ export interface CloudDemand {
   readonly securityGroupRules: number;
 }
 
-type Role = keyof NonNullable<FlotillaConfig["openstack"]>["flavors"];
+export type FlavorRole = keyof NonNullable<FlotillaConfig["openstack"]>["flavors"];
+/** The roles with a flavor of their own (`flotilla:openstack.flavors.<role>`). */
+export const FLAVOR_ROLES: readonly FlavorRole[] = ["bastion", "manager", "worker"];
 
 /** The demand of a stack, given each role's flavor. */
-export function cloudDemand(config: FlotillaConfig, flavors: Record<Role, FlavorFacts>): CloudDemand {
+export function cloudDemand(config: FlotillaConfig, flavors: Record<FlavorRole, FlavorFacts>): CloudDemand {
   const nodes = planNodes(config.swarm, config.mysql.nodes);
-  const vms: Role[] = ["bastion", ...nodes.map((n) => n.role)];
+  const vms: FlavorRole[] = ["bastion", ...nodes.map((n) => n.role)];
   const count = (label: "lb" | "db") => nodes.filter((n) => n.labels.includes(label)).length;
   const managers = nodes.filter((n) => n.role === "manager").length;
   const groups = [managers, count("lb"), count("db")].filter((n) => n > 0);
@@ -90,7 +92,7 @@ const unlimited = (limit: number) => limit < 0;
  */
 export function capacityProblems(
   config: FlotillaConfig,
-  flavors: Record<Role, FlavorFacts & { readonly name: string }>,
+  flavors: Record<FlavorRole, FlavorFacts & { readonly name: string }>,
   image: { readonly name: string; readonly minDiskGb: number; readonly minRamMb: number },
   limits: CloudLimits,
 ): string[] {
@@ -135,7 +137,7 @@ export function capacityProblems(
     limits.network.securityGroupRule,
     "Flotilla's ingress rules (one per admin and client CIDR) and Neutron's default egress rules",
   );
-  for (const role of ["bastion", "manager", "worker"] as const) {
+  for (const role of FLAVOR_ROLES) {
     const f = flavors[role];
     const key = `flotilla:openstack.flavors.${role}`;
     if (f.ram < image.minRamMb)
@@ -157,7 +159,7 @@ export function capacityProblems(
  */
 export function headroomNotes(
   config: FlotillaConfig,
-  flavors: Record<Role, FlavorFacts>,
+  flavors: Record<FlavorRole, FlavorFacts>,
   limits: CloudLimits,
 ): string[] {
   const demand = cloudDemand(config, flavors);

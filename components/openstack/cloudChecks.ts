@@ -6,7 +6,14 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { FlotillaConfig } from "../config";
-import { type CloudLimits, capacityProblems, type FlavorFacts, headroomNotes } from "./capacity";
+import {
+  type CloudLimits,
+  capacityProblems,
+  FLAVOR_ROLES,
+  type FlavorFacts,
+  type FlavorRole,
+  headroomNotes,
+} from "./capacity";
 
 /** The lookups failed: one line per problem. Pulumi prints a RunError's message alone. */
 export class CloudCheckError extends pulumi.RunError {
@@ -50,13 +57,15 @@ export async function checkCloud(config: FlotillaConfig, cluster: string, stack:
     }
   };
 
-  const roles = ["bastion", "manager", "worker"] as const;
-  const flavorList = await Promise.all(
-    roles.map((role) =>
-      lookup(`flotilla:openstack.flavors.${role}`, os.flavors[role], "flavor", () =>
-        openstack.compute.getFlavor({ name: os.flavors[role] }),
-      ),
-    ),
+  const flavors: Partial<Record<FlavorRole, FlavorFacts & { name: string }>> = {};
+  await Promise.all(
+    FLAVOR_ROLES.map(async (role) => {
+      const name = os.flavors[role];
+      const f = await lookup(`flotilla:openstack.flavors.${role}`, name, "flavor", () =>
+        openstack.compute.getFlavor({ name }),
+      );
+      if (f) flavors[role] = { vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk ?? 0, name };
+    }),
   );
   const image = await lookup("flotilla:openstack.image", os.image, "image", () =>
     // Without mostRecent: two images of one name are refused here, as Nova would refuse them.
@@ -91,27 +100,19 @@ export async function checkCloud(config: FlotillaConfig, cluster: string, stack:
     openstack.networking.getQuotaV2({ projectId }),
   ]);
   const limits: CloudLimits = { compute, volumes, network };
-  const [bastion, manager, worker] = flavorList;
+  const { bastion, manager, worker } = flavors;
   if (bastion && manager && worker && image) {
-    const flavors = {
-      bastion: { ...facts(bastion), name: os.flavors.bastion },
-      manager: { ...facts(manager), name: os.flavors.manager },
-      worker: { ...facts(worker), name: os.flavors.worker },
-    };
+    const found = { bastion, manager, worker };
     problems.push(
       ...capacityProblems(
         config,
-        flavors,
+        found,
         { name: os.image, minDiskGb: image.minDiskGb, minRamMb: image.minRamMb },
         limits,
       ),
     );
-    for (const note of headroomNotes(config, flavors, limits))
+    for (const note of headroomNotes(config, found, limits))
       await pulumi.log.info(`OpenStack quota: ${note}`);
   }
   if (problems.length > 0) throw new CloudCheckError(problems);
-}
-
-function facts(f: { vcpus?: number; ram?: number; disk?: number }): FlavorFacts {
-  return { vcpus: f.vcpus ?? 0, ram: f.ram ?? 0, disk: f.disk ?? 0 };
 }

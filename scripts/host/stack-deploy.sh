@@ -88,8 +88,10 @@ if $check_drift; then
   recorded=$(mktemp /tmp/flotilla-deployed.XXXXXX)
   trap 'rm -f "$recorded"' EXIT
   docker config inspect --format '{{json .Spec.Data}}' "$record" | tr -d '"' | base64 -d >"$recorded"
-  if diff -u --label "deployed ($record)" --label "running now" "$recorded" <(running_spec); then
-    echo "stack-deploy: $stack runs what was deployed ($(running_spec | wc -l) services)"
+  # Read once, written as the record is (printf '%s\n'); a failed read is an error, not drift.
+  running=$(running_spec)
+  if diff -u --label "deployed ($record)" --label "running now" "$recorded" <(printf '%s\n' "$running"); then
+    echo "stack-deploy: $stack runs what was deployed ($(printf '%s\n' "$running" | grep -c .) services)"
     exit 0
   fi
   echo "stack-deploy: $stack drifted from its last deploy (lines above: - as deployed, + as running)" >&2
