@@ -213,10 +213,11 @@ export function startLoad(o: LoadOptions): RunningLoad {
   const done = (async (): Promise<LoadResult> => {
     for (let seq = 0; seq < total && !stopped; seq++) {
       const due = (seq * 1000) / o.rate;
-      const wait = due - now();
-      if (wait > 0)
+      // Never early: a timer rounds its delay to whole milliseconds and libuv measures it from
+      // the loop's cached clock, so on a busy machine it can fire before `due`; wait again.
+      for (let wait = due - now(); wait > 0 && !stopped; wait = due - now())
         await new Promise<void>((r) => {
-          const t = setTimeout(r, wait);
+          const t = setTimeout(r, Math.ceil(wait));
           wake = () => {
             clearTimeout(t);
             r();
