@@ -27,6 +27,17 @@ set -euo pipefail
 
 usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "stack-deploy: $*" >&2; exit 1; }
+# A refusal by a busy or electing Swarm, worth trying again: a manager's Raft store timing
+# out ("context deadline exceeded", code = Unavailable or DeadlineExceeded), no leader
+# during an election, or the leader stepping down under the request ("raft: failed to
+# process the request: node lost leader status", seen when a partitioned manager rejoins).
+swarm_busy() {
+  case "$1" in
+  *"context deadline exceeded"* | *"code = Unavailable"* | *"code = DeadlineExceeded"* | *"does not have a leader"* | \
+    *"lost leader status"* | *"raft: failed to process the request"*) return 0 ;;
+  esac
+  return 1
+}
 
 stack=""
 networks=()
@@ -135,32 +146,35 @@ for d in "${dirs[@]}"; do mkdir -p "$d"; done
 # --- secrets: immutable and content-hashed, so an existing name already holds the value ---
 for secret_name in "${!secrets[@]}"; do
   if docker secret inspect "$secret_name" >/dev/null 2>&1; then continue; fi
-  # printf is a shell builtin: the value reaches docker through a pipe, never argv.
-  printf '%s' "${secrets[$secret_name]}" | base64 -d |
-    docker secret create --label "flotilla.secret=${secret_name%-*}" "$secret_name" - >/dev/null ||
-    docker secret inspect "$secret_name" >/dev/null 2>&1 || die "could not create secret $secret_name"
+  for try in 1 2 3; do
+    # printf is a shell builtin: the value reaches docker through a pipe, never argv.
+    if err=$(printf '%s' "${secrets[$secret_name]}" | base64 -d |
+      docker secret create --label "flotilla.secret=${secret_name%-*}" "$secret_name" - 2>&1 >/dev/null) ||
+      docker secret inspect "$secret_name" >/dev/null 2>&1; then
+      break
+    fi
+    printf '%s\n' "$err" >&2
+    if ! swarm_busy "$err" || [ "$try" -eq 3 ]; then die "could not create secret $secret_name (error above)"; fi
+    echo "stack-deploy: the Swarm was busy or electing (try $try of 3): creating $secret_name again in $((try * 5)) s" >&2
+    sleep $((try * 5))
+  done
   echo "stack-deploy: created secret $secret_name"
 done
 
 # --- deploy ---
 started=$(date +%s)
-# A busy manager's Raft store can time out a create or update ("context deadline
-# exceeded", "rpc error: code = Unavailable", no leader during an election); the deploy is
-# convergent, so those are retried (3 tries, 10 and 20 s apart). Any other error stops.
+# The deploy is convergent, so a busy or electing Swarm's refusal (swarm_busy) is retried
+# (3 tries, 10 and 20 s apart). Any other error stops.
 for try in 1 2 3; do
   if out=$(docker stack deploy --prune --with-registry-auth --resolve-image "$resolve" -c "$compose" "$stack" 2>&1); then
     printf '%s\n' "$out" >&2
     break
   fi
   printf '%s\n' "$out" >&2
-  case "$out" in
-  *"context deadline exceeded"* | *"code = Unavailable"* | *"code = DeadlineExceeded"* | *"does not have a leader"*)
-    [ "$try" -lt 3 ] || die "docker stack deploy failed 3 times on a busy Swarm (last error above)"
-    echo "stack-deploy: the Swarm timed out (try $try of 3): deploying again in $((try * 10)) s" >&2
-    sleep $((try * 10))
-    ;;
-  *) die "docker stack deploy failed (error above)" ;;
-  esac
+  swarm_busy "$out" || die "docker stack deploy failed (error above)"
+  [ "$try" -lt 3 ] || die "docker stack deploy failed 3 times on a busy Swarm (last error above)"
+  echo "stack-deploy: the Swarm timed out or was electing a leader (try $try of 3): deploying again in $((try * 10)) s" >&2
+  sleep $((try * 10))
 done
 
 # --- wait for convergence: desired tasks running (healthy), updates done, no rollback ---

@@ -1,8 +1,8 @@
 // scripts/host/stack-deploy.sh and stack-remove.sh against the real Swarm, with the Consul
 // stack: convergence, a no-op second run, a rotated secret rolling the service and the
-// old secret pruned, drift made by hand reported against the deploy's record, a deploy
-// the Swarm timed out tried again, clear refusals of bad input, and a removal that leaves
-// nothing.
+// old secret pruned, drift made by hand reported against the deploy's record, a deploy or
+// a secret the Swarm timed out or lost its leader under tried again, clear refusals of bad
+// input, and a removal that leaves nothing.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +43,30 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
       .split("\n")
       .filter(Boolean);
 
+  /**
+   * Runs `fn` with a `docker` in front of the real one whose first `<verb>` fails with
+   * `error`, as a busy or electing manager's does (or with another error); the number of
+   * `<verb>` calls made.
+   */
+  const withFailingDocker = async (verb: string, error: string, fn: () => Promise<unknown>) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-dtest-shim-"));
+    const real = (await ok("bash", ["-c", "command -v docker"])).trim();
+    writeFileSync(
+      path.join(dir, "docker"),
+      `#!/bin/sh\nif [ "$1 $2" = "${verb}" ]; then\n  echo x >> "${dir}/calls"\n  if [ ! -e "${dir}/failed" ]; then touch "${dir}/failed"; echo "${error}" >&2; exit 1; fi\nfi\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${dir}:${savedPath}`;
+    try {
+      await fn();
+      return readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean).length;
+    } finally {
+      process.env.PATH = savedPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   beforeAll(async () => {
     await ok("bash", ["images/build.sh", "--only", "s6-base", "--only", "consul"], { timeoutMs: 900_000 });
     await ok("bash", ["scripts/host/local-swarm.sh"]);
@@ -76,7 +100,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(task()).toBe(taskBefore);
   }, 300_000);
 
-  it("a rotated secret gets a new name, rolls the service, and the old secret is pruned", async () => {
+  it("a rotated secret gets a new name (created again when the leader steps down under it), rolls the service, and the old secret is pruned", async () => {
     const oldName = secretName(
       PREFIX,
       "consul_gossip_key",
@@ -90,7 +114,16 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
       env.secrets.consulGossipKey,
       env.secrets.secretNameKey,
     );
-    const out = await deploy(env, "consul");
+    // The leader steps down under the new secret's create: tried again.
+    let out = "";
+    const creates = await withFailingDocker(
+      "secret create",
+      "Error response from daemon: rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status",
+      async () => {
+        out = await deploy(env, "consul");
+      },
+    );
+    expect(creates).toBe(2);
     expect(out).toContain(`created secret ${newName}`);
     expect(out).toContain(`removed unused secret ${oldName}`);
     expect(secrets()).toEqual([newName]);
@@ -162,37 +195,30 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     ).toHaveLength(1);
   }, 600_000);
 
-  it("deploys again when the Swarm times out (context deadline exceeded), and stops at once on any other error", async () => {
-    // A `docker` in front of the real one whose first `stack deploy` fails as a busy
-    // manager's does (or with another error), counting the calls.
-    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-dtest-shim-"));
-    const real = (await ok("bash", ["-c", "command -v docker"])).trim();
-    const shim = (error: string) =>
-      writeFileSync(
-        path.join(dir, "docker"),
-        `#!/bin/sh\nif [ "$1 $2" = "stack deploy" ]; then\n  echo x >> "${dir}/calls"\n  if [ ! -e "${dir}/failed" ]; then touch "${dir}/failed"; echo "${error}" >&2; exit 1; fi\nfi\nexec ${real} "$@"\n`,
-        { mode: 0o755 },
-      );
-    const calls = () => readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean).length;
-    const reset = () => rmSync(path.join(dir, "calls"), { force: true });
-    const savedPath = process.env.PATH;
-    process.env.PATH = `${dir}:${savedPath}`;
-    try {
-      shim(
+  it("tries again when the Swarm times out or loses its leader under a deploy, and stops at once on any other error", async () => {
+    expect(
+      await withFailingDocker(
+        "stack deploy",
         "failed to update service x: Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded",
-      );
-      await deploy(env, "consul");
-      expect(calls()).toBe(2);
-      reset();
-      rmSync(path.join(dir, "failed"), { force: true });
-      shim("failed to create service x: Error response from daemon: invalid mount config");
-      await expect(deploy(env, "consul")).rejects.toThrow(/docker stack deploy failed \(error above\)/);
-      expect(calls()).toBe(1);
-    } finally {
-      process.env.PATH = savedPath;
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        () => deploy(env, "consul"),
+      ),
+    ).toBe(2);
+    // A partitioned manager rejoining makes the leader step down under a request.
+    expect(
+      await withFailingDocker(
+        "stack deploy",
+        "failed to update service x: Error response from daemon: rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status",
+        () => deploy(env, "consul"),
+      ),
+    ).toBe(2);
+    expect(
+      await withFailingDocker(
+        "stack deploy",
+        "failed to create service x: Error response from daemon: invalid mount config",
+        () => expect(deploy(env, "consul")).rejects.toThrow(/docker stack deploy failed \(error above\)/),
+      ),
+    ).toBe(1);
+  }, 300_000);
 
   it("refuses bad input with a clear message and never echoes a value", async () => {
     const noCompose = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
