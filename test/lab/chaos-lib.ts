@@ -5,6 +5,7 @@
 // themselves (power off, power on, unplug), never through a shortcut into the stacks.
 import path from "node:path";
 import { ok, run, until } from "../e2e/lib";
+import { commandLabel } from "../support/process";
 import { ROOT } from "../support/pulumi";
 
 // The same process helpers as the end-to-end suite (a bounded run without a shell, ok, until).
@@ -17,9 +18,32 @@ export function onNode(container: string, script: string, timeoutMs = 60_000) {
   return run("docker", ["exec", container, "sh", "-c", script], { timeoutMs });
 }
 
-/** The Docker CLI of the Swarm, run on a manager node. */
-export async function swarm(manager: string, args: string[]): Promise<string> {
-  return ok("docker", ["exec", manager, "docker", ...args], { timeoutMs: 600_000 });
+/**
+ * A refusal by a busy or electing Swarm: the request was not applied, and the next one
+ * may be (scripts/host/stack-deploy.sh's swarm_busy retries the same list). A manager that
+ * rejoins after an unplug makes the leader step down ("node lost leader status").
+ */
+export const SWARM_BUSY =
+  /context deadline exceeded|code = Unavailable|code = DeadlineExceeded|does not have a leader|lost leader status|raft: failed to process the request/;
+
+/**
+ * The Docker CLI of the Swarm, run on a manager node (`input` on its stdin, never argv).
+ * A busy or electing Swarm's refusal is tried again, every 10 s for up to 2 minutes, as an
+ * operator would; any other error fails at once.
+ */
+export async function swarm(manager: string, args: string[], input?: string): Promise<string> {
+  const exec = ["exec", ...(input === undefined ? [] : ["-i"]), manager, "docker", ...args];
+  for (let attempt = 1; ; attempt++) {
+    const r = await run("docker", exec, { timeoutMs: 600_000, input });
+    if (r.code === 0) return r.stdout;
+    const error = r.stderr || r.stdout;
+    if (attempt >= 12 || !SWARM_BUSY.test(error))
+      throw new Error(`${commandLabel("docker", exec)} failed (exit ${r.code}, try ${attempt}): ${error}`);
+    console.log(
+      `lab: the Swarm refused \`docker ${args.slice(0, 2).join(" ")}\` (${error.split("\n")[0]}); again in 10 s`,
+    );
+    await sleep(10_000);
+  }
 }
 
 /** Whether the node container is running. */

@@ -143,15 +143,32 @@ async function rowsKept(customers: string[]): Promise<string> {
   return `${kept}/${customers.length}`;
 }
 
-/** One fault under load: rows written first, load around the fault, rows checked after. */
 /**
- * Steady state before a fault: every node powered on and Ready, and the site answering
- * 20 requests in a row through the VIP. A fault starts from a healthy system, so one
+ * Steady state before a fault: every node powered on and Ready, every manager in Raft, and
+ * the site answering 20 requests in a row through the VIP. A fault starts from a healthy system, so one
  * row's aftermath is never counted against the next.
  */
 async function steadyState(): Promise<void> {
   for (const n of nodes) if (!(await running(vm(n.key)))) await powerOn(vm(n.key));
   for (const n of nodes) await until(`${n.key} Ready`, () => nodeReady(n.key), 300_000, 2_000);
+  // A manager back from a fault rejoins Raft after its node is Ready; until then the leader
+  // may still step down under a request.
+  await until(
+    "every manager Reachable, one of them the Leader",
+    async () => {
+      const out = await anyManager()
+        .then((m) => swarm(m, ["node", "ls", "--format", "{{.ManagerStatus}}"]))
+        .catch(() => "");
+      const status = out.split("\n").filter(Boolean);
+      return (
+        status.length === managers.length &&
+        status.filter((s) => s === "Leader").length === 1 &&
+        status.every((s) => s === "Leader" || s === "Reachable")
+      );
+    },
+    300_000,
+    2_000,
+  );
   let streak = 0;
   await until(
     "20 answers in a row through the VIP",
@@ -580,7 +597,7 @@ describeWithDocker(
       const newCert = certificateOf(pem).trim();
       const name = `${old.SecretName.replace(/-[0-9a-f]+$/, "")}-rotated${Date.now() % 100000}`;
       // The PEM travels on stdin only (never argv).
-      await ok("docker", ["exec", "-i", manager, "docker", "secret", "create", name, "-"], { input: pem });
+      await swarm(manager, ["secret", "create", name, "-"], pem);
       // Clients trust the old and the new certificate while both may be served.
       writeFileSync(CA_FILE, `${ca().toString("utf8").trim()}\n${newCert}\n`);
       const row = await scenario(
