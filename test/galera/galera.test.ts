@@ -1,7 +1,8 @@
 // Galera's pure parts, without Docker: the config rules for mysql.nodes, the rendered
 // mysql stack with three members and the webapp's member list, the webapp's writer
-// choice and retry classification (images/webapp/src/members.ts), and the rule for a
-// member left running non-Primary (heal_choice in the image's galera-lib).
+// choice and retry classification (images/webapp/src/members.ts), and the rules for a
+// member left running non-Primary or joining with nothing to join (heal_choice and
+// primary_seen in the image's galera-lib).
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -238,6 +239,19 @@ describe("the rule for a member left running non-Primary (galera-heal)", () => {
     expect(choice(1, 10, { 2: `waiting ${U} 9`, 3: peer(10) })).toBe("bootstrap");
     expect(choice(3, 10, { 1: peer(10), 2: `waiting ${U} 9` })).toBe("wait 1");
     expect(choice(3, 10, { 1: peer(11), 2: `waiting ${U} 9` })).toBe("wait 1");
+  });
+
+  it("a join has something to join only while some member runs a primary component (primary_seen)", () => {
+    const seen = (reports: string[]) =>
+      spawnSync("sh", ["-c", `. "$0"; primary_seen`, lib], {
+        input: reports.map((r, i) => `${i + 1} ${r}\n`).join(""),
+        encoding: "utf8",
+      }).status === 0;
+    expect(seen(["running Primary 2 ON 1", "joining"])).toBe(true);
+    expect(seen(["running Primary 4 ON 1", "unreachable"])).toBe(true);
+    // The survivor of two lost members, and the other one back and waiting: none.
+    expect(seen([`running non-Primary 0 OFF 1 ${U} 278`, `waiting ${U} 278`])).toBe(false);
+    expect(seen(["unreachable", "starting", "joining", "bootstrapping"])).toBe(false);
   });
 
   it("decides nothing while a member is missing, busy, primary, or holds another history", () => {
