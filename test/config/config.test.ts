@@ -282,7 +282,7 @@ describe("bad config is refused with every problem, each naming its key", () => 
   });
 
   it("the registry is required where images are pushed, and an OpenStack section refused elsewhere", () => {
-    expect(problemsOf(helion({ "flotilla:images": {} }))).toEqual([
+    expect(problemsOf(helion({ "flotilla:images": { registry: undefined } }))).toEqual([
       expect.stringMatching(/^flotilla:images\.registry: required when target is 'openstack'/),
     ]);
     const os = JSON.parse(stackConfig("helion")["flotilla:openstack"]);

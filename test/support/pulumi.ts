@@ -9,7 +9,10 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { REPO_ROOT } from "../../components/repo";
-import { committedStack } from "./config";
+import { stackConfig } from "./config";
+
+// One config loader (./config): re-exported, as most tests import it with `evaluate`.
+export { stackConfig };
 
 /** The repository root (components/repo knows it). */
 export const ROOT = REPO_ROOT;
@@ -68,17 +71,6 @@ function unwrapSecrets(value: unknown, pathSoFar: string, found: Set<string>): u
     return out;
   }
   return value;
-}
-
-/** Stack config as the CLI would hand it to the program: every value a string, objects JSON-encoded. */
-export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-  const merged = { ...committedStack(stack), ...overrides };
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(merged)) {
-    if (v === undefined) continue;
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return raw;
 }
 
 interface MonitorRequest {
