@@ -30,11 +30,12 @@ die() { echo "stack-deploy: $*" >&2; exit 1; }
 # A refusal by a busy or electing Swarm, worth trying again: a manager's Raft store timing
 # out ("context deadline exceeded", code = Unavailable or DeadlineExceeded), no leader
 # during an election, or the leader stepping down under the request ("raft: failed to
-# process the request: node lost leader status", seen when a partitioned manager rejoins).
+# process the request: node lost leader status", "raft proposal dropped", seen when a
+# partitioned manager rejoins). scripts/host/swarm/lib.sh keeps the same list.
 swarm_busy() {
   case "$1" in
   *"context deadline exceeded"* | *"code = Unavailable"* | *"code = DeadlineExceeded"* | *"does not have a leader"* | \
-    *"lost leader status"* | *"raft: failed to process the request"*) return 0 ;;
+    *"lost leader status"* | *"raft: failed to process the request"* | *"raft proposal dropped"*) return 0 ;;
   esac
   return 1
 }

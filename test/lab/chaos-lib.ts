@@ -24,7 +24,7 @@ export function onNode(container: string, script: string, timeoutMs = 60_000) {
  * rejoins after an unplug makes the leader step down ("node lost leader status").
  */
 export const SWARM_BUSY =
-  /context deadline exceeded|code = Unavailable|code = DeadlineExceeded|does not have a leader|lost leader status|raft: failed to process the request/;
+  /context deadline exceeded|code = Unavailable|code = DeadlineExceeded|does not have a leader|lost leader status|raft: failed to process the request|raft proposal dropped/;
 
 /**
  * The Docker CLI of the Swarm, run on a manager node (`input` on its stdin, never argv).

@@ -74,7 +74,7 @@ exit 0`,
       );
       const r = spawnSync("bash", ["-c", scriptText("drain"), "flotilla-drain", "worker-node-id"], {
         encoding: "utf8",
-        env: { PATH: `${dir}:/usr/bin:/bin` },
+        env: { PATH: `${dir}:/usr/bin:/bin`, SWARM_BUSY_RETRY_SECONDS: "0" },
         timeout: 60_000,
       });
       const lines = readFileSync(calls, "utf8").trim().split("\n");
@@ -97,6 +97,16 @@ exit 0`,
       /the node changed during 'docker node update --availability drain worker-node-id' \(attempt 2\): retrying/,
     );
     expect(r.stderr).toContain("node worker-node-id removed from the Swarm");
+  });
+
+  // The CI of stop 32 failed its lab teardown on this refusal, a leader stepping down
+  // while a rejoined manager caught up.
+  it("waits out a Swarm electing a leader ('raft proposal dropped'), then removes the node", () => {
+    const r = drainWith(2, "rpc error: code = Unknown desc = raft proposal dropped");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.writes).toHaveLength(4);
+    expect(r.writes.at(-1)).toBe("node rm --force worker-node-id");
+    expect(r.stderr).toMatch(/the Swarm is busy or electing a leader during 'docker node update .*' \(attempt 2\): retrying/);
   });
 
   it("fails at once on any other error, with the daemon's message", () => {

@@ -26,10 +26,23 @@ wait_for_engine() {
   fail "the Docker engine did not answer within 180 s"
 }
 
+# A refusal by a busy or electing Swarm, worth trying again: a manager's Raft store timing
+# out, no leader during an election, or the leader stepping down under the request ("node
+# lost leader status", "raft proposal dropped": seen when a partitioned manager rejoins).
+# scripts/host/stack-deploy.sh and the lab's chaos test retry the same list.
+swarm_busy() {
+  case "$1" in
+  *"context deadline exceeded"* | *"code = Unavailable"* | *"code = DeadlineExceeded"* | *"does not have a leader"* | \
+    *"lost leader status"* | *"raft: failed to process the request"* | *"raft proposal dropped"*) return 0 ;;
+  esac
+  return 1
+}
+
 # Swarm changes a node under optimistic locking: when the node changed between the CLI's
 # read and its write (another drain or label at once, as a destroy runs every member's
 # delete together, or the node's own status), the write fails with "update out of
-# sequence". Reading again and retrying is the fix; any other error fails at once.
+# sequence". Reading again and retrying is the fix, as is waiting out a busy Swarm
+# (swarm_busy, every SWARM_BUSY_RETRY_SECONDS, 5 by default); any other error fails at once.
 swarm_node_change() {
   local out i
   for i in $(seq 1 10); do
@@ -40,8 +53,12 @@ swarm_node_change() {
       sleep 1
       ;;
     *)
-      printf '%s\n' "$out" >&2
-      return 1
+      if ! swarm_busy "$out"; then
+        printf '%s\n' "$out" >&2
+        return 1
+      fi
+      log "the Swarm is busy or electing a leader during '$*' (attempt $i): retrying"
+      sleep "${SWARM_BUSY_RETRY_SECONDS:-5}"
       ;;
     esac
   done
