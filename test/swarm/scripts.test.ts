@@ -106,7 +106,9 @@ exit 0`,
     expect(r.status, r.stderr).toBe(0);
     expect(r.writes).toHaveLength(4);
     expect(r.writes.at(-1)).toBe("node rm --force worker-node-id");
-    expect(r.stderr).toMatch(/the Swarm is busy or electing a leader during 'docker node update .*' \(attempt 2\): retrying/);
+    expect(r.stderr).toMatch(
+      /the Swarm is busy or electing a leader during 'docker node update .*' \(attempt 2\): retrying/,
+    );
   });
 
   it("fails at once on any other error, with the daemon's message", () => {
