@@ -17,9 +17,13 @@ if ! docker node inspect "$node" >/dev/null 2>&1; then
   exit 0
 fi
 swarm_node_change docker node update --availability drain "$node"
+running=unknown
 for i in $(seq 1 90); do
-  running=$(docker node ps --filter desired-state=running --quiet "$node" | wc -l)
-  [ "$running" -eq 0 ] && break
+  # A busy or electing Swarm may refuse the read: ask again on the next round.
+  if tasks=$(docker node ps --filter desired-state=running --quiet "$node" 2>/dev/null); then
+    running=$(printf '%s' "$tasks" | grep -c . || true)
+    [ "$running" -eq 0 ] && break
+  fi
   [ "$i" -eq 90 ] && log "still $running tasks on $node after 180 s; going on"
   sleep 2
 done
