@@ -99,7 +99,7 @@ exit 0`,
     expect(r.stderr).toContain("node worker-node-id removed from the Swarm");
   });
 
-  // The CI of stop 32 failed its lab teardown on this refusal, a leader stepping down
+  // A clean-clone CI (3265 s, after stop 31) failed its lab teardown on this refusal, a leader stepping down
   // while a rejoined manager caught up.
   it("waits out a Swarm electing a leader ('raft proposal dropped'), then removes the node", () => {
     const r = drainWith(2, "rpc error: code = Unknown desc = raft proposal dropped");
