@@ -1,5 +1,6 @@
 // Flotilla: a highly available web application on Docker Swarm, from one typed
 // configuration per stack. This file only wires the top-level components.
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
 import { DebianBase, Images } from "./components/images";
@@ -8,7 +9,7 @@ import { LocalSwarm } from "./components/local";
 import { checkCloud, OpenStackCluster } from "./components/openstack";
 import { Secrets } from "./components/secrets";
 import { Stacks } from "./components/stacks";
-import { type ClusterTarget, sshCommandLine } from "./components/swarm";
+import { type ClusterTarget, connectionLogin, sshCommandLine } from "./components/swarm";
 
 // Validated before any resource is registered: a bad config stops here, listing every problem.
 const { config, secrets: providedSecrets } = loadConfig();
@@ -69,26 +70,30 @@ export const publicUrl = pulumi.interpolate`https://${cluster.publicAddress}:${c
 export const statsUrl = pulumi.interpolate`https://${cluster.publicAddress}:${config.haproxy.statsPort}/stats`;
 /** The bastion's public address (targets with a bastion only). */
 export const bastionAddress = cluster.bastionAddress;
+/** The `ssh` line that reaches a node the way the program's commands do (no key in it). */
+const sshLine = (connection: pulumi.Input<command.types.input.remote.ConnectionArgs>) =>
+  pulumi.unsecret(pulumi.output(connection).apply((c) => sshCommandLine(connectionLogin(c))));
 /** How to reach the first manager (`docker node ls`, `docker service ps`): the same hop the program's commands take (remote targets only). */
 export const managerSsh =
-  cluster.deployer.kind === "remote"
-    ? pulumi.unsecret(
-        pulumi.output(cluster.deployer.connection).apply((c) =>
-          sshCommandLine({
-            host: String(c.host),
-            port: c.port === undefined ? undefined : Number(c.port),
-            user: c.user === undefined ? undefined : String(c.user),
-            proxy: c.proxy
-              ? {
-                  host: String(c.proxy.host),
-                  port: c.proxy.port === undefined ? undefined : Number(c.proxy.port),
-                  user: c.proxy.user === undefined ? undefined : String(c.proxy.user),
-                }
-              : undefined,
-          }),
+  cluster.deployer.kind === "remote" ? sshLine(cluster.deployer.connection) : undefined;
+/** Every Swarm node: its role, placement labels, private address and the `ssh` line that reaches it (remote targets only). */
+export const nodes = cluster.nodes
+  ? pulumi
+      .all(
+        cluster.nodes.map((n) =>
+          pulumi
+            .all([pulumi.unsecret(pulumi.output(n.address)), sshLine(n.connection)])
+            .apply(([address, ssh]) => ({
+              key: n.key,
+              role: n.role,
+              labels: [...n.labels],
+              address,
+              ssh,
+            })),
         ),
       )
-    : undefined;
+      .apply((list) => Object.fromEntries(list.map(({ key, ...rest }) => [key, rest])))
+  : undefined;
 /** The HAProxy stats password, for the operator (`pulumi stack output --show-secrets statsPassword`). */
 export const statsPassword = secrets.statsPassword;
 /** Prometheus' UI password, for the operator (`pulumi stack output --show-secrets monitoringPassword`). */

@@ -1,7 +1,9 @@
 // The whole program (index.ts) evaluated under mocks for each committed stack file.
 import { describe, expect, it } from "vitest";
 import { localCommand } from "../components/repo";
+import { planNodes } from "../components/swarm";
 import { openstackInvokes, swarmScriptOutputs } from "./openstack/invokes";
+import { loadConfig } from "./support/config";
 import { type Evaluation, evaluateStack } from "./support/pulumi";
 
 const helion = () => evaluateStack("helion", { invokes: openstackInvokes, mockOutputs: swarmScriptOutputs });
@@ -30,6 +32,7 @@ describe("Pulumi.dev.yaml", () => {
     expect(ev.outputs.statsUrl).toBe("https://localhost:8404/stats");
     // No remote manager on dev: the local engine is the Swarm.
     expect(ev.outputs.managerSsh).toBeUndefined();
+    expect(ev.outputs.nodes).toBeUndefined();
   });
 
   it("makes the local engine a labelled one-node Swarm through the bootstrap script", async () => {
@@ -114,6 +117,25 @@ describe("Pulumi.helion.yaml", () => {
     expect(String(ev.outputs.publicUrl)).toMatch(/^https:\/\/[\d.]+:443\/$/);
     expect(ev.outputs.bastionAddress).toBeTruthy();
     expect(ev.outputs.managerSsh).toMatch(/^ssh -J debian@[\d.]+ debian@10\.42\.0\.\d+$/);
+    // Every node, with its role, labels, address and the line that reaches it through the bastion.
+    const nodes = ev.outputs.nodes as Record<
+      string,
+      { role: string; labels: string[]; address: string; ssh: string }
+    >;
+    const config = loadConfig("helion");
+    expect(Object.keys(nodes).sort()).toEqual(
+      planNodes(config.swarm, config.mysql.nodes)
+        .map((n) => n.key)
+        .sort(),
+    );
+    expect(Object.values(nodes).filter((n) => n.role === "manager")).toHaveLength(config.swarm.managers);
+    expect(Object.values(nodes).filter((n) => n.labels.includes("db"))).toHaveLength(config.mysql.nodes);
+    for (const [key, n] of Object.entries(nodes)) {
+      expect(n.address, key).toMatch(/^10\.42\.0\.\d+$/);
+      expect(n.ssh, key).toBe(`ssh -J debian@${ev.outputs.bastionAddress} debian@${n.address}`);
+    }
+    expect(new Set(Object.values(nodes).map((n) => n.address)).size).toBe(Object.keys(nodes).length);
+    expect(ev.outputs.managerSsh).toBe(nodes["manager-0"].ssh);
   });
 
   it("no generated secret appears in any input that Pulumi would store in plaintext", async () => {
@@ -181,6 +203,19 @@ describe("Pulumi.lab.yaml", () => {
     expect(ev.outputs.bastionAddress).toBe("127.0.0.1:2222");
     // The first manager, through the lab bastion on 127.0.0.1:2222, as the program's commands go.
     expect(ev.outputs.managerSsh).toMatch(/^ssh -J debian@127\.0\.0\.1:2222 debian@10\.213\.0\.\d+$/);
+    const nodes = ev.outputs.nodes as Record<string, { role: string; address: string; ssh: string }>;
+    expect(Object.keys(nodes).sort()).toEqual([
+      "manager-0",
+      "manager-1",
+      "manager-2",
+      "worker-0",
+      "worker-1",
+      "worker-2",
+      "worker-3",
+      "worker-4",
+    ]);
+    for (const [key, n] of Object.entries(nodes))
+      expect(n.ssh, key).toBe(`ssh -J debian@127.0.0.1:2222 debian@${n.address}`);
   });
 
   it("reaches every node through the bastion with pinned host keys and the lab's own key, deploys as root on manager-0", async () => {

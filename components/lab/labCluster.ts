@@ -17,6 +17,7 @@ import {
   type Deployer,
   hostKey,
   type ImageRegistry,
+  type NodeAccess,
   nodeConnection,
   planNodes,
   renderCloudInit,
@@ -60,6 +61,8 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
   readonly machines: pulumi.Output<Record<string, string>>;
   /** Resolves once every node has joined the Swarm with its labels. */
   readonly ready: pulumi.Output<string>;
+  /** Every node as an operator reaches it (the `nodes` stack output). */
+  readonly nodes: readonly NodeAccess[];
 
   constructor(name: string, args: LabClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:lab:LabCluster", name, {}, opts);
@@ -240,6 +243,13 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
       : undefined;
     this.bastionAddress = bastion.container.id.apply(() => `127.0.0.1:${lab.sshPort}`);
     this.machines = pulumi.all(machines);
+    this.nodes = bootstrapNodes.map((n) => ({
+      key: n.plan.key,
+      role: n.plan.role,
+      labels: n.plan.labels,
+      address: n.privateAddress,
+      connection: n.connection,
+    }));
     this.ready = bootstrap.ready.apply((joined) => `lab swarm ready (${Object.keys(joined).length} nodes)`);
     this.registerOutputs({
       publicAddress: this.publicAddress,

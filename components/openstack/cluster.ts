@@ -9,6 +9,7 @@ import {
   bootstrapFirst,
   type ClusterTarget,
   type Deployer,
+  type NodeAccess,
   nodeConnection,
   planNodes,
   SwarmBootstrap,
@@ -54,6 +55,8 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
   readonly virtualIp: pulumi.Output<VirtualIp> | undefined;
   /** Resolves after bootstrap, labels and the volume mount: stacks depend on it. */
   readonly ready: pulumi.Output<string>;
+  /** Every node as an operator reaches it (the `nodes` stack output). */
+  readonly nodes: readonly NodeAccess[];
 
   constructor(name: string, args: OpenStackClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:openstack:OpenStackCluster", name, {}, opts);
@@ -191,6 +194,13 @@ export class OpenStackCluster extends pulumi.ComponentResource implements Cluste
     this.managerConnection = connect(ordered[0]);
     this.deployer = { kind: "remote", connection: this.managerConnection, swarmId: bootstrap.swarmId };
     this.bastionAddress = bastion.publicAddress;
+    this.nodes = swarm.nodes.map((n) => ({
+      key: n.plan.key,
+      role: n.plan.role,
+      labels: n.plan.labels,
+      address: n.privateAddress,
+      connection: connect(n),
+    }));
     this.mysqlDataPath = volume.path;
     this.lbPrivateAddresses = pulumi.all(lbNodes.map((n) => n.privateAddress));
     this.vipAddress = vip?.address;

@@ -70,3 +70,17 @@ export function sshCommandLine(login: SshLogin): string {
   const port = login.port && login.port !== 22 ? ["-p", String(login.port)] : [];
   return ["ssh", ...jump, ...port, at(login)].join(" ");
 }
+
+/**
+ * Where a resolved connection logs in, as `sshCommandLine` takes it (no key: the operator's
+ * agent, or `-i`, supplies that).
+ */
+export function connectionLogin(c: command.types.input.remote.ConnectionArgs): SshLogin {
+  const login = (l: { host: unknown; port?: unknown; user?: unknown }) => ({
+    host: String(l.host),
+    ...(l.port !== undefined ? { port: Number(l.port) } : {}),
+    ...(l.user !== undefined ? { user: String(l.user) } : {}),
+  });
+  const proxy = c.proxy as command.types.input.remote.ProxyConnectionArgs | undefined;
+  return { ...login(c), ...(proxy ? { proxy: login(proxy) } : {}) };
+}

@@ -12,6 +12,7 @@ export {
 } from "./cloudInit";
 export {
   type ConnectionPlan,
+  connectionLogin,
   DIAL_ERROR_LIMIT,
   nodeConnection,
   PER_DIAL_TIMEOUT,
@@ -33,5 +34,6 @@ export {
   type Deployer,
   deployerCommand,
   type ImageRegistry,
+  type NodeAccess,
   type VirtualIp,
 } from "./target";

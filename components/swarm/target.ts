@@ -41,6 +41,19 @@ export interface ImageRegistry {
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
+/** A Swarm node as an operator reaches it (the `nodes` stack output). */
+export interface NodeAccess {
+  /** Its plan key (`manager-0`, `worker-2`). */
+  readonly key: string;
+  readonly role: "manager" | "worker";
+  /** Placement labels (`lb`, `db`). */
+  readonly labels: readonly string[];
+  /** Its private address (the Swarm advertise address). */
+  readonly address: pulumi.Input<string>;
+  /** The SSH connection the program's commands use (through the bastion or direct). */
+  readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+}
+
 /**
  * A Swarm to deploy the stacks onto: what index.ts wires, whatever the target. It is the
  * cluster's component itself, so the stacks can depend on it.
@@ -58,6 +71,8 @@ export interface ClusterTarget extends pulumi.Resource {
   readonly ready: pulumi.Output<string>;
   /** The registry the target runs for the images, if it runs one (else `images.registry` or none). */
   readonly registry?: ImageRegistry;
+  /** Every node, in plan order (remote targets; the local engine has none to reach). */
+  readonly nodes?: readonly NodeAccess[];
 }
 
 /** The command line that runs a repository script where a deployer deploys (remote: as root, `sudo -n`). */

@@ -20,7 +20,7 @@ import {
   labVmSpec,
   renderMetaData,
 } from "../../components/lab/vm";
-import { renderCloudInit } from "../../components/swarm";
+import { connectionLogin, renderCloudInit, sshCommandLine } from "../../components/swarm";
 import { describeWithDocker, docker } from "../support/docker";
 import { ROOT } from "../support/pulumi";
 
@@ -107,13 +107,24 @@ describeWithDocker(
     let registryPort = 0;
     const figures: Record<string, unknown> = {};
 
-    /** ssh with the test's config (agent, pinned known_hosts, strict checking); the node through the bastion. */
+    /**
+     * ssh with the test's config (agent, pinned known_hosts, strict checking); the node
+     * through the bastion by the very line the `managerSsh` and `nodes` outputs print.
+     */
     function ssh(target: "bastion" | "node", command: string, config = sshConfig) {
       const hop = ["-F", config];
+      const nodeLine = sshCommandLine(
+        connectionLogin({
+          host: vms.node.ip,
+          user: USER,
+          proxy: { host: "127.0.0.1", port: bastionPort, user: USER },
+        }),
+      ).split(" ");
+      if (nodeLine[0] !== "ssh") throw new Error(`not an ssh line: ${nodeLine.join(" ")}`);
       const args =
         target === "bastion"
           ? [...hop, "-p", String(bastionPort), `${USER}@127.0.0.1`, command]
-          : [...hop, "-J", `${USER}@127.0.0.1:${bastionPort}`, `${USER}@${vms.node.ip}`, command];
+          : [...hop, ...nodeLine.slice(1), command];
       const r = spawnSync("ssh", args, { encoding: "utf8", timeout: 60_000 });
       return { status: r.status ?? -1, stdout: (r.stdout ?? "").trim(), stderr: r.stderr ?? "" };
     }
