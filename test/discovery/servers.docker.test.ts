@@ -122,13 +122,13 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
   };
 
   /**
-   * Every server a voter again, with a leader: the steady state a fault starts from (a
+   * Every server a voter again, with a leader (the peers as last read): the steady state a fault starts from (a
    * "kill one of three" taking one of two voters would be a lost quorum, not the case named).
    * Autopilot promotes a server healthy for 10 s; Consul's reconcile runs every 60 s.
    */
   const allVoters = async (what: string) => {
     let last = { out: "", rows: [] as string[], voters: [] as string[] };
-    const ms = await until(
+    await until(
       `${what}: ${servers} voters with a leader`,
       async () => {
         last = await raftPeers();
@@ -143,7 +143,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     ).catch((e) => {
       throw new Error(`${e}\n${last.out}`);
     });
-    return ms;
+    return last;
   };
 
   /** Every server task running and knowing a leader. */
@@ -382,8 +382,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     // name out; without that, autopilot kept asking the dead address for the ID's health
     // and never promoted server 1 again (2 voters of 3 peers in every run of 5 December).
     const t = Date.now();
-    await allVoters("after the scale-up");
-    const peers = await raftPeers();
+    const peers = await allVoters("after the scale-up");
     console.log(
       `discovery: after the redeploy to 3 servers, ${peers.voters.length} voters of ${peers.rows.length} peers ${((Date.now() - t) / 1000).toFixed(1)} s after every server knew a leader:\n${peers.out}`,
     );

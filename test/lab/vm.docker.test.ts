@@ -113,18 +113,21 @@ describeWithDocker(
      */
     function ssh(target: "bastion" | "node", command: string, config = sshConfig) {
       const hop = ["-F", config];
-      const nodeLine = sshCommandLine(
-        connectionLogin({
-          host: vms.node.ip,
-          user: USER,
-          proxy: { host: "127.0.0.1", port: bastionPort, user: USER },
-        }),
-      ).split(" ");
-      if (nodeLine[0] !== "ssh") throw new Error(`not an ssh line: ${nodeLine.join(" ")}`);
+      const nodeLine = () => {
+        const [ssh, ...args] = sshCommandLine(
+          connectionLogin({
+            host: vms.node.ip,
+            user: USER,
+            proxy: { host: "127.0.0.1", port: bastionPort, user: USER },
+          }),
+        ).split(" ");
+        if (ssh !== "ssh") throw new Error(`not an ssh line: ${[ssh, ...args].join(" ")}`);
+        return args;
+      };
       const args =
         target === "bastion"
           ? [...hop, "-p", String(bastionPort), `${USER}@127.0.0.1`, command]
-          : [...hop, ...nodeLine.slice(1), command];
+          : [...hop, ...nodeLine(), command];
       const r = spawnSync("ssh", args, { encoding: "utf8", timeout: 60_000 });
       return { status: r.status ?? -1, stdout: (r.stdout ?? "").trim(), stderr: r.stderr ?? "" };
     }
