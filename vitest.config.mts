@@ -3,10 +3,8 @@ import { defineConfig } from "vitest/config";
 // The fast suites (unit and Pulumi mock tests, `unit`) run first and in parallel: a failure
 // there shows in minutes. The suites that drive real software under Docker
 // (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning its own
-// deployment and names (prefixes, ports). One vitest run gives all projects of one group
-// order a single pool sized by their maxWorkers (1), so `npm test` runs every Docker file
-// in sequence: on the 2-core build machine lanes side by side starved the Swarm managers
-// (scripts/dev/test.sh). CI jobs on separate machines run one lane each
+// deployment and names (prefixes, ports). `npm test` runs the lanes side by side, one
+// vitest process each (scripts/dev/test.sh); CI jobs on separate machines run one lane each
 // (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
 const DOCKER = {
   fileParallelism: false,

@@ -168,6 +168,17 @@ export async function startLoad(opts: {
   };
 }
 
+/** How many requests failed, by what the client saw ("HTTP 503", "timeout", "ECONNRESET"). */
+export function failuresByKind(summary: LoadSummary): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const f of summary.failures) kinds[f.what] = (kinds[f.what] ?? 0) + 1;
+  // The client lists at most 2000 failures, and counts the requests still in flight when
+  // it stopped as failed without a kind.
+  const unlisted = summary.failed - summary.failures.length;
+  if (unlisted > 0) kinds["unlisted (in flight at stop, or past the 2000 listed)"] = unlisted;
+  return kinds;
+}
+
 /** The longest run of consecutive failures, in seconds (how long the outage looked to clients). */
 export function outageSeconds(summary: LoadSummary, rate: number): number {
   if (summary.failures.length === 0) return 0;

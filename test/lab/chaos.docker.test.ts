@@ -24,6 +24,7 @@ import { describeWithDocker } from "../support/docker";
 import { certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
+  failuresByKind,
   type LoadSummary,
   ok,
   onNode,
@@ -83,6 +84,8 @@ interface Row {
   p95: number;
   p99: number;
   outageSeconds: number;
+  /** Failed requests by what the client saw: where a row's failures come from. */
+  failedBy: Record<string, number>;
   recovery: string;
   rowsKept: string;
 }
@@ -209,6 +212,7 @@ async function scenario(name: string, fault: () => Promise<string>, settleMs = 5
     p95: summary.p95,
     p99: summary.p99,
     outageSeconds: outageSeconds(summary, RATE),
+    failedBy: failuresByKind(summary),
     recovery,
     rowsKept: await rowsKept(before),
   };
@@ -279,6 +283,7 @@ describeWithDocker(
         p95: 0,
         p99: 0,
         outageSeconds: 0,
+        failedBy: {},
         recovery: `program done in ${programSeconds.toFixed(0)} s (${result.resources.length} resources), first 200 at ${((Date.now() - t0 - 0) / 1000).toFixed(0)} s (${(firstOk / 1000).toFixed(1)} s after)`,
         rowsKept: "–",
       });
