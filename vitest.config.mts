@@ -3,9 +3,9 @@ import { defineConfig } from "vitest/config";
 // The fast suites (unit and Pulumi mock tests, `unit`) run first and in parallel: a failure
 // there shows in minutes. The suites that drive real software under Docker
 // (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning its own
-// deployment and names (prefixes, ports). `npm test` runs the lanes side by side, one
-// vitest process each (scripts/dev/test.sh); CI jobs on separate machines run one lane each
-// (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
+// deployment and names (prefixes, ports). `npm test` runs two lanes side by side, one
+// project after another in each (scripts/dev/test.sh); CI jobs on separate machines run
+// projects of their own (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
 const DOCKER = {
   fileParallelism: false,
   testTimeout: 300_000,
@@ -13,13 +13,24 @@ const DOCKER = {
   sequence: { groupOrder: 1 },
 };
 
-/** The lanes, by the directories their suites live in; `docker-misc` takes every other Docker suite. */
+/**
+ * The Docker projects, by the directories their suites live in; `docker-misc` takes every
+ * other Docker suite. `npm test` runs them in two lanes side by side (scripts/dev/test.sh):
+ * lab then dev, cluster then misc.
+ */
 const LANES = {
-  // The helion topology on VM containers: its own lane, the heaviest by far.
+  // The helion topology on VM containers, the heaviest by far.
   "docker-lab": ["test/lab/**/*.docker.test.ts"],
-  // One dev deployment made by the program: the second up, end to end, monitoring, edge.
-  "docker-dev": ["test/dev/**/*.docker.test.ts"],
-  // Consul servers and Galera members under faults, on one deployment.
+  // The dev stacks on the host's Swarm: the program's own up, its rehearsal (second ups,
+  // drift, teardown), end to end, the edge, monitoring.
+  "docker-dev": [
+    "test/dev/**/*.docker.test.ts",
+    "test/e2e/**/*.docker.test.ts",
+    "test/tools/demo-dev.docker.test.ts",
+    "test/edge/**/*.docker.test.ts",
+    "test/monitoring/**/*.docker.test.ts",
+  ],
+  // Consul servers and Galera members under faults.
   "docker-cluster": [
     "test/cluster/**/*.docker.test.ts",
     "test/galera/**/*.docker.test.ts",

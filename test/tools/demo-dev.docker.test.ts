@@ -267,6 +267,37 @@ describe.skipIf(!available)("demo --stack dev: the dev stack from nothing by the
     expect(await get(prometheus, `${user}:${old}`)).toBe(401);
   }, 900_000);
 
+  it("Swarm drift put back: a hand-run scale is reported by --check-drift, and an up that replaces the stack's deploy command re-applies its document in place, no request failed", async () => {
+    // docs/operations.md ("Drift inside Swarm"): an unchanged up runs no deploy (a Command
+    // has no read), so the way back is to replace the deploy, whose replacement has no delete.
+    const drift = () =>
+      spawnSync("bash", ["scripts/host/stack-deploy.sh", "--stack", "flotilla-webapp", "--check-drift"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+    const service = "flotilla-webapp_webapp";
+    const replicas = () =>
+      lines(["service", "inspect", "-f", "{{.Spec.Mode.Replicated.Replicas}}", service])[0];
+    const deployed = replicas();
+    expect(drift().status).toBe(0);
+    lines(["service", "scale", "--detach", `${service}=${Number(deployed) + 1}`]);
+    const seen = drift();
+    expect(seen.status, seen.stderr).toBe(3);
+    expect(seen.stdout).toMatch(new RegExp(`^\\+${service} .*replicas=${Number(deployed) + 1}`, "m"));
+    const { ran, before, after, summary } = await secondUp("Swarm drift put back", {
+      replace: ["flotilla-webapp-deploy"],
+    });
+    // The deploy replaced (and its original's delete, which has no command): nothing else.
+    expect([...new Set(ran.map((s) => s.name))]).toEqual(["flotilla-webapp-deploy"]);
+    expect(ran.map((s) => s.op)).toContain("replace");
+    expect(replicas()).toBe(deployed);
+    const clean = drift();
+    expect(clean.status, clean.stdout + clean.stderr).toBe(0);
+    expect(after).toEqual(before);
+    expect(summary.failed + summary.unknown, summary.failures.join("\n")).toBe(0);
+  }, 600_000);
+
   it("an images.version bump: every image rebuilt and every stack rolled in place, none removed (dev's one MariaDB and one HAProxy restart: failures counted, not asserted)", async () => {
     const { ran, before, after, summary } = await secondUp("images.version bumped", {
       config: { "flotilla:images": JSON.stringify({ version: BUMPED }) },
