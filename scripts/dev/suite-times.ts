@@ -31,16 +31,23 @@ const reports = positionals.length
       .filter((f) => /^vitest-.*\.json$/.test(f))
       .map((f) => path.join(root, "test", "artifacts", f));
 
-/** The lane a suite runs in (vitest.config.mts); unit suites are one lane. */
-function lane(file: string): string {
+/**
+ * The project a suite ran in: the report's own name (`npm test` writes one report per
+ * project, vitest-<project>.json); for a report of several projects, its directory, as
+ * vitest.config.mts assigns them.
+ */
+function lane(file: string, report: string): string {
+  const project = /^vitest-(.+)\.json$/.exec(path.basename(report))?.[1];
+  if (project && project !== "docker") return project;
   if (!file.endsWith(".docker.test.ts")) return "unit";
   if (file.startsWith("test/lab/")) return "docker-lab";
-  if (file.startsWith("test/dev/")) return "docker-dev";
+  if (/^test\/(dev|e2e|edge|monitoring)\/|^test\/tools\/demo-dev\./.test(file)) return "docker-dev";
   if (/^test\/(cluster|galera|discovery)\//.test(file)) return "docker-cluster";
   return "docker-misc";
 }
 
 const minutes = (ms: number) => (ms / 60_000).toFixed(1);
+const docker = { begin: Number.POSITIVE_INFINITY, end: 0, files: 0 };
 for (const report of reports) {
   const { testResults } = JSON.parse(readFileSync(report, "utf8")) as { testResults: FileResult[] };
   const files = testResults
@@ -49,14 +56,19 @@ for (const report of reports) {
   if (!files.length) continue;
   const begin = Math.min(...files.map((f) => f.startTime));
   const end = Math.max(...files.map((f) => f.endTime));
+  if (files.some((f) => f.file.endsWith(".docker.test.ts"))) {
+    docker.begin = Math.min(docker.begin, begin);
+    docker.end = Math.max(docker.end, end);
+    docker.files += files.length;
+  }
   console.log(
     `\n${path.basename(report)}: ${files.length} files, ${minutes(end - begin)} min from first start to last end\n`,
   );
   console.log("| lane | suite | tests | status | min |");
   console.log("| --- | --- | ---: | --- | ---: |");
-  const lanes = [...new Set(files.map((f) => lane(f.file)))];
+  const lanes = [...new Set(files.map((f) => lane(f.file, report)))];
   for (const l of lanes) {
-    const mine = files.filter((f) => lane(f.file) === l);
+    const mine = files.filter((f) => lane(f.file, report) === l);
     if (l === "unit") {
       const tests = mine.reduce((n, f) => n + f.assertionResults.length, 0);
       const failed = mine.filter((f) => f.status !== "passed").length;
@@ -74,3 +86,7 @@ for (const report of reports) {
     console.log(`| ${l} | **lane total** | | | **${minutes(span)}** |`);
   }
 }
+if (docker.files)
+  console.log(
+    `\nDocker suites: ${docker.files} files, ${minutes(docker.end - docker.begin)} min from the first start to the last end (the lanes side by side)`,
+  );
