@@ -274,12 +274,11 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       async () => (await upServers()).length === REPLICAS,
       120_000,
     );
-    // The goal holds where the replicas themselves stayed healthy (the issue's terms).
-    if (gone.length === 0) expect(load1.failed, `${name}: failed requests`).toBe(0);
-    else
-      console.log(
-        `discovery: ${name}: replicas were replaced by Swarm; ${load1.failed} failures not asserted`,
-      );
+    // The goal, asserted in every case: no request lost, and the data plane left alone (a
+    // replica or HAProxy that Swarm replaced during a Consul fault is a loss of its own,
+    // not an excuse: 0 replaced in every case of the runs of 6 and 7 December).
+    expect(load1.failed, `${name}: failed requests`).toBe(0);
+    expect(gone.length, `${name}: webapp or HAProxy containers replaced by Swarm`).toBe(0);
   }
 
   const killOne = async () => {
