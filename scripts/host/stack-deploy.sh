@@ -6,6 +6,7 @@
 #                   [--resolve-image always|changed|never] [--wait SECONDS]
 #                   [--document-sha256 HEX] [--swarm-id ID]
 #   stack-deploy.sh --stack NAME --check-drift [--swarm-id ID]
+#   stack-deploy.sh --all --check-drift [--swarm-id ID]
 #
 # Standard input carries everything else, so no secret is ever in argv, env or a file:
 #   NAME=BASE64      one line per Docker secret the stack uses (content-hashed NAME,
@@ -20,12 +21,13 @@
 # record what runs (one line per service: image, replicas, ports, constraints, secrets) in
 # a Swarm config labelled flotilla.deployed=NAME. --check-drift reads no input and deploys
 # nothing: it compares what runs now with that record and prints a unified diff (exit 3 on
-# drift: a hand-run `docker service scale` or `service update --image`; 0 when none).
+# drift: a hand-run `docker service scale` or `service update --image`; 0 when none);
+# with --all, of every stack this Swarm holds a record of (exit 3 if any drifted).
 # --document-sha256 refuses any document but the one the program rendered; --swarm-id
 # refuses a manager of any Swarm but the one the program made.
 set -euo pipefail
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "stack-deploy: $*" >&2; exit 1; }
 # A refusal by a busy or electing Swarm, worth trying again: a manager's Raft store timing
 # out ("context deadline exceeded", code = Unavailable or DeadlineExceeded), no leader
@@ -48,6 +50,7 @@ wait_seconds=300
 document_sha256=""
 swarm_id=""
 check_drift=false
+all=false
 while [ $# -gt 0 ]; do
   case "$1" in
   --stack) stack=${2:?--stack needs a name}; shift 2 ;;
@@ -58,12 +61,18 @@ while [ $# -gt 0 ]; do
   --document-sha256) document_sha256=${2:?--document-sha256 needs a hash}; shift 2 ;;
   --swarm-id) swarm_id=${2:?--swarm-id needs an ID}; shift 2 ;;
   --check-drift) check_drift=true; shift ;;
+  --all) all=true; shift ;;
   -h | --help) usage ;;
   *) echo "stack-deploy: unknown argument '$1'" >&2; usage ;;
   esac
 done
 name_re='^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'
-[[ $stack =~ $name_re ]] || die "--stack must be a Docker name (letters, digits, '_', '.', '-'), got '$stack'"
+if $all; then
+  $check_drift || die "--all goes with --check-drift only (a deploy is of one stack)"
+  [ -z "$stack" ] || die "--all checks every recorded stack: leave out --stack"
+else
+  [[ $stack =~ $name_re ]] || die "--stack must be a Docker name (letters, digits, '_', '.', '-'), got '$stack'"
+fi
 for n in "${networks[@]}"; do [[ $n =~ $name_re ]] || die "--network '$n' is not a Docker name"; done
 for d in "${dirs[@]}"; do [[ $d == /* ]] || die "--ensure-dir '$d' is not an absolute path"; done
 case "$resolve" in always | changed | never) ;; *) die "--resolve-image must be always, changed or never" ;; esac
@@ -94,20 +103,64 @@ deployed_record() {
   docker config ls --filter "label=flotilla.deployed=$stack" --format '{{.Name}}' | sort | tail -n 1
 }
 
-if $check_drift; then
-  record=$(deployed_record)
-  [ -n "$record" ] || die "no record of a deploy of $stack in this Swarm (deployed before drift records existed, or never): deploy it again"
-  recorded=$(mktemp /tmp/flotilla-deployed.XXXXXX)
-  trap 'rm -f "$recorded"' EXIT
-  docker config inspect --format '{{json .Spec.Data}}' "$record" | tr -d '"' | base64 -d >"$recorded"
-  # Read once, written as the record is (printf '%s\n'); a failed read is an error, not drift.
-  running=$(running_spec)
-  if diff -u --label "deployed ($record)" --label "running now" "$recorded" <(printf '%s\n' "$running"); then
-    echo "stack-deploy: $stack runs what was deployed ($(printf '%s\n' "$running" | grep -c .) services)"
-    exit 0
+# Compare what $stack runs with its last record: 0 when the same, 3 on drift (diff printed).
+# Called where errexit does not apply (in `||`), so every read checks its own status.
+recorded_file=""
+# With "gone-ok" (--all), a record removed since the listing (its stack removed meanwhile)
+# returns 4 instead of failing.
+check_drift_of() {
+  local record running status=0 gone_ok=${1:-}
+  record=$(deployed_record) || die "could not list the deploy records of $stack"
+  if [ -z "$record" ]; then
+    [ -n "$gone_ok" ] && return 4
+    die "no record of a deploy of $stack in this Swarm (deployed before drift records existed, or never): deploy it again"
   fi
-  echo "stack-deploy: $stack drifted from its last deploy (lines above: - as deployed, + as running)" >&2
-  exit 3
+  recorded_file=$(mktemp /tmp/flotilla-deployed.XXXXXX)
+  if ! docker config inspect --format '{{json .Spec.Data}}' "$record" | tr -d '"' | base64 -d >"$recorded_file"; then
+    [ -n "$gone_ok" ] && [ -z "$(deployed_record)" ] && return 4
+    die "could not read the record $record"
+  fi
+  # Read once, written as the record is (printf '%s\n'); a failed read is an error, not drift.
+  running=$(running_spec) || die "could not read what $stack runs"
+  local compared=0
+  diff -u --label "deployed ($record)" --label "running now" "$recorded_file" <(printf '%s\n' "$running") ||
+    compared=$?
+  case "$compared" in
+  0) echo "stack-deploy: $stack runs what was deployed ($(printf '%s\n' "$running" | grep -c .) services)" ;;
+  1)
+    echo "stack-deploy: $stack drifted from its last deploy (lines above: - as deployed, + as running)" >&2
+    status=3
+    ;;
+  *) die "could not compare $stack with its record (diff exit $compared)" ;;
+  esac
+  rm -f "$recorded_file"
+  return "$status"
+}
+
+if $check_drift; then
+  trap 'rm -f "$recorded_file"' EXIT
+  if ! $all; then
+    check_drift_of && exit 0 || exit "$?"
+  fi
+  mapfile -t recorded_stacks < <(docker config ls --filter label=flotilla.deployed --format '{{.Label "flotilla.deployed"}}' | sort -u)
+  [ "${#recorded_stacks[@]}" -gt 0 ] || die "no record of any deploy in this Swarm: nothing to compare"
+  drifted=()
+  for stack in "${recorded_stacks[@]}"; do
+    [[ $stack =~ $name_re ]] || die "a deploy record names '$stack', not a Docker name"
+    compared=0
+    check_drift_of gone-ok || compared=$?
+    case "$compared" in
+    0) ;;
+    3) drifted+=("$stack") ;;
+    *) echo "stack-deploy: $stack was removed while checking (its record is gone)" >&2 ;;
+    esac
+  done
+  if [ "${#drifted[@]}" -gt 0 ]; then
+    echo "stack-deploy: ${#drifted[@]} of ${#recorded_stacks[@]} stacks drifted: ${drifted[*]}" >&2
+    exit 3
+  fi
+  echo "stack-deploy: all ${#recorded_stacks[@]} recorded stacks run what was deployed"
+  exit 0
 fi
 
 # --- standard input: secrets (kept in memory only), then the compose document ---

@@ -139,7 +139,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(used).not.toContain(oldName);
   }, 300_000);
 
-  it("--check-drift: nothing after a deploy; a hand-run scale and a hand-run image change are a diff (exit 3); a deploy puts both back", async () => {
+  it("--check-drift: nothing after a deploy; a hand-run scale and a hand-run image change are a diff (exit 3), for one stack and with --all; a deploy puts both back", async () => {
     const check = () =>
       run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-consul`, "--check-drift"]);
     const clean = await check();
@@ -156,8 +156,31 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(scaled.stdout).toMatch(new RegExp(`^-${service} .* replicas=${replicas} `, "m"));
     expect(scaled.stdout).toMatch(new RegExp(`^\\+${service} .* replicas=${replicas + 1} `, "m"));
     expect(scaled.stderr).toContain(`${PREFIX}-consul drifted from its last deploy`);
+    // --all: every stack this Swarm has a record of. Other suites' stacks may be deployed
+    // (and scaled by hand) beside this one, so only this stack's part is asserted.
+    const all = () => run("bash", ["scripts/host/stack-deploy.sh", "--all", "--check-drift"]);
+    const allScaled = await all();
+    expect(allScaled.code, allScaled.stderr).toBe(3);
+    expect(allScaled.stdout).toMatch(new RegExp(`^\\+${service} .* replicas=${replicas + 1} `, "m"));
+    expect(allScaled.stderr).toMatch(new RegExp(`stacks drifted: (.* )?${PREFIX}-consul( |$)`, "m"));
     await deploy(env, "consul");
     expect((await check()).code).toBe(0);
+    const allBack = await all();
+    expect(allBack.stdout).toContain(`stack-deploy: ${PREFIX}-consul runs what was deployed`);
+    expect(allBack.stderr).not.toContain(`${PREFIX}-consul drifted`);
+    const refused = [
+      await run("bash", ["scripts/host/stack-deploy.sh", "--all"]),
+      await run("bash", [
+        "scripts/host/stack-deploy.sh",
+        "--all",
+        "--check-drift",
+        "--stack",
+        `${PREFIX}-consul`,
+      ]),
+    ];
+    expect(refused.map((r) => r.code)).toEqual([1, 1]);
+    expect(refused[0].stderr).toContain("--all goes with --check-drift only");
+    expect(refused[1].stderr).toContain("--all checks every recorded stack: leave out --stack");
 
     const swapped = "flotilla/consul:hand-swapped";
     await ok("docker", ["tag", env.images.consul, swapped]);
