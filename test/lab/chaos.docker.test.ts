@@ -151,9 +151,34 @@ async function rowsKept(customers: string[]): Promise<string> {
  * the site answering 20 requests in a row through the VIP. A fault starts from a healthy system, so one
  * row's aftermath is never counted against the next.
  */
+/**
+ * Nodes whose Docker engine the suite had to restart before a row: a Swarm defect seen once
+ * (7 December 2026): a worker powered on again picked a manager for its new agent session,
+ * logged "waiting 0s before registering session" and never registered, so the managers
+ * kept it Down for 20 minutes while its engine said "active"; `systemctl restart docker`
+ * on the node brought it back Ready in 2 s. The product does not heal this by itself yet
+ * (docs/lab.md), so the suite does what an operator would, says so, and counts it
+ * (printed with the rows) instead of every later row waiting and failing on that node.
+ */
+const engineRestarts: { node: string; at: string }[] = [];
+
+async function nodeReadyOrRestarted(key: string): Promise<void> {
+  const ready = await until(`${key} Ready`, () => nodeReady(key), 120_000, 2_000).then(
+    () => true,
+    () => false,
+  );
+  if (ready) return;
+  engineRestarts.push({ node: key, at: new Date().toISOString() });
+  console.log(
+    `lab chaos: ${key} still not Ready 120 s into the steady-state check (its Swarm agent never registered a session): restarting its Docker engine, as an operator would`,
+  );
+  await onNode(vm(key), "systemctl restart docker", 180_000);
+  await until(`${key} Ready after its engine restarted`, () => nodeReady(key), 180_000, 2_000);
+}
+
 async function steadyState(): Promise<void> {
   for (const n of nodes) if (!(await running(vm(n.key)))) await powerOn(vm(n.key));
-  for (const n of nodes) await until(`${n.key} Ready`, () => nodeReady(n.key), 300_000, 2_000);
+  for (const n of nodes) await nodeReadyOrRestarted(n.key);
   // A manager back from a fault rejoins Raft after its node is Ready; until then the leader
   // may still step down under a request.
   await until(
@@ -292,7 +317,11 @@ describeWithDocker(
     afterAll(async () => {
       const dir = path.join(ROOT, "test", "artifacts");
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, "lab-chaos.json"), `${JSON.stringify({ rate: RATE, rows }, null, 2)}\n`);
+      writeFileSync(
+        path.join(dir, "lab-chaos.json"),
+        `${JSON.stringify({ rate: RATE, rows, engineRestarts }, null, 2)}\n`,
+      );
+      console.log(`lab chaos: engines restarted by the suite: ${JSON.stringify(engineRestarts)}`);
       const table = [
         "| scenario | sent | failed | p50/p95/p99 ms | longest outage | recovery | rows kept |",
         "|---|---|---|---|---|---|---|",
