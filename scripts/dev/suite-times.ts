@@ -1,7 +1,7 @@
 // Per-suite times of the last `npm test`, from vitest's JSON reports in test/artifacts/:
-// a Markdown table by lane (files in the order they started), each file's wall time and
-// tests, each lane's span, and the phase's span. For the README's CI table:
-//   npx tsx scripts/dev/suite-times.ts [test/artifacts/vitest-<lane>.json ...]
+// a Markdown table per project (files in the order they started), each file's wall time and
+// tests, each project's span, and the Docker phase's span. For the README's CI table:
+//   npx tsx scripts/dev/suite-times.ts [test/artifacts/vitest-<project>.json ...]
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -31,19 +31,9 @@ const reports = positionals.length
       .filter((f) => /^vitest-.*\.json$/.test(f))
       .map((f) => path.join(root, "test", "artifacts", f));
 
-/**
- * The project a suite ran in: the report's own name (`npm test` writes one report per
- * project, vitest-<project>.json); for a report of several projects, its directory, as
- * vitest.config.mts assigns them.
- */
-function lane(file: string, report: string): string {
-  const project = /^vitest-(.+)\.json$/.exec(path.basename(report))?.[1];
-  if (project && project !== "docker") return project;
-  if (!file.endsWith(".docker.test.ts")) return "unit";
-  if (file.startsWith("test/lab/")) return "docker-lab";
-  if (/^test\/(dev|e2e|edge|monitoring)\/|^test\/tools\/demo-dev\./.test(file)) return "docker-dev";
-  if (/^test\/(cluster|galera|discovery)\//.test(file)) return "docker-cluster";
-  return "docker-misc";
+/** The project a report is of: `npm test` writes one per project, vitest-<project>.json. */
+function projectOf(report: string): string {
+  return /^vitest-(.+)\.json$/.exec(path.basename(report))?.[1] ?? path.basename(report);
 }
 
 const minutes = (ms: number) => (ms / 60_000).toFixed(1);
@@ -66,25 +56,22 @@ for (const report of reports) {
   );
   console.log("| lane | suite | tests | status | min |");
   console.log("| --- | --- | ---: | --- | ---: |");
-  const lanes = [...new Set(files.map((f) => lane(f.file, report)))];
-  for (const l of lanes) {
-    const mine = files.filter((f) => lane(f.file, report) === l);
-    if (l === "unit") {
-      const tests = mine.reduce((n, f) => n + f.assertionResults.length, 0);
-      const failed = mine.filter((f) => f.status !== "passed").length;
-      const span = Math.max(...mine.map((f) => f.endTime)) - Math.min(...mine.map((f) => f.startTime));
-      console.log(
-        `| unit | ${mine.length} files (in parallel) | ${tests} | ${failed ? `${failed} failed` : "passed"} | ${minutes(span)} |`,
-      );
-      continue;
-    }
-    for (const f of mine)
-      console.log(
-        `| ${l} | ${f.file} | ${f.assertionResults.length} | ${f.status} | ${minutes(f.endTime - f.startTime)} |`,
-      );
-    const span = Math.max(...mine.map((f) => f.endTime)) - Math.min(...mine.map((f) => f.startTime));
-    console.log(`| ${l} | **lane total** | | | **${minutes(span)}** |`);
+  // One project per report: the unit project as one line (its files run in parallel),
+  // a Docker project file by file, then its span.
+  const project = projectOf(report);
+  if (project === "unit") {
+    const tests = files.reduce((n, f) => n + f.assertionResults.length, 0);
+    const failed = files.filter((f) => f.status !== "passed").length;
+    console.log(
+      `| unit | ${files.length} files (in parallel) | ${tests} | ${failed ? `${failed} failed` : "passed"} | ${minutes(end - begin)} |`,
+    );
+    continue;
   }
+  for (const f of files)
+    console.log(
+      `| ${project} | ${f.file} | ${f.assertionResults.length} | ${f.status} | ${minutes(f.endTime - f.startTime)} |`,
+    );
+  console.log(`| ${project} | **lane total** | | | **${minutes(end - begin)}** |`);
 }
 if (docker.files)
   console.log(

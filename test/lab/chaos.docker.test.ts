@@ -147,11 +147,6 @@ async function rowsKept(customers: string[]): Promise<string> {
 }
 
 /**
- * Steady state before a fault: every node powered on and Ready, every manager in Raft, and
- * the site answering 20 requests in a row through the VIP. A fault starts from a healthy system, so one
- * row's aftermath is never counted against the next.
- */
-/**
  * Nodes whose Docker engine the suite had to restart before a row: a Swarm defect seen once
  * (7 December 2026): a worker powered on again picked a manager for its new agent session,
  * logged "waiting 0s before registering session" and never registered, so the managers
@@ -176,6 +171,11 @@ async function nodeReadyOrRestarted(key: string): Promise<void> {
   await until(`${key} Ready after its engine restarted`, () => nodeReady(key), 180_000, 2_000);
 }
 
+/**
+ * Steady state before a fault: every node powered on and Ready, every manager in Raft, and
+ * the site answering 20 requests in a row through the VIP. A fault starts from a healthy system, so one
+ * row's aftermath is never counted against the next.
+ */
 async function steadyState(): Promise<void> {
   for (const n of nodes) if (!(await running(vm(n.key)))) await powerOn(vm(n.key));
   for (const n of nodes) await nodeReadyOrRestarted(n.key);
