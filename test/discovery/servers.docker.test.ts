@@ -24,7 +24,7 @@ import {
   ok,
   publishedPort,
   randomSecrets,
-  remove,
+  removeStacks,
   run,
   startLoad,
   until,
@@ -326,7 +326,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       timeoutMs: 900_000,
     });
     await ok("bash", ["scripts/host/local-swarm.sh"]);
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     await removeVolumes();
     for (const stack of ORDER) await deploy(env, stack);
     base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
@@ -352,7 +352,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
 
   afterAll(async () => {
     writeResults();
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     await until(
       "the server containers gone",
       async () => (await containers(env, "consul")).length === 0,

@@ -69,7 +69,6 @@ export function randomSecrets(): Record<SecretValueKey, string> {
     mysqlRootPassword: pw(),
     mysqlPassword: pw(),
     statsPassword: pw(),
-    keepalivedPassword: randomBytes(12).toString("base64url").slice(0, 16),
     consulGossipKey: randomBytes(32).toString("base64"),
     consulMasterToken: randomUUID(),
     consulAgentToken: randomUUID(),
@@ -139,6 +138,17 @@ export async function remove(env: E2eEnv, stack: StackName): Promise<void> {
       timeoutMs: 180_000,
     },
   );
+}
+
+/**
+ * Remove several stacks at once (a suite's teardown): each removal waits out its own
+ * containers' grace periods, so side by side they cost the longest one, not the sum. A
+ * network two stacks share is kept by whichever removal saw the other's containers still
+ * attached; the second pass, in reverse deploy order once every container is gone, takes it.
+ */
+export async function removeStacks(env: E2eEnv, stacks: readonly StackName[]): Promise<void> {
+  await Promise.all(stacks.map((stack) => remove(env, stack)));
+  for (const stack of [...stacks].reverse()) await remove(env, stack);
 }
 
 /** Running containers of a stack's service (newest first). */

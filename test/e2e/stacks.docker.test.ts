@@ -22,7 +22,7 @@ import {
   ok,
   publishedPort,
   randomSecrets,
-  remove,
+  removeStacks,
   run,
   startLoad,
   until,
@@ -135,7 +135,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     await ok("bash", ["images/build.sh", "--version", VERSION], { timeoutMs: 900_000 });
     await ok("bash", ["scripts/host/local-swarm.sh"]);
     // A stale run's stacks would skew the cold-deploy figure.
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     await removeConsulVolumes();
     // The "new version" for the rolling update: the same image with another version label.
     await ok(
@@ -149,7 +149,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
 
   afterAll(async () => {
     writeResults();
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     await removeConsulVolumes();
     await run("docker", ["image", "rm", `flotilla/webapp:${NEXT_TAG}`]);
     rmSync(dataDir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ import {
   ok,
   publishedPort,
   randomSecrets,
-  remove,
+  removeStacks,
   run,
   until,
 } from "../e2e/lib";
@@ -52,8 +52,7 @@ describeWithDocker("edge: the haproxy stack on the local Swarm", () => {
 
   const cleanup = async () => {
     await run("docker", ["service", "rm", BACKEND]);
-    await remove(env, "haproxy");
-    await remove(env, "consul");
+    await removeStacks(env, ["consul", "haproxy"]);
     for (let i = 0; i < 30; i++) {
       if ((await run("docker", ["volume", "rm", `${PREFIX}-consul-data-1`])).code === 0) break;
       if (

@@ -21,7 +21,7 @@ import {
   ok,
   publishedPort,
   randomSecrets,
-  remove,
+  removeStacks,
   run,
   startLoad,
   until,
@@ -266,7 +266,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       { timeoutMs: 900_000 },
     );
     await ok("bash", ["scripts/host/local-swarm.sh"]);
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     await run("docker", ["volume", "rm", backupVolume]);
     for (let i = 1; i <= MEMBERS; i++) mkdirSync(path.join(dataDir, String(i)), { recursive: true });
     const start = Date.now();
@@ -292,7 +292,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     console.log(`\n${md}\n${JSON.stringify({ ...figures, faults: undefined })}`);
     for (let i = 1; i <= MEMBERS; i++) await run("docker", ["rm", "-f", `${PREFIX}-restore-${i}`]);
     await run("docker", ["network", "rm", restoreNet]);
-    for (const stack of [...ORDER].reverse()) await remove(env, stack);
+    await removeStacks(env, ORDER);
     // The backup volume and the Consul server's data volume are this suite's (its prefix).
     const volumes = await run("docker", ["volume", "ls", "-q", "--filter", `name=^${PREFIX}-`]);
     for (const v of volumes.stdout.split("\n").filter((v) => v.startsWith(`${PREFIX}-`)))

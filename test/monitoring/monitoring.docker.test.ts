@@ -23,7 +23,7 @@ import {
   secretName,
   serviceName,
 } from "../../components/stacks";
-import { containers, deploy, type E2eEnv, ok, randomSecrets, remove, run, until } from "../e2e/lib";
+import { containers, deploy, type E2eEnv, ok, randomSecrets, removeStacks, run, until } from "../e2e/lib";
 import { describeWithDocker } from "../support/docker";
 import { ROOT, stackConfig } from "../support/pulumi";
 
@@ -114,7 +114,7 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
   }, 600_000);
 
   afterAll(async () => {
-    for (const stack of ["monitoring", ...[...WATCHED].reverse()] as StackName[]) await remove(env, stack);
+    await removeStacks(env, [...WATCHED, "monitoring"]);
     await until(
       "the test's volumes removed",
       async () => {
