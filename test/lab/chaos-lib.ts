@@ -179,6 +179,26 @@ export function failuresByKind(summary: LoadSummary): Record<string, number> {
   return kinds;
 }
 
+/**
+ * Which step each failure happened under: `windows` are named time spans (a second up's
+ * deploy steps, absolute ms), possibly overlapping, and a failure counts once for every
+ * window it falls in; the rest count under `outside`. Where a release's failed requests
+ * come from (the edge's roll, the database's, Consul's).
+ */
+export function failuresByWindow(
+  failures: readonly { at: number }[],
+  windows: readonly { name: string; from: number; to: number }[],
+  outside = "while no step ran",
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of failures) {
+    const inside = windows.filter((w) => f.at >= w.from && f.at <= w.to);
+    for (const w of inside) counts[w.name] = (counts[w.name] ?? 0) + 1;
+    if (inside.length === 0) counts[outside] = (counts[outside] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** The longest run of consecutive failures, in seconds (how long the outage looked to clients). */
 export function outageSeconds(summary: LoadSummary, rate: number): number {
   if (summary.failures.length === 0) return 0;

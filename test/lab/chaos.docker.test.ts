@@ -25,6 +25,7 @@ import { certificateOf, request } from "../support/https";
 import { ROOT, stackConfig } from "../support/pulumi";
 import {
   failuresByKind,
+  failuresByWindow,
   type LoadSummary,
   ok,
   onNode,
@@ -86,6 +87,8 @@ interface Row {
   outageSeconds: number;
   /** Failed requests by what the client saw: where a row's failures come from. */
   failedBy: Record<string, number>;
+  /** A second up's failed requests by the deploy steps they happened under. */
+  failedDuring?: Record<string, number>;
   recovery: string;
   rowsKept: string;
 }
@@ -209,7 +212,12 @@ async function steadyState(): Promise<void> {
   );
 }
 
-async function scenario(name: string, fault: () => Promise<string>, settleMs = 5_000): Promise<Row> {
+async function scenario(
+  name: string,
+  fault: () => Promise<string>,
+  settleMs = 5_000,
+  steps?: () => { name: string; from: number; to: number }[],
+): Promise<Row> {
   await steadyState();
   const before = await writeRows(name.replace(/\W+/g, "-").slice(0, 24));
   const load = await startLoad({
@@ -238,6 +246,7 @@ async function scenario(name: string, fault: () => Promise<string>, settleMs = 5
     p99: summary.p99,
     outageSeconds: outageSeconds(summary, RATE),
     failedBy: failuresByKind(summary),
+    ...(steps && summary.failed > 0 ? { failedDuring: failuresByWindow(summary.failures, steps()) } : {}),
     recovery,
     rowsKept: await rowsKept(before),
   };
@@ -365,13 +374,25 @@ describeWithDocker(
     ): Promise<{ row: Row; ran: Step[]; before: Record<string, string>; after: Record<string, string> }> => {
       let ran: Step[] = [];
       let before: Record<string, string> = {};
-      const row = await scenario(name, async () => {
-        before = await serviceIds();
-        const t = Date.now();
-        const result = await execute({ stack: "lab", log: () => {}, ...options });
-        ran = result.steps.filter((s) => s.op !== "same");
-        return `${ran.length} of ${result.steps.length} resources changed (${deploysBy(ran, "update").join(", ") || "no deploy"}) in ${secondsSince(t)}`;
-      });
+      let t = 0;
+      const row = await scenario(
+        name,
+        async () => {
+          before = await serviceIds();
+          t = Date.now();
+          const result = await execute({ stack: "lab", log: () => {}, ...options });
+          ran = result.steps.filter((s) => s.op !== "same");
+          return `${ran.length} of ${result.steps.length} resources changed (${deploysBy(ran, "update").join(", ") || "no deploy"}) in ${secondsSince(t)}`;
+        },
+        undefined,
+        // The steps' times are from the executor's start, a few ms after t.
+        () =>
+          ran.map((s) => ({
+            name: `${s.op} ${s.name} (${(s.startedMs / 1000).toFixed(1)}-${(s.finishedMs / 1000).toFixed(1)} s)`,
+            from: t + s.startedMs,
+            to: t + s.finishedMs,
+          })),
+      );
       return { row, ran, before, after: await serviceIds() };
     };
 

@@ -1,7 +1,7 @@
 // The lab chaos suite's pure accounting of a load client's summary: how long the outage
 // looked to clients, and what the failed requests saw.
 import { describe, expect, it } from "vitest";
-import { failuresByKind, type LoadSummary, outageSeconds } from "./chaos-lib";
+import { failuresByKind, failuresByWindow, type LoadSummary, outageSeconds } from "./chaos-lib";
 
 const summary = (failures: { at: number; what: string }[], failed = failures.length): LoadSummary => ({
   sent: 1000,
@@ -51,5 +51,29 @@ describe("outageSeconds", () => {
   it("is 0 without failures, and one tick for a single one", () => {
     expect(outageSeconds(summary([]), 50)).toBe(0);
     expect(outageSeconds(summary([{ at: 7, what: "x" }]), 50)).toBe(0.02);
+  });
+});
+
+describe("failuresByWindow", () => {
+  const windows = [
+    { name: "haproxy", from: 100, to: 200 },
+    { name: "mysql", from: 150, to: 300 },
+  ];
+
+  it("counts a failure under every step it happened during, the rest outside", () => {
+    const failures = [{ at: 120 }, { at: 160 }, { at: 250 }, { at: 400 }, { at: 50 }];
+    expect(failuresByWindow(failures, windows)).toEqual({
+      haproxy: 2,
+      mysql: 2,
+      "while no step ran": 2,
+    });
+  });
+
+  it("includes both ends of a window, and counts nothing when nothing failed", () => {
+    expect(failuresByWindow([{ at: 100 }, { at: 300 }], windows, "outside")).toEqual({
+      haproxy: 1,
+      mysql: 1,
+    });
+    expect(failuresByWindow([], windows)).toEqual({});
   });
 });
