@@ -48,7 +48,6 @@ describe("Pulumi.dev.yaml", () => {
     const ev = await evaluateStack("dev");
     const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
     expect(generated.sort()).toEqual([
-      "flotilla-keepalivedPassword",
       "flotilla-metricsPassword",
       "flotilla-monitoringPassword",
       "flotilla-mysqlExporterPassword",
@@ -71,7 +70,7 @@ describe("Pulumi.dev.yaml", () => {
     });
     const names = ev.byType("random:index/randomPassword:RandomPassword").map((r) => r.name);
     expect(names).not.toContain("flotilla-statsPassword");
-    expect(names).toHaveLength(6);
+    expect(names).toHaveLength(5);
     expect(ev.outputs.statsPassword).toBe("operator-chosen-password");
   });
 
@@ -141,7 +140,7 @@ describe("Pulumi.helion.yaml", () => {
   it("no generated secret appears in any input that Pulumi would store in plaintext", async () => {
     const ev = await helion();
     const generated = ev.byType("random:index/randomPassword:RandomPassword").map((r) => `mock-${r.name}-`);
-    expect(generated).toHaveLength(7);
+    expect(generated).toHaveLength(6);
     for (const r of ev.resources) {
       for (const [key, value] of Object.entries(r.inputs)) {
         if (r.secretInputs.includes(key)) continue;

@@ -28,8 +28,6 @@ export class Secrets extends pulumi.ComponentResource {
   readonly mysqlPassword: pulumi.Output<string>;
   /** HAProxy stats page password. */
   readonly statsPassword: pulumi.Output<string>;
-  /** keepalived VRRP authentication password (VRRP uses at most 8 characters). */
-  readonly keepalivedPassword: pulumi.Output<string>;
   /** Consul gossip encryption key: 32 random bytes, base64. */
   readonly consulGossipKey: pulumi.Output<string>;
   /** Consul ACL tokens (SecretIDs, random UUIDs): initial management, servers, HAProxy's agent, webapp agents. */
@@ -63,14 +61,13 @@ export class Secrets extends pulumi.ComponentResource {
     const password = (key: PasswordKey, length: number): pulumi.Output<string> => {
       const given = args.provided[key];
       if (given !== undefined) return pulumi.secret(given);
-      // Alphanumeric only: the values travel through env files, SQL and keepalived.conf.
+      // Alphanumeric only: the values travel through env files and SQL.
       return new random.RandomPassword(`${name}-${key}`, { length, special: false }, { parent: this }).result;
     };
 
     this.mysqlRootPassword = password("mysqlRootPassword", 32);
     this.mysqlPassword = password("mysqlPassword", 32);
     this.statsPassword = password("statsPassword", 24);
-    this.keepalivedPassword = password("keepalivedPassword", 16);
     this.metricsPassword = password("metricsPassword", 24);
     this.monitoringPassword = password("monitoringPassword", 24);
     this.mysqlExporterPassword = password("mysqlExporterPassword", 32);
@@ -118,7 +115,6 @@ export class Secrets extends pulumi.ComponentResource {
       mysqlRootPassword: this.mysqlRootPassword,
       mysqlPassword: this.mysqlPassword,
       statsPassword: this.statsPassword,
-      keepalivedPassword: this.keepalivedPassword,
       consulGossipKey: this.consulGossipKey,
       consulMasterToken: this.consulMasterToken,
       consulAgentToken: this.consulAgentToken,

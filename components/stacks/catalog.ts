@@ -98,7 +98,8 @@ export const STACK_CATALOG = [
     description: "keepalived on every `lb` node (host network), moving the virtual IP to a healthy HAProxy",
     image: "keepalived",
     networks: [],
-    secrets: ["keepalived_password"],
+    // None: VRRPv3 has no password; only the lb nodes may send VRRP (the image's filter, the security group).
+    secrets: [],
     enabled: (config) => config.keepalived.enabled,
     needsVip: true,
     render: renderKeepalived,

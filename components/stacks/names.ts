@@ -16,7 +16,6 @@ export const SECRET_SOURCES = {
   mysql_root_password: "mysqlRootPassword",
   mysql_password: "mysqlPassword",
   haproxy_stats_password: "statsPassword",
-  keepalived_password: "keepalivedPassword",
   consul_gossip_key: "consulGossipKey",
   consul_master_token: "consulMasterToken",
   consul_agent_token: "consulAgentToken",

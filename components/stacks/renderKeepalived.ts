@@ -1,16 +1,13 @@
-import {
-  health,
-  labels,
-  PORTS,
-  type RenderInput,
-  restartAny,
-  rolling,
-  secretRefs,
-  topSecrets,
-} from "./renderCommon";
+import { health, labels, PORTS, type RenderInput, restartAny, rolling } from "./renderCommon";
 import type { ComposeFile, StackFacts } from "./types";
 
-/** keepalived: on every `lb` node, on the host network, moving the VIP to a node whose HAProxy is healthy. */
+/**
+ * keepalived: on every `lb` node, on the host network, moving the VIP to a node whose
+ * HAProxy is healthy. VRRPv3 with sub-second adverts (the image's default, 0.25 s: a
+ * powered-off holder's VIP moves in about 0.9 s) and no password: the image lets VRRP
+ * in from `peers` only (an nftables table in the node's firewall, hence `NET_ADMIN`),
+ * as the `lb` security group does on OpenStack.
+ */
 export function renderKeepalived(input: RenderInput, stack: StackFacts): ComposeFile {
   const { config } = input;
   if (!input.keepalived) {
@@ -35,7 +32,6 @@ export function renderKeepalived(input: RenderInput, stack: StackFacts): Compose
         },
         networks: ["host"],
         cap_add: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
-        secrets: secretRefs(stack.secrets),
         // Healthy while s6 has keepalived up (the image has no HEALTHCHECK of its own).
         healthcheck: health(["CMD-SHELL", "s6-svstat -o up /run/service/keepalived | grep -qx true"], "10s"),
         stop_grace_period: "10s",
@@ -51,6 +47,5 @@ export function renderKeepalived(input: RenderInput, stack: StackFacts): Compose
       },
     },
     networks: { host: { external: true, name: "host" } },
-    secrets: topSecrets(input, stack.secrets),
   };
 }
