@@ -18,7 +18,6 @@ export const SECRET_KEYS = [
   "mysqlRootPassword",
   "mysqlPassword",
   "statsPassword",
-  "keepalivedPassword",
   "consulGossipKey",
   "consulMasterToken",
   "consulAgentToken",
@@ -38,8 +37,6 @@ export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
   mysqlRootPassword: "MariaDB root password; generated (32 characters) when unset.",
   mysqlPassword: "Password of the application's MariaDB user (`mysql.user`); generated when unset.",
   statsPassword: "HAProxy stats page password (`haproxy.statsUser`); generated when unset.",
-  keepalivedPassword:
-    "keepalived VRRP password: at least 8 characters, only `A-Z a-z 0-9 + / = _ . -` (keepalived.conf's `auth_pass`; VRRP uses the first 8); generated when unset.",
   consulGossipKey:
     "Consul gossip encryption key: 32 bytes in base64 (`consul keygen`); generated when unset.",
   consulMasterToken: "Consul initial management ACL token (a UUID); generated when unset.",
@@ -189,6 +186,39 @@ const webappSchema = z.strictObject({
     .describe("Seconds a stopping replica has to drain in-flight requests."),
 });
 
+/**
+ * Per client address limits at HAProxy's public frontend (docs/edge.md, "Per-source
+ * limits"). The defaults let many users share one address (an office or carrier NAT)
+ * and stop one source from flooding: 1000 requests in 10 s is 100 req/s sustained, far
+ * above a person's page views, and caps the session rows one source makes Galera
+ * replicate; 200 connections at once is 200 browsers (one HTTP/2 connection each) behind
+ * one address, and one source can hold at most 5 % of HAProxy's `maxconn 4096`.
+ */
+const rateLimitSchema = z.strictObject({
+  enabled: z
+    .boolean({ error: "expected true or false" })
+    .optional()
+    .describe(
+      "Limit requests and connections per client address. Unset: on where HAProxy sees each client's own address (`openstack`, `lab`), off on `local` (clients on the machine reach it through Docker's port proxy, all from one address: a per-source limit would be site-wide), where true is refused.",
+    ),
+  requestsPer10s: z
+    .int({ error: "expected a whole number of requests" })
+    .min(0, { error: "expected 0 (no request limit) or more requests" })
+    .max(1000000, { error: "expected at most 1000000 requests per 10 s" })
+    .default(1000)
+    .describe(
+      "Requests one client address may send in any 10 s (all paths); beyond it HAProxy answers 429 with `Retry-After: 10` until its rate falls back. 0: no request limit.",
+    ),
+  connections: z
+    .int({ error: "expected a whole number of connections" })
+    .min(0, { error: "expected 0 (no connection limit) or more connections" })
+    .max(4096, { error: "expected at most 4096 connections (HAProxy's maxconn: more could never be open)" })
+    .default(200)
+    .describe(
+      "Connections one client address may hold open at once; a connection beyond it is closed before TLS. 0: no connection limit.",
+    ),
+});
+
 const haproxySchema = z.strictObject({
   httpPort: port.default(80).describe("Public HTTP port published on the load-balancer nodes."),
   httpsPort: port
@@ -223,6 +253,9 @@ const haproxySchema = z.strictObject({
   metricsUser: name
     .default("metrics")
     .describe("Read-only user for HAProxy's Prometheus metrics on the stats port (`/metrics`)."),
+  rateLimit: rateLimitSchema
+    .prefault({})
+    .describe("Per client address limits on the public ports (not the stats, metrics or health ports)."),
 });
 
 const mysqlSchema = z.strictObject({
@@ -504,6 +537,11 @@ export interface TargetTraits {
   readonly multiNode: boolean;
   /** A virtual IP exists that keepalived can move between the `lb` nodes. */
   readonly virtualIp: boolean;
+  /**
+   * HAProxy sees each client's own address (host-mode ports reached from other machines),
+   * so a per-source limit (`haproxy.rateLimit`) limits one source, not the whole site.
+   */
+  readonly clientAddresses: boolean;
   /** Images are pushed to `images.registry`, where every node pulls them. */
   readonly pushesImages: boolean;
   /** The target runs its own registry for the images (`images.registry` must stay unset). */
@@ -516,6 +554,7 @@ export const TARGETS = {
     description: "the local Docker engine (one-node Swarm)",
     multiNode: false,
     virtualIp: false,
+    clientAddresses: false,
     pushesImages: false,
   },
   openstack: {
@@ -523,6 +562,7 @@ export const TARGETS = {
     section: { key: "openstack", hint: "externalNetwork, image, flavors, sshPublicKey" },
     multiNode: true,
     virtualIp: true,
+    clientAddresses: true,
     pushesImages: true,
   },
   lab: {
@@ -531,6 +571,7 @@ export const TARGETS = {
     section: { key: "lab", hint: "subnetCidr, sshPort, registryPort" },
     multiNode: true,
     virtualIp: true,
+    clientAddresses: true,
     pushesImages: false,
     ownRegistry: true,
   },
@@ -683,6 +724,12 @@ export function crossFieldIssues(c: RawConfig): Issue[] {
       path: ["haproxy", "metricsUser"],
       message: `expected a user other than flotilla:haproxy.statsUser ('${c.haproxy.statsUser}'): the read-only metrics user and the stats admin are two HAProxy users with their own passwords`,
       input: c.haproxy.metricsUser,
+    });
+  if (c.haproxy.rateLimit.enabled && !traits.clientAddresses)
+    issues.push({
+      path: ["haproxy", "rateLimit", "enabled"],
+      message: `expected false or unset when target is '${c.target}': clients on this machine reach HAProxy through Docker's port proxy, all from one address, so a per-source limit would limit the whole site (it applies on ${oneOf(TARGET_NAMES.filter((t) => TARGETS[t].clientAddresses))})`,
+      input: c.haproxy.rateLimit.enabled,
     });
   const consul = consulBuild(c);
   if (consul.source === "debian-archive" && consul.version !== DEBIAN_ARCHIVE_CONSUL_VERSION)

@@ -1,3 +1,4 @@
+import { backendSlots, type FlotillaConfig, TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
 import {
   consulJoin,
@@ -23,7 +24,7 @@ export const HAPROXY_UID = 980;
  * kept; the routing mesh would need IPVS, which some kernels, this project's CI among
  * them, do not have), so the old task must stop first, one node at a time:
  * - with keepalived: a stopping HAProxy keeps serving for `grace` while its health URI
- *   answers 503, so keepalived (1 s checks, 2 failures) moves the VIP to a peer before
+ *   answers 503, so keepalived (0.5 s checks, 2 failures) moves the VIP to a peer before
  *   this node stops accepting: no request is lost;
  * - without (one node): nothing can take the traffic meanwhile; no grace, so the port is
  *   closed for as short a time as possible (measured in docs/edge.md).
@@ -40,6 +41,25 @@ export function haproxyRollout(input: RenderInput): {
     endpoint: "dnsrr",
     grace: input.config.keepalived.enabled ? "5s" : "0s",
   };
+}
+
+/**
+ * The per-source limits HAProxy applies on its public ports (`haproxy.rateLimit`; 0 is
+ * off). Only where HAProxy sees each client's own address: host-mode ports on a target
+ * whose clients come from other machines. On `local` (clients on the machine come through
+ * Docker's port proxy, all from one address), or were the ports ever published through
+ * the routing mesh (every client the ingress gateway's address), a per-source limit would
+ * limit the whole site, so it is off there (docs/edge.md, "Per-source limits").
+ */
+export function haproxyRateLimit(
+  config: FlotillaConfig,
+  mode: ComposePort["mode"],
+): { requestsPer10s: number; connections: number } {
+  const { enabled, requestsPer10s, connections } = config.haproxy.rateLimit;
+  const seesClients = TARGETS[config.target].clientAddresses && mode === "host";
+  return (enabled ?? true) && seesClients
+    ? { requestsPer10s, connections }
+    : { requestsPer10s: 0, connections: 0 };
 }
 
 /**
@@ -60,6 +80,7 @@ export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFil
     mode: rollout.mode,
   });
   const owner = String(HAPROXY_UID);
+  const limit = haproxyRateLimit(config, rollout.mode);
   return {
     version: "3.8",
     services: {
@@ -76,6 +97,10 @@ export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFil
           HAPROXY_REDIRECT_HTTP: String(config.haproxy.redirectHttp),
           HAPROXY_HSTS_MAX_AGE: String(config.haproxy.hstsMaxAge),
           HAPROXY_STOP_GRACE: rollout.grace,
+          HAPROXY_RATE_LIMIT_REQUESTS: String(limit.requestsPer10s),
+          HAPROXY_RATE_LIMIT_CONNECTIONS: String(limit.connections),
+          // Room for every replica twice over (a rolling update's new tasks beside the old).
+          HAPROXY_BACKEND_SLOTS: String(backendSlots(config)),
           WEBAPP_SERVICE: "webapp",
         },
         networks: [...stack.networks],

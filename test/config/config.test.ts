@@ -449,30 +449,13 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
     expect(dataPathProblem("/var/lib/mysql")).toBeUndefined();
   });
 
-  it.each([
-    ["with a space", "pass word123"],
-    ["with '#' (a comment in keepalived.conf)", "pass#word123"],
-    ["with '!' (a comment in keepalived.conf)", "pass!word123"],
-    ["with a quote", 'pass"word123'],
-    ["not ASCII", "pässwörd123"],
-  ])("a keepalived password %s, never echoed", (_what, value) => {
+  it("the retired keepalived password (VRRPv3 has none) is refused with the command that drops it, never echoed", () => {
     const line = onlyProblem(
-      stackConfig("dev", { "flotilla:keepalivedPassword": value }),
+      stackConfig("dev", { "flotilla:keepalivedPassword": "Ab3+/=_.secret" }),
       "flotilla:keepalivedPassword",
-      /expected only the characters A-Z a-z 0-9 \+ \/ = _ \. - \(keepalived\.conf's auth_pass.*not shown: it is a secret/,
+      /no longer used \(keepalived speaks VRRPv3, which has no password;.*\); remove it with `pulumi config rm flotilla:keepalivedPassword`$/,
     );
-    expect(line).not.toContain(value);
-  });
-
-  it("a keepalived password shorter than the 8 characters VRRP uses; 8 plain ones are fine", () => {
-    onlyProblem(
-      stackConfig("dev", { "flotilla:keepalivedPassword": "abc123" }),
-      "flotilla:keepalivedPassword",
-      /expected at least 8 characters \(VRRP uses the first 8\), got 6/,
-    );
-    expect(parseConfig(stackConfig("dev", { "flotilla:keepalivedPassword": "Ab3+/=_." })).secrets).toEqual({
-      keepalivedPassword: "Ab3+/=_.",
-    });
+    expect(line).not.toContain("Ab3+/=_.secret");
   });
 
   it.each([
@@ -682,6 +665,49 @@ describe("issue 13: every bad setting is refused by the schema, naming its key, 
     expect(() => parseConfig(stackConfig("dev", { "flotilla:webapp": { replicas: 0 } }))).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe("haproxy.rateLimit: per client address limits (issue 23)", () => {
+  const rateLimit = (stack: string, overrides: Record<string, unknown> = {}) =>
+    parseConfig(stack === "helion" ? helion(overrides) : stackConfig(stack, overrides)).config.haproxy
+      .rateLimit;
+
+  it("defaults: 1000 requests per 10 s and 200 connections per address, on by the target unless set", () => {
+    expect(rateLimit("helion")).toEqual({ requestsPer10s: 1000, connections: 200 });
+    // The committed files say what their load needs: off on dev, far above the lab's load.
+    expect(rateLimit("dev")).toEqual({ enabled: false, requestsPer10s: 1000, connections: 200 });
+    expect(rateLimit("lab")).toEqual({ requestsPer10s: 20000, connections: 2000 });
+    expect(rateLimit("dev", { "flotilla:haproxy": { rateLimit: { connections: 0 } } })).toEqual({
+      requestsPer10s: 1000,
+      connections: 0,
+    });
+  });
+
+  it.each([
+    [{ requestsPer10s: -1 }, "requestsPer10s", /expected 0 \(no request limit\) or more requests, got -1/],
+    [{ requestsPer10s: 2.5 }, "requestsPer10s", /expected a whole number of requests, got 2\.5/],
+    [{ requestsPer10s: 2000000 }, "requestsPer10s", /expected at most 1000000 requests per 10 s/],
+    [{ connections: -5 }, "connections", /expected 0 \(no connection limit\) or more connections, got -5/],
+    [{ connections: 5000 }, "connections", /expected at most 4096 connections \(HAProxy's maxconn/],
+    [{ connections: "many" }, "connections", /expected a whole number of connections, got "many"/],
+    [{ enabled: "yes" }, "enabled", /expected true or false, got "yes"/],
+    [{ requests: 10 }, "requests", /unknown key/],
+  ])("haproxy.rateLimit = %j is refused at its key", (value, key, message) => {
+    onlyProblem(
+      helion({ "flotilla:haproxy": { rateLimit: value } }),
+      `flotilla:haproxy.rateLimit.${key}`,
+      message,
+    );
+  });
+
+  it("enabled: true on local is refused: every local client reaches HAProxy from one address", () => {
+    onlyProblem(
+      stackConfig("dev", { "flotilla:haproxy": { rateLimit: { enabled: true } } }),
+      "flotilla:haproxy.rateLimit.enabled",
+      /expected false or unset when target is 'local': clients on this machine reach HAProxy through Docker's port proxy, all from one address, so a per-source limit would limit the whole site \(it applies on 'openstack' or 'lab'\), got true$/,
+    );
+    expect(() => parseConfig(helion({ "flotilla:haproxy": { rateLimit: { enabled: true } } }))).not.toThrow();
   });
 });
 

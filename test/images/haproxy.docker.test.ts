@@ -9,11 +9,16 @@
 // password, /metrics for the metrics user only; headless Chromium loads the stats page
 // (screenshot in test/artifacts; docs/img/stats-https.png with FLOTILLA_UPDATE_SCREENSHOTS=1); no process is root or holds a capability;
 // the JSON access log; s6 brings each killed process back within a second; `docker
-// stop` exits 0 in time.
+// stop` exits 0 in time. Per-source limits (a second HAProxy with them on): a burst from
+// one address gets 429 after the first N while another address is served, connections
+// over the cap are closed before TLS while another address connects, the health, stats
+// and metrics ports are not limited; with the limits off (the image's default) the same
+// burst gets no 429.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
@@ -54,6 +59,9 @@ const NET = "flotilla-haproxy-net";
 const DB = "flotilla-haproxy-db";
 const CONSUL = "flotilla-haproxy-consul";
 const LB = "flotilla-haproxy-lb";
+/** A second HAProxy with the per-source limits on, small enough to reach in a test. */
+const LIMITED = "flotilla-haproxy-lb-limited";
+const LIMIT = { requestsPer10s: 20, connections: 5 };
 const web = (n: number): string => `flotilla-haproxy-web${n}`;
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -93,26 +101,21 @@ describeWithDocker("haproxy image", () => {
       .slice(-80)
       .join("\n");
 
-  beforeAll(async () => {
-    cleanup(SUITE);
-    buildImages(["s6-base", "consul", "mysql", "webapp", "haproxy"]);
-    network(SUITE, NET);
-    await startMysql(SUITE, DB, NET, secrets.dir);
-    consulApi = await startConsulServer(SUITE, CONSUL, NET);
-    startWeb(1);
-    startWeb(2);
+  /** An HAProxy container as the stack runs it, its ports on 127.0.0.1; waits until healthy. */
+  const startLb = async (name: string, env: string[] = []): Promise<void> => {
     docker([
       "run",
       "-d",
       "--name",
-      LB,
+      name,
       "--hostname",
-      LB,
+      name,
       "--network",
       NET,
       ...labels(SUITE),
       "-e",
       `CONSUL_RETRY_JOIN=${CONSUL}`,
+      ...env,
       // As the stack runs it (components/stacks/renderHaproxy.ts).
       "--user",
       "980:980",
@@ -131,7 +134,18 @@ describeWithDocker("haproxy image", () => {
       "127.0.0.1::8405",
       image("haproxy"),
     ]);
-    await waitHttp(`http://${published(LB, 8405)}/healthz`, 200, 60_000);
+    await waitHttp(`http://${published(name, 8405)}/healthz`, 200, 60_000);
+  };
+
+  beforeAll(async () => {
+    cleanup(SUITE);
+    buildImages(["s6-base", "consul", "mysql", "webapp", "haproxy"]);
+    network(SUITE, NET);
+    await startMysql(SUITE, DB, NET, secrets.dir);
+    consulApi = await startConsulServer(SUITE, CONSUL, NET);
+    startWeb(1);
+    startWeb(2);
+    await startLb(LB);
   });
 
   afterAll(() => {
@@ -167,6 +181,20 @@ describeWithDocker("haproxy image", () => {
     const redirect = check(["-e", "HAPROXY_REDIRECT_HTTP=yes"]);
     expect(redirect.status).not.toBe(0);
     expect(redirect.stderr).toContain("HAPROXY_REDIRECT_HTTP must be true or false, not 'yes'");
+    // The per-source limits on: still no warning; a malformed one refused by name.
+    const limited = check([
+      "-e",
+      "HAPROXY_RATE_LIMIT_REQUESTS=1000",
+      "-e",
+      "HAPROXY_RATE_LIMIT_CONNECTIONS=200",
+    ]);
+    expect(limited.stderr + limited.stdout).not.toMatch(/ALERT|WARNING/);
+    expect(limited.status).toBe(0);
+    const badLimit = check(["-e", "HAPROXY_RATE_LIMIT_CONNECTIONS=010"]);
+    expect(badLimit.status).not.toBe(0);
+    expect(badLimit.stderr).toContain(
+      "HAPROXY_RATE_LIMIT_CONNECTIONS must be 0 (off) or a whole number without leading zeros, not '010'",
+    );
     const noCert = check(["-e", "HAPROXY_SECRETS_DIR=/nonexistent"]);
     expect(noCert.status).not.toBe(0);
     expect(noCert.stderr).toMatch(/secret \/nonexistent\/haproxy_stats_password is missing/);
@@ -273,6 +301,119 @@ describeWithDocker("haproxy image", () => {
       `haproxy: ${web(3)} passing its check ${passing - started} ms after docker run, served ${served - passing} ms after that (${served - started} ms in all)`,
     );
     expect(served - passing).toBeLessThan(5000);
+  });
+
+  /** `count` HTTPS requests to `url` one after another, each on a fresh connection: their statuses. */
+  const burst = async (url: string, count: number): Promise<number[]> => {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++) statuses.push((await get(url)).status);
+    return statuses;
+  };
+  /** A request from another source address: curl in the unlimited HAProxy's container, on the same network. */
+  const fromOtherSource = (url: string): string =>
+    docker(["exec", LB, "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url]);
+  /** A TLS connection to 127.0.0.1:port held open: resolves once the handshake is done, rejects if HAProxy closes it first. */
+  const holdTls = (tlsPort: number): Promise<TLSSocket> =>
+    new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: "127.0.0.1", port: tlsPort, servername: "localhost", ca: cert.cert });
+      socket.setTimeout(5000, () => socket.destroy(new Error("no TLS handshake in 5 s")));
+      socket.once("secureConnect", () => {
+        socket.setTimeout(0);
+        socket.on("error", () => {});
+        resolve(socket);
+      });
+      socket.once("error", reject);
+      socket.once("close", () => reject(new Error("closed before the TLS handshake")));
+    });
+
+  it("per-source request rate: the first N requests of a burst from one address pass, the rest get 429, another address is served", async () => {
+    await startLb(LIMITED, [
+      "-e",
+      `HAPROXY_RATE_LIMIT_REQUESTS=${LIMIT.requestsPer10s}`,
+      "-e",
+      `HAPROXY_RATE_LIMIT_CONNECTIONS=${LIMIT.connections}`,
+    ]);
+    const site = `https://${published(LIMITED, 8443)}/`;
+    const metricsUser = `metrics:${passwords.haproxy_metrics_password}`;
+    const metricsUrl = `https://${published(LIMITED, 8404)}/metrics`;
+    // Ready once it has a replica up; asked on the stats port, which no limit counts.
+    await eventually("a replica up behind the limited HAProxy", 60_000, async () => {
+      const m = await get(metricsUrl, { auth: metricsUser });
+      return /^haproxy_backend_active_servers\{proxy="webapp"\} [1-9]/m.test(m.body) ? true : undefined;
+    });
+    const started = Date.now();
+    const statuses = await burst(site, 2 * LIMIT.requestsPer10s);
+    const burstMs = Date.now() - started;
+    const passed = statuses.filter((s) => s === 200).length;
+    const limited = statuses.filter((s) => s === 429).length;
+    // Under the limit every request is served; past it, every one is refused.
+    expect(statuses.slice(0, LIMIT.requestsPer10s)).toEqual(Array(LIMIT.requestsPer10s).fill(200));
+    expect(statuses.slice(LIMIT.requestsPer10s)).toEqual(Array(LIMIT.requestsPer10s).fill(429));
+    const refused = await get(site);
+    expect(refused.status).toBe(429);
+    expect(refused.headers["retry-after"]).toBe("10");
+    expect(refused.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(refused.body)).toEqual({ error: "too many requests" });
+    expect(refused.headers["strict-transport-security"]).toBe("max-age=31536000");
+    // Another address is served meanwhile; this one is still refused.
+    expect(fromOtherSource(`https://${LIMITED}:8443/`)).toBe("200");
+    expect((await get(site)).status).toBe(429);
+    // Health, stats and metrics are other frontends: keepalived, Docker and Prometheus are never limited.
+    expect((await http(`http://${published(LIMITED, 8405)}/healthz`)).status).toBe(200);
+    expect((await get(metricsUrl, { auth: metricsUser })).status).toBe(200);
+    const clients = docker(["logs", LIMITED])
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { client: string; status: number; frontend: string })
+      .filter((e) => e.frontend === "public~");
+    const limitedFrom = new Set(clients.filter((e) => e.status === 429).map((e) => e.client));
+    const servedFrom = new Set(clients.filter((e) => e.status === 200).map((e) => e.client));
+    console.log(
+      `haproxy: limit ${LIMIT.requestsPer10s} per 10 s: a burst of ${statuses.length} in ${burstMs} ms from one address, ${passed} served then ${limited} answered 429; 429s to ${[...limitedFrom].join(", ")}, served ${[...servedFrom].join(", ")}`,
+    );
+    expect(limitedFrom.size).toBe(1);
+    expect(servedFrom.size).toBe(2);
+  }, 120_000);
+
+  it("per-source connection cap: connections over it are closed before TLS, another address still connects", async () => {
+    const tlsPort = port(LIMITED, 8443);
+    const held: TLSSocket[] = [];
+    try {
+      for (let i = 0; i < LIMIT.connections; i++) held.push(await holdTls(tlsPort));
+      const heldBefore = held.length;
+      const over = await Promise.allSettled([holdTls(tlsPort), holdTls(tlsPort)]);
+      for (const o of over) if (o.status === "fulfilled") held.push(o.value);
+      const refused = over.filter((o) => o.status === "rejected").map((o) => String(o.reason));
+      // Another address gets a connection (and a page) meanwhile.
+      const other = fromOtherSource(`https://${LIMITED}:8443/healthz`);
+      // One held connection closed: this address may open one again.
+      held.shift()?.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await holdTls(tlsPort).then(
+        (s) => {
+          held.push(s);
+          return true;
+        },
+        () => false,
+      );
+      console.log(
+        `haproxy: cap ${LIMIT.connections} connections: ${heldBefore} held, ${refused.length} of 2 more refused (${refused[0]}); another address answered ${other}; one closed, a new one ${again ? "accepted" : "refused"}`,
+      );
+      expect(refused).toHaveLength(2);
+      expect(other).toBe("200");
+      expect(again).toBe(true);
+    } finally {
+      for (const s of held) s.destroy();
+      docker(["rm", "-f", LIMITED]);
+    }
+  }, 60_000);
+
+  it("with the limits off (the image's default), the same burst from one address gets no 429", async () => {
+    const statuses = await burst(lb("/"), 2 * LIMIT.requestsPer10s);
+    console.log(
+      `haproxy: limits off: a burst of ${statuses.length}, ${statuses.filter((s) => s === 200).length} served, ${statuses.filter((s) => s === 429).length} answered 429`,
+    );
+    expect(statuses).toEqual(Array(statuses.length).fill(200));
   });
 
   it("loses no request when a replica is stopped under 50 req/s of HTTPS for 10 s", async () => {

@@ -23,6 +23,7 @@ import {
   secretName,
   swarmLiteral,
 } from "../../components/stacks";
+import { haproxyRateLimit } from "../../components/stacks/renderHaproxy";
 import { stackConfig } from "../support/pulumi";
 
 const images = {
@@ -171,6 +172,37 @@ describe("stack documents", () => {
     });
     expect(Number.parseInt(webapp.stop_grace_period, 10)).toBeGreaterThan(25);
     expect(webapp.environment.WEBAPP_DRAIN_SECONDS).toBe("25");
+  });
+
+  it("HAProxy's per-source limits: where it sees clients' own addresses, off on local and through the routing mesh", () => {
+    const limits = (c: FlotillaConfig) => {
+      const env = service(renderStack("haproxy", input(c))).environment;
+      return [env.HAPROXY_RATE_LIMIT_REQUESTS, env.HAPROXY_RATE_LIMIT_CONNECTIONS];
+    };
+    expect(limits(config("helion"))).toEqual(["1000", "200"]);
+    expect(limits(parseConfig(stackConfig("lab")).config)).toEqual(["20000", "2000"]);
+    // local: the committed file says off, and unset is off too (one address for every local client).
+    expect(limits(config("dev"))).toEqual(["0", "0"]);
+    expect(limits(config("dev", { "flotilla:haproxy": { rateLimit: undefined } }))).toEqual(["0", "0"]);
+    const tuned = { "flotilla:haproxy": { rateLimit: { requestsPer10s: 50, connections: 0 } } };
+    expect(limits(config("helion", tuned))).toEqual(["50", "0"]);
+    expect(limits(config("helion", { "flotilla:haproxy": { rateLimit: { enabled: false } } }))).toEqual([
+      "0",
+      "0",
+    ]);
+    // Ports through the ingress mesh would show every client as the gateway: no limit then.
+    expect(haproxyRateLimit(config("helion"), "ingress")).toEqual({ requestsPer10s: 0, connections: 0 });
+    expect(haproxyRateLimit(config("helion"), "host")).toEqual({ requestsPer10s: 1000, connections: 200 });
+  });
+
+  it("HAProxy's backend slots follow the replicas (twice over, at least 10): a replica past the image's 10 would get no traffic", () => {
+    const slots = (replicas: number) =>
+      service(renderStack("haproxy", input(config("helion", { "flotilla:webapp": { replicas } }))))
+        .environment.HAPROXY_BACKEND_SLOTS;
+    expect(slots(2)).toBe("10");
+    expect(slots(5)).toBe("10");
+    expect(slots(6)).toBe("12");
+    expect(slots(40)).toBe("80");
   });
 
   it("services find each other by full Swarm service name", () => {

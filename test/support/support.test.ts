@@ -244,6 +244,7 @@ describe("config loader and images", () => {
       httpPort: 8080,
       httpsPort: 8443,
       statsPort: 8404,
+      rateLimit: { enabled: false },
       redirectHttp: false,
     });
     expect(JSON.parse(raw["flotilla:webapp"])).toEqual({ replicas: 2 });
