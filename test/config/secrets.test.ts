@@ -1,47 +1,18 @@
 // The secrets the stacks get: each Docker secret target has a Secrets output, HAProxy's
 // certificate is self-signed (for the public address and haproxy.tlsNames) or the
 // operator's, the certificate pair is all-or-nothing, and no key appears in plaintext.
-import { execFileSync } from "node:child_process";
 import { createHash, createHmac, randomBytes, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { haproxyPem, Secrets, subjectAltNames } from "../../components/secrets";
 import { SECRET_SOURCES, secretName } from "../../components/stacks";
+import { opensslCert } from "../support/certs";
 import { evaluate, evaluateStack, resolved, stackConfig } from "../support/pulumi";
 
-/** A certificate and its key from openssl (a temporary directory, removed at once). */
+/** A certificate and its key from openssl (no subjectAltName: the operator's own certificate). */
 function opensslCertificate(days = 30, cn = "shop.example.org"): { certificate: string; key: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "flotilla-config-cert-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        path.join(dir, "key.pem"),
-        "-out",
-        path.join(dir, "cert.pem"),
-        "-days",
-        String(days),
-        "-subj",
-        `/CN=${cn}`,
-      ],
-      { stdio: "ignore" },
-    );
-    const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
-    return { certificate: read("cert.pem"), key: read("key.pem") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { cert, key } = opensslCert({ days, commonName: cn });
+  return { certificate: cert, key };
 }
 
 function problemsOf(raw: Record<string, string>): string[] {

@@ -16,21 +16,12 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { networkName, PORTS, type StackName, serviceName } from "../../components/stacks";
-import {
-  containers,
-  deploy,
-  type E2eEnv,
-  type LoadStats,
-  ok,
-  publishedPort,
-  randomSecrets,
-  removeStacks,
-  run,
-  startLoad,
-  until,
-} from "../e2e/lib";
+import { type E2eEnv, type LoadStats, startLoad, until } from "../e2e/lib";
+import { containers, deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, certificateOf, request } from "../support/https";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
 import { ROOT, stackConfig } from "../support/pulumi";
 
 const PREFIX = "flotilla-disc";
@@ -83,14 +74,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
   const env: E2eEnv = {
     prefix: PREFIX,
     config: configFor(1, REPLICAS),
-    images: {
-      consul: `flotilla/consul:${VERSION}`,
-      mysql: `flotilla/mysql:${VERSION}`,
-      webapp: `flotilla/webapp:${VERSION}`,
-      haproxy: `flotilla/haproxy:${VERSION}`,
-      keepalived: `flotilla/keepalived:${VERSION}`,
-      prometheus: `flotilla/prometheus:${VERSION}`,
-    },
+    images: stackImages(),
     secrets,
   };
   let servers = 1;

@@ -10,23 +10,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { PORTS, type StackName, serviceName } from "../../components/stacks";
 import type { BenchResult } from "../../tools/bench/report";
+import { containers, deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, certificateOf, request } from "../support/https";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
 import { ROOT, stackConfig } from "../support/pulumi";
-import {
-  Client,
-  containers,
-  deploy,
-  type E2eEnv,
-  type LoadStats,
-  ok,
-  publishedPort,
-  randomSecrets,
-  removeStacks,
-  run,
-  startLoad,
-  until,
-} from "./lib";
+import { Client, type E2eEnv, type LoadStats, startLoad, until } from "./lib";
 
 const PREFIX = "flotilla-e2e";
 const ARTIFACTS = path.join(ROOT, "test", "artifacts");
@@ -117,14 +107,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
   const env: E2eEnv = {
     prefix: PREFIX,
     config: devConfig({}),
-    images: {
-      consul: `flotilla/consul:${VERSION}`,
-      mysql: `flotilla/mysql:${VERSION}`,
-      webapp: `flotilla/webapp:${VERSION}`,
-      haproxy: `flotilla/haproxy:${VERSION}`,
-      keepalived: `flotilla/keepalived:${VERSION}`,
-      prometheus: `flotilla/prometheus:${VERSION}`,
-    },
+    images: stackImages(),
     secrets,
   };
   let base = "";

@@ -10,18 +10,11 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { networkName } from "../../components/stacks";
-import {
-  containers,
-  deploy,
-  type E2eEnv,
-  ok,
-  publishedPort,
-  randomSecrets,
-  removeStacks,
-  run,
-  until,
-} from "../e2e/lib";
+import { type E2eEnv, until } from "../e2e/lib";
+import { containers, deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
 import { stackConfig } from "../support/pulumi";
 import { https, makeCert } from "./tlsSupport";
 
@@ -36,15 +29,7 @@ describeWithDocker("edge: the haproxy stack on the local Swarm", () => {
   const env: E2eEnv = {
     prefix: PREFIX,
     config: { ...config, consul: { ...config.consul, servers: 1 } },
-    images: {
-      consul: "flotilla/consul:0.1.0",
-      mysql: "flotilla/mysql:0.1.0",
-      webapp: "flotilla/webapp:0.1.0",
-      haproxy: "flotilla/haproxy:0.1.0",
-      keepalived: "flotilla/keepalived:0.1.0",
-      // Not deployed here; the type lists every image.
-      prometheus: "flotilla/prometheus:0.1.0",
-    },
+    images: stackImages(),
     secrets: { ...randomSecrets(), tlsPem: first.pem },
   };
   const figures: Record<string, number> = {};

@@ -4,11 +4,12 @@
 // `openssl s_client` handshakes.
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request } from "node:https";
 import path from "node:path";
 import { HAPROXY_UID } from "../../components/stacks/renderHaproxy";
+import { opensslCert } from "../support/certs";
 
 export interface TestCert {
   /** The certificate (PEM), also the CA the clients trust. */
@@ -19,40 +20,10 @@ export interface TestCert {
   fingerprint: string;
 }
 
-/** A fresh self-signed EC certificate for localhost and 127.0.0.1 (openssl, in /dev/shm). */
+/** A fresh self-signed EC certificate for localhost and 127.0.0.1 (openssl; the key never on disk). */
 export function makeCert(commonName: string): TestCert {
-  const dir = mkdtempSync("/dev/shm/flotilla-edge-cert-");
-  try {
-    const r = spawnSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        path.join(dir, "key.pem"),
-        "-out",
-        path.join(dir, "cert.pem"),
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${commonName}`,
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { encoding: "utf8" },
-    );
-    if (r.status !== 0) throw new Error(`openssl req: ${r.stderr}`);
-    const cert = readFileSync(path.join(dir, "cert.pem"), "utf8");
-    const key = readFileSync(path.join(dir, "key.pem"), "utf8");
-    return { cert, pem: cert + key, fingerprint: new X509Certificate(cert).fingerprint256 };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { cert, pem } = opensslCert({ commonName, subjectAltName: "DNS:localhost,IP:127.0.0.1" });
+  return { cert, pem, fingerprint: new X509Certificate(cert).fingerprint256 };
 }
 
 /** Random passwords for the edge's two users. */
@@ -206,12 +177,7 @@ export function sClient(port: number, flags: string[]): { status: number; out: s
   return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
 }
 
-/** SHA-256 fingerprint (Node's AA:BB:... form) of the first certificate in PEM text. */
-export function pemFingerprint(text: string): string {
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text);
-  if (!m) throw new Error("no certificate in the output");
-  return new X509Certificate(m[0]).fingerprint256;
-}
+export { pemFingerprint } from "../support/certs";
 
 /** A short digest for printing a fingerprint. */
 export function short(fingerprint: string): string {

@@ -14,20 +14,12 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { mysqlHosts, PORTS, type StackName } from "../../components/stacks";
-import {
-  Client,
-  deploy,
-  type E2eEnv,
-  ok,
-  publishedPort,
-  randomSecrets,
-  removeStacks,
-  run,
-  startLoad,
-  until,
-} from "../e2e/lib";
+import { Client, type E2eEnv, startLoad, until } from "../e2e/lib";
 import { webappMetrics } from "../images/webappSupport";
+import { deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
 import { ROOT, stackConfig } from "../support/pulumi";
 
 const PREFIX = "glr";
@@ -67,14 +59,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
         "flotilla:webapp": { replicas: 2 },
       }),
     ).config,
-    images: {
-      consul: `flotilla/consul:${VERSION}`,
-      mysql: `flotilla/mysql:${VERSION}`,
-      webapp: `flotilla/webapp:${VERSION}`,
-      haproxy: `flotilla/haproxy:${VERSION}`,
-      keepalived: `flotilla/keepalived:${VERSION}`,
-      prometheus: `flotilla/prometheus:${VERSION}`,
-    },
+    images: stackImages(),
     secrets: randomSecrets(),
   };
   const services = mysqlHosts(PREFIX, env.config);

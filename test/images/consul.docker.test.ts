@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithDocker, docker } from "../support/docker";
+import { describeWithDocker, docker, runContainer } from "../support/docker";
 import { ROOT } from "../support/pulumi";
 import { buildImages, cleanup, image, labels, ramSecrets, tryExec, waitFor } from "./s6Support";
 
@@ -22,52 +22,34 @@ describeWithDocker("consul image: server cluster and client agents", () => {
 
   /** Run one of the three servers, its data on its own volume (also used to re-create one). */
   const runServer = (name: string): void => {
-    docker([
-      "run",
-      "-d",
-      "--name",
+    runContainer({
       name,
-      "--hostname",
-      name,
-      ...labels(SUITE),
-      "--network",
-      NET,
-      "--network-alias",
-      ALIAS,
-      "-e",
-      "CONSUL_BOOTSTRAP_EXPECT=3",
-      "-e",
-      `CONSUL_RETRY_JOIN=${ALIAS}`,
-      "-v",
-      `${name}-data:/consul/data`,
-      "-v",
-      `${secrets.dir}:/run/secrets:ro`,
-      image("consul"),
-    ]);
+      hostname: name,
+      suite: SUITE,
+      network: NET,
+      networkAlias: ALIAS,
+      env: ["CONSUL_BOOTSTRAP_EXPECT=3", `CONSUL_RETRY_JOIN=${ALIAS}`],
+      volumes: [`${name}-data:/consul/data`, `${secrets.dir}:/run/secrets:ro`],
+      image: image("consul"),
+    });
   };
 
   /** Run a client agent: the consul image with its server service swapped for the reusable client service. */
   const runClient = (name: string, secretDir: string): void => {
-    docker([
-      "run",
-      "-d",
-      "--name",
+    runContainer({
       name,
-      "--hostname",
-      name,
-      ...labels(SUITE),
-      "--network",
-      NET,
-      "-e",
-      `CONSUL_RETRY_JOIN=${ALIAS}`,
-      "-v",
-      `${secretDir}:/run/secrets:ro`,
-      "--entrypoint",
-      "sh",
-      image("consul"),
-      "-c",
-      "rm -rf /etc/services.d/consul && cp -a /usr/share/flotilla/services/consul-client /etc/services.d/consul && exec /usr/lib/flotilla/init",
-    ]);
+      hostname: name,
+      suite: SUITE,
+      network: NET,
+      env: [`CONSUL_RETRY_JOIN=${ALIAS}`],
+      volumes: [`${secretDir}:/run/secrets:ro`],
+      entrypoint: "sh",
+      image: image("consul"),
+      command: [
+        "-c",
+        "rm -rf /etc/services.d/consul && cp -a /usr/share/flotilla/services/consul-client /etc/services.d/consul && exec /usr/lib/flotilla/init",
+      ],
+    });
   };
 
   const aliveMembers = (): string[] =>

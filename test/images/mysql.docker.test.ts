@@ -5,7 +5,7 @@
 // shows in `docker inspect` or the logs.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithDocker, docker } from "../support/docker";
+import { describeWithDocker, docker, runContainer, runOnce } from "../support/docker";
 import {
   buildImages,
   cleanup,
@@ -30,23 +30,13 @@ describeWithDocker("mysql image (MariaDB)", () => {
   const secrets = ramSecrets({ mysql_root_password: rootPassword, mysql_password: appPassword });
 
   const run = (name: string, volume: string, env: string[] = []): void => {
-    docker([
-      "run",
-      "-d",
-      "--name",
+    runContainer({
       name,
-      ...labels(SUITE),
-      ...env.flatMap((e) => ["-e", e]),
-      "-e",
-      "MYSQL_DATABASE=appdb",
-      "-e",
-      "MYSQL_USER=app",
-      "-v",
-      `${volume}:/var/lib/mysql`,
-      "-v",
-      `${secrets.dir}:/run/secrets:ro`,
-      image("mysql"),
-    ]);
+      suite: SUITE,
+      env: [...env, "MYSQL_DATABASE=appdb", "MYSQL_USER=app"],
+      volumes: [`${volume}:/var/lib/mysql`, `${secrets.dir}:/run/secrets:ro`],
+      image: image("mysql"),
+    });
   };
   const healthy = (name: string): Promise<true> =>
     waitFor(`${name} healthy`, 120_000, () =>
@@ -119,19 +109,13 @@ describeWithDocker("mysql image (MariaDB)", () => {
   it("keeps the data when the container is re-created on the same volume (files owned by another uid), without re-initialising", async () => {
     docker(["rm", "-f", NAME]);
     // As if the files came from another host or image: another owner id.
-    docker([
-      "run",
-      "--rm",
-      ...labels(SUITE),
-      "-v",
-      `${VOLUME}:/data`,
-      "--entrypoint",
-      "chown",
-      image("mysql"),
-      "-R",
-      "12345:12345",
-      "/data",
-    ]);
+    runOnce({
+      suite: SUITE,
+      volumes: [`${VOLUME}:/data`],
+      entrypoint: "chown",
+      image: image("mysql"),
+      command: ["-R", "12345:12345", "/data"],
+    });
     run(NAME, VOLUME);
     await healthy(NAME);
     const logs = docker(["logs", NAME]);
@@ -157,34 +141,24 @@ describeWithDocker("mysql image (MariaDB)", () => {
   it("refuses to initialise a data dir that is not empty but holds no database", async () => {
     const volume = "flotilla-mysql-foreign";
     docker(["volume", "create", ...labels(SUITE), volume]);
-    docker([
-      "run",
-      "--rm",
-      ...labels(SUITE),
-      "-v",
-      `${volume}:/data`,
-      "--entrypoint",
-      "sh",
-      image("mysql"),
-      "-c",
-      "echo precious > /data/file",
-    ]);
+    runOnce({
+      suite: SUITE,
+      volumes: [`${volume}:/data`],
+      entrypoint: "sh",
+      image: image("mysql"),
+      command: ["-c", "echo precious > /data/file"],
+    });
     run("flotilla-mysql-foreign", volume);
     await waitFor("the refusal in the logs", 30_000, () =>
       /refusing to initialise/.test(docker(["logs", "flotilla-mysql-foreign"])) ? true : undefined,
     );
-    const files = docker([
-      "run",
-      "--rm",
-      ...labels(SUITE),
-      "-v",
-      `${volume}:/data`,
-      "--entrypoint",
-      "ls",
-      image("mysql"),
-      "-A",
-      "/data",
-    ]);
+    const files = runOnce({
+      suite: SUITE,
+      volumes: [`${volume}:/data`],
+      entrypoint: "ls",
+      image: image("mysql"),
+      command: ["-A", "/data"],
+    });
     expect(files.split("\n")).toEqual(["file"]);
   });
 

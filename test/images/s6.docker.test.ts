@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithDocker, docker } from "../support/docker";
+import { describeWithDocker, docker, runContainer } from "../support/docker";
 import {
   buildImages,
   cleanup,
@@ -48,16 +48,12 @@ describeWithDocker("s6 as PID 1 (s6-base, consul)", () => {
   });
 
   const runBase = (name: string): string => {
-    docker([
-      "run",
-      "-d",
-      "--name",
+    runContainer({
       name,
-      ...labels(SUITE),
-      "-v",
-      `${demoDir}:/etc/services.d/demo:ro`,
-      image("s6-base"),
-    ]);
+      suite: SUITE,
+      volumes: [`${demoDir}:/etc/services.d/demo:ro`],
+      image: image("s6-base"),
+    });
     return name;
   };
 

@@ -22,10 +22,8 @@ export function buildImages(names: string[]): string {
   return out;
 }
 
-/** Labels that mark a suite's resources: `flotilla.test=1` plus the suite's own name. */
-export function labels(suite: string): string[] {
-  return ["--label", "flotilla.test=1", "--label", `flotilla.suite=${suite}`];
-}
+// The suites' labels live with the other Docker helpers.
+export { labels } from "../support/docker";
 
 /** Remove this suite's containers, volumes and networks (and nothing else). */
 export function cleanup(suite: string): void {

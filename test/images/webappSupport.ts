@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { STACK_CATALOG } from "../../components/stacks/catalog";
 import { WEBAPP_METRICS_PORT, WEBAPP_USER } from "../../components/stacks/renderWebapp";
-import { docker } from "../support/docker";
+import { docker, runContainer } from "../support/docker";
 import { image, labels, waitFor } from "./s6Support";
 
 /** The secrets every web suite mounts at /run/secrets (random per run, in RAM). */
@@ -18,7 +18,6 @@ export function webSecrets(): Record<string, string> {
     mysql_root_password: randomBytes(18).toString("base64url"),
     mysql_password: randomBytes(18).toString("base64url"),
     haproxy_stats_password: randomBytes(18).toString("base64url"),
-    keepalived_password: randomBytes(6).toString("base64url"),
   };
 }
 
@@ -101,22 +100,14 @@ export async function startMysql(
   net: string,
   secretsDir: string,
 ): Promise<void> {
-  docker([
-    "run",
-    "-d",
-    "--name",
+  runContainer({
     name,
-    "--network",
-    net,
-    ...labels(suite),
-    "-e",
-    "MYSQL_DATABASE=app",
-    "-e",
-    "MYSQL_USER=app",
-    "-v",
-    `${secretsDir}:/run/secrets:ro`,
-    image("mysql"),
-  ]);
+    network: net,
+    suite,
+    env: ["MYSQL_DATABASE=app", "MYSQL_USER=app"],
+    volumes: [`${secretsDir}:/run/secrets:ro`],
+    image: image("mysql"),
+  });
   await waitFor(`${name} healthy`, 120_000, () =>
     docker(["inspect", "-f", "{{.State.Health.Status}}", name]) === "healthy" ? true : undefined,
   );
@@ -124,22 +115,15 @@ export async function startMysql(
 
 /** A one-server Consul cluster, its HTTP API published on loopback; waits for a leader. */
 export async function startConsulServer(suite: string, name: string, net: string): Promise<string> {
-  docker([
-    "run",
-    "-d",
-    "--name",
+  runContainer({
     name,
-    "--hostname",
-    name,
-    "--network",
-    net,
-    ...labels(suite),
-    "-e",
-    "CONSUL_BOOTSTRAP_EXPECT=1",
-    "-p",
-    "127.0.0.1::8500",
-    image("consul"),
-  ]);
+    hostname: name,
+    network: net,
+    suite,
+    env: ["CONSUL_BOOTSTRAP_EXPECT=1"],
+    publish: ["127.0.0.1::8500"],
+    image: image("consul"),
+  });
   const api = `http://${published(name, 8500)}`;
   await waitFor(`${name} leader`, 60_000, () => {
     const r = docker(["exec", name, "consul", "info"]);
@@ -199,27 +183,17 @@ export function startWebapp(
     ...(options.consul ? { CONSUL_RETRY_JOIN: options.consul } : {}),
     ...options.env,
   };
-  docker([
-    "run",
-    "-d",
-    "--name",
+  runContainer({
     name,
-    "--hostname",
-    name,
-    "--network",
-    net,
-    ...labels(suite),
-    ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-    "--read-only",
-    "--cap-drop",
-    "ALL",
-    "-v",
-    `${webappSecretsDir(secretsDir)}:/run/secrets:ro`,
-    ...(options.publish === false
-      ? []
-      : ["-p", "127.0.0.1::8080", "-p", `127.0.0.1::${WEBAPP_METRICS_PORT}`]),
-    image("webapp"),
-  ]);
+    hostname: name,
+    network: net,
+    suite,
+    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    flags: ["--read-only", "--cap-drop", "ALL"],
+    volumes: [`${webappSecretsDir(secretsDir)}:/run/secrets:ro`],
+    publish: options.publish === false ? [] : ["127.0.0.1::8080", `127.0.0.1::${WEBAPP_METRICS_PORT}`],
+    image: image("webapp"),
+  });
 }
 
 /** A replica's Prometheus text, fetched inside its container (no published port needed, e.g. on Swarm). */

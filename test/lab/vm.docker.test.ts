@@ -21,7 +21,7 @@ import {
   renderMetaData,
 } from "../../components/lab/vm";
 import { connectionLogin, renderCloudInit, sshCommandLine } from "../../components/swarm";
-import { describeWithDocker, docker } from "../support/docker";
+import { describeWithDocker, docker, removeSuiteContainers } from "../support/docker";
 import { ROOT } from "../support/pulumi";
 
 const PREFIX = `flotilla-labvm-${process.pid}`;
@@ -69,10 +69,7 @@ const cgroupsOf = (id: string) =>
 const sleep = (ms: number) => execFileSync("sleep", [String(ms / 1000)]);
 
 function cleanup(): void {
-  const ids = docker(["ps", "-aq", "--filter", `label=flotilla.suite=${PREFIX}`])
-    .split("\n")
-    .filter(Boolean);
-  if (ids.length > 0) docker(["rm", "-f", "-v", ...ids]);
+  removeSuiteContainers(PREFIX);
   spawnSync("docker", ["network", "rm", NET], { stdio: "ignore" });
   const volumes = docker(["volume", "ls", "-q", "--filter", `label=flotilla.suite=${PREFIX}`])
     .split("\n")

@@ -7,28 +7,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseConfig } from "../../components/config";
-import {
-  composeYaml,
-  DEPLOY_SCRIPT,
-  deployArgs,
-  deployStdin,
-  renderStack,
-  SECRET_SOURCES,
-  SECRET_TARGETS,
-  type SecretTarget,
-  STACK_NETWORKS,
-  STACK_SECRETS,
-  type StackName,
-  secretName,
-  serviceName,
-} from "../../components/stacks";
-import { containers, deploy, type E2eEnv, ok, randomSecrets, removeStacks, run, until } from "../e2e/lib";
+import { type StackName, serviceName } from "../../components/stacks";
+import { type E2eEnv, until } from "../e2e/lib";
+import { loadConfig } from "../support/config";
+import { containers, deploy, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
-import { ROOT, stackConfig } from "../support/pulumi";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
+import { ROOT } from "../support/pulumi";
 
 const PREFIX = "flotilla-mon";
-const VERSION = "0.1.0";
 const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const WATCHED: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 const JOBS = ["haproxy", "consul", "webapp", "mysql", "node", "prometheus"];
@@ -38,15 +26,8 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
   const secrets = randomSecrets();
   const env: E2eEnv = {
     prefix: PREFIX,
-    config: parseConfig(stackConfig("dev", { "flotilla:mysql": { dataPath: dataDir } })).config,
-    images: {
-      consul: `flotilla/consul:${VERSION}`,
-      mysql: `flotilla/mysql:${VERSION}`,
-      webapp: `flotilla/webapp:${VERSION}`,
-      haproxy: `flotilla/haproxy:${VERSION}`,
-      keepalived: `flotilla/keepalived:${VERSION}`,
-      prometheus: `flotilla/prometheus:${VERSION}`,
-    },
+    config: loadConfig("dev", { "flotilla:mysql": { dataPath: dataDir } }),
+    images: stackImages(),
     secrets,
   };
   const figures: Record<string, unknown> = {};
@@ -66,37 +47,15 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
 
   /** The monitoring stack as the catalog renders it, with a short alert `for:` and scrape interval. */
   async function deployMonitoring() {
-    const names = Object.fromEntries(
-      SECRET_TARGETS.map((t) => [
-        t,
-        secretName(PREFIX, t, secrets[SECRET_SOURCES[t]], secrets.secretNameKey),
-      ]),
-    ) as Record<SecretTarget, string>;
-    const document = renderStack("monitoring", {
-      config: env.config,
-      images: env.images,
-      secretNames: names,
-      prefix: PREFIX,
-      randomPorts: true,
-      containerLabels: { "flotilla.test": "1", "flotilla.suite": "monitoring" },
-    });
-    const prometheus = document.services.monitoring;
-    prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
-    prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
-    const stdin = deployStdin(
-      STACK_SECRETS.monitoring.map((t) => ({ name: names[t], value: secrets[SECRET_SOURCES[t]] })),
-      composeYaml(document),
-    );
-    const args = deployArgs({
-      prefix: PREFIX,
-      stack: "monitoring",
-      networks: STACK_NETWORKS.monitoring,
-      ensureDirs: [],
-      resolveImage: "never",
+    await deploy({ ...env, suite: "monitoring" }, "monitoring", {
+      edit: (document) => {
+        const prometheus = document.services.monitoring;
+        prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
+        prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
+      },
       waitSeconds: 180,
+      timeoutMs: 240_000,
     });
-    const r = await run("bash", [DEPLOY_SCRIPT, ...args], { input: stdin, timeoutMs: 240_000 });
-    if (r.code !== 0) throw new Error(`deploy of monitoring failed: ${r.stderr}\n${r.stdout}`);
   }
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type FlotillaConfig, parseConfig } from "../../components/config";
+import type { FlotillaConfig } from "../../components/config";
 import {
   expectedNodes,
   overlayNetworks,
@@ -14,22 +14,17 @@ import {
   STACK_SECRETS,
   stackSpec,
 } from "../../components/stacks";
+import { loadConfig } from "../support/config";
 import { dockerAvailable } from "../support/docker";
-import { ROOT, stackConfig } from "../support/pulumi";
+import { stackImages } from "../support/images";
+import { ROOT } from "../support/pulumi";
 
-const images = {
-  consul: "flotilla/consul:0.1.0",
-  mysql: "flotilla/mysql:0.1.0",
-  webapp: "flotilla/webapp:0.1.0",
-  haproxy: "flotilla/haproxy:0.1.0",
-  keepalived: "flotilla/keepalived:0.1.0",
-  prometheus: "flotilla/prometheus:0.1.0",
-};
+const images = stackImages();
 const secretNames = Object.fromEntries(
   SECRET_TARGETS.map((t) => [t, `flotilla-${t}-0123456789abcdef`]),
 ) as Record<SecretTarget, string>;
 const config = (stack: "dev" | "helion", overrides: Record<string, unknown> = {}): FlotillaConfig =>
-  parseConfig(stackConfig(stack, overrides)).config;
+  loadConfig(stack, overrides);
 const render = (c: FlotillaConfig, extra: { prefix?: string; randomPorts?: boolean } = {}) =>
   renderStack("monitoring", { config: c, images, secretNames, ...extra });
 

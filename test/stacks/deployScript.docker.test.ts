@@ -10,8 +10,11 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { secretName, serviceName } from "../../components/stacks";
-import { deploy, type E2eEnv, ok, randomSecrets, remove, run } from "../e2e/lib";
+import type { E2eEnv } from "../e2e/lib";
+import { deploy, randomSecrets, remove } from "../support/deploy";
 import { describeWithDocker, docker } from "../support/docker";
+import { stackImages } from "../support/images";
+import { ok, run } from "../support/process";
 import { stackConfig } from "../support/pulumi";
 
 const PREFIX = "flotilla-dtest";
@@ -20,14 +23,7 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
   const env: E2eEnv = {
     prefix: PREFIX,
     config: parseConfig(stackConfig("dev")).config,
-    images: {
-      consul: "flotilla/consul:0.1.0",
-      mysql: "flotilla/mysql:0.1.0",
-      webapp: "flotilla/webapp:0.1.0",
-      haproxy: "flotilla/haproxy:0.1.0",
-      keepalived: "flotilla/keepalived:0.1.0",
-      prometheus: "flotilla/prometheus:0.1.0",
-    },
+    images: stackImages(),
     secrets: randomSecrets(),
   };
   const service = serviceName(PREFIX, "consul");

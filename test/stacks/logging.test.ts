@@ -15,16 +15,10 @@ import {
   secretName,
   syslogLogging,
 } from "../../components/stacks";
+import { stackImages } from "../support/images";
 import { stackConfig } from "../support/pulumi";
 
-const images = {
-  consul: "flotilla/consul:0.1.0",
-  mysql: "flotilla/mysql:0.1.0",
-  webapp: "flotilla/webapp:0.1.0",
-  haproxy: "flotilla/haproxy:0.1.0",
-  keepalived: "flotilla/keepalived:0.1.0",
-  prometheus: "flotilla/prometheus:0.1.0",
-} as RenderInput["images"];
+const images = stackImages();
 const secretNames = Object.fromEntries(
   SECRET_TARGETS.map((t) => [
     t,

@@ -1,6 +1,7 @@
 // The one certificate maker for tests and tools: a throw-away self-signed certificate
 // (its own CA) in pure Node, made by the same code as the executor's
 // tls:SelfSignedCert (@peculiar/x509 over WebCrypto). No openssl process, no key on disk.
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { selfSignedCertificate } from "../../tools/executor/handlers/tlsSelfSignedCert";
 
@@ -46,6 +47,36 @@ export async function makeCert(options: CertOptions = {}): Promise<TestCert> {
     setSubjectKeyId: true,
   });
   return { cert, key, pem: cert + key, fingerprint: new X509Certificate(cert).fingerprint256 };
+}
+
+export interface OpensslCertOptions {
+  /** Subject CN; default `localhost`. */
+  commonName?: string;
+  /** The subjectAltName extension (`DNS:localhost,IP:127.0.0.1`); none when unset. */
+  subjectAltName?: string;
+  /** Default 2. */
+  days?: number;
+}
+
+/**
+ * The same kind of certificate from `openssl req -x509` (EC P-256), synchronously, for callers
+ * that cannot await and for tests that want openssl's own output. openssl writes the key and
+ * the certificate to stdout only: the key never touches the disk.
+ */
+export function opensslCert(options: OpensslCertOptions = {}): { cert: string; key: string; pem: string } {
+  // biome-ignore format: argv, a flag and its value on one line
+  const args = [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", "-", "-out", "-",
+    "-days", String(options.days ?? 2),
+    "-subj", `/CN=${options.commonName ?? "localhost"}`,
+    ...(options.subjectAltName ? ["-addext", `subjectAltName=${options.subjectAltName}`] : []),
+  ];
+  const out = execFileSync("openssl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const cert = out.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+  const key = out.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/)?.[0];
+  if (!cert || !key) throw new Error("openssl req wrote no certificate and key");
+  return { cert: `${cert}\n`, key: `${key}\n`, pem: `${cert}\n${key}\n` };
 }
 
 /** The first certificate block of PEM text (the edge's tlsPem, or `openssl s_client -showcerts` output). */

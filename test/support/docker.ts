@@ -26,3 +26,83 @@ export function docker(args: string[], input?: string): string {
     maxBuffer: 64 * 1024 * 1024,
   }).trim();
 }
+
+/** Labels that mark a suite's resources: `flotilla.test=1` plus the suite's own name. */
+export function labels(suite: string): string[] {
+  return ["--label", "flotilla.test=1", "--label", `flotilla.suite=${suite}`];
+}
+
+/**
+ * What an inner dockerd (or systemd) needs of its container short of --privileged: every
+ * capability but SYS_RESOURCE, no seccomp or AppArmor profile.
+ */
+export const DIND_FLAGS: readonly string[] = [
+  "--cap-add",
+  "ALL",
+  "--cap-drop",
+  "SYS_RESOURCE",
+  "--security-opt",
+  "seccomp=unconfined",
+  "--security-opt",
+  "apparmor=unconfined",
+];
+
+export interface ContainerSpec {
+  image: string;
+  /** What follows the image: the command or its arguments. */
+  command?: readonly string[];
+  name?: string;
+  hostname?: string;
+  /** The suite's labels (`labels`). */
+  suite?: string;
+  network?: string;
+  networkAlias?: string;
+  /** `KEY=value` entries, in order (a later one wins). */
+  env?: readonly string[];
+  /** `-v` values. */
+  volumes?: readonly string[];
+  /** `-p` values. */
+  publish?: readonly string[];
+  entrypoint?: string;
+  /** Any other flags, before the image. */
+  flags?: readonly string[];
+}
+
+function runArgs(mode: "-d" | "--rm", c: ContainerSpec): string[] {
+  const opt = (flag: string, value?: string) => (value === undefined ? [] : [flag, value]);
+  const each = (flag: string, values: readonly string[] = []) => values.flatMap((v) => [flag, v]);
+  return [
+    "run",
+    mode,
+    ...opt("--name", c.name),
+    ...opt("--hostname", c.hostname),
+    ...(c.suite ? labels(c.suite) : []),
+    ...opt("--network", c.network),
+    ...opt("--network-alias", c.networkAlias),
+    ...each("-e", c.env),
+    ...each("-v", c.volumes),
+    ...each("-p", c.publish),
+    ...opt("--entrypoint", c.entrypoint),
+    ...(c.flags ?? []),
+    c.image,
+    ...(c.command ?? []),
+  ];
+}
+
+/** `docker run -d`: start a container in the background; returns its ID. */
+export function runContainer(c: ContainerSpec): string {
+  return docker(runArgs("-d", c));
+}
+
+/** `docker run --rm`: run a container to its end; returns its output (throws if it fails). */
+export function runOnce(c: ContainerSpec): string {
+  return docker(runArgs("--rm", c));
+}
+
+/** Remove the containers labelled `flotilla.suite=<suite>` (with their anonymous volumes). */
+export function removeSuiteContainers(suite: string): void {
+  const ids = docker(["ps", "-aq", "--filter", `label=flotilla.suite=${suite}`])
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length > 0) docker(["rm", "-f", "-v", ...ids]);
+}

@@ -8,13 +8,20 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { remoteCommand } from "../../components/repo";
 import { DEPLOY_SCRIPT, deployStdin, REMOVE_SCRIPT } from "../../components/stacks";
 import { parseJoinTokens, type SwarmScript } from "../../components/swarm";
-import { describeWithDocker, docker } from "../support/docker";
+import {
+  DIND_FLAGS,
+  describeWithDocker,
+  docker,
+  labels,
+  removeSuiteContainers,
+  runContainer,
+} from "../support/docker";
 import { buildNodeImage, NODE_IMAGE, run } from "./nodes";
 
 const PREFIX = `flotilla-h3swarm-${process.pid}`;
 const NET = `${PREFIX}-net`;
 const NODES = { m0: `${PREFIX}-m0`, w1: `${PREFIX}-w1`, w2: `${PREFIX}-w2` };
-const LABELS = ["--label", "flotilla.test=1", "--label", `flotilla.suite=${PREFIX}`];
+const LABELS = labels(PREFIX);
 
 function ok(node: string, script: SwarmScript, args: string[] = [], stdin = ""): string {
   const r = run(node, script, args, stdin);
@@ -33,10 +40,7 @@ function waitFor(what: string, check: () => boolean, seconds = 120): void {
 }
 
 function cleanup(): void {
-  const ids = docker(["ps", "-aq", "--filter", `label=flotilla.suite=${PREFIX}`])
-    .split("\n")
-    .filter(Boolean);
-  if (ids.length > 0) docker(["rm", "-f", "-v", ...ids]);
+  removeSuiteContainers(PREFIX);
   spawnSync("docker", ["network", "rm", NET], { stdio: "ignore" });
   // The inner engines' cgroups (under the parent each node was given), once empty.
   // Retried: the killed engines' processes take a moment to leave them.
@@ -59,38 +63,24 @@ describeWithDocker("Swarm bootstrap scripts on Docker-in-Docker nodes", () => {
     buildNodeImage();
     docker(["network", "create", ...LABELS, NET]);
     for (const name of Object.values(NODES)) {
-      docker([
-        "run",
-        "-d",
-        "--name",
+      runContainer({
         name,
-        "--hostname",
-        name,
-        ...LABELS,
-        "--network",
-        NET,
-        "--cap-add",
-        "ALL",
-        "--cap-drop",
-        "SYS_RESOURCE",
-        "--security-opt",
-        "seccomp=unconfined",
-        "--security-opt",
-        "apparmor=unconfined",
-        "-v",
-        "/var/lib/docker",
+        hostname: name,
+        suite: PREFIX,
+        network: NET,
+        flags: DIND_FLAGS,
         // cgroup v1 is read-only in an unprivileged container: the inner engine gets the
         // tree read-write, under its own parent so its containers stay apart from the host's.
-        "-v",
-        "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-        "-e",
-        "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1",
-        NODE_IMAGE,
-        "dockerd",
-        "--host=unix:///var/run/docker.sock",
-        "--storage-driver=overlay2",
-        `--cgroup-parent=/${name}`,
-      ]);
+        volumes: ["/var/lib/docker", "/sys/fs/cgroup:/sys/fs/cgroup:rw"],
+        env: ["DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1"],
+        image: NODE_IMAGE,
+        command: [
+          "dockerd",
+          "--host=unix:///var/run/docker.sock",
+          "--storage-driver=overlay2",
+          `--cgroup-parent=/${name}`,
+        ],
+      });
       addr[name] = docker([
         "inspect",
         "-f",

@@ -4,7 +4,7 @@
 // A device holding something else (a partition table) is refused, not formatted.
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeWithDocker, docker } from "../support/docker";
+import { DIND_FLAGS, describeWithDocker, docker } from "../support/docker";
 import { buildNodeImage, NODE_IMAGE, run } from "./nodes";
 
 const NODE = `flotilla-h3vol-${process.pid}`;
@@ -36,14 +36,7 @@ describeWithDocker("format-if-empty-and-mount.sh on a real block device", () => 
       NODE,
       "--label",
       "flotilla.test=1",
-      "--cap-add",
-      "ALL",
-      "--cap-drop",
-      "SYS_RESOURCE",
-      "--security-opt",
-      "seccomp=unconfined",
-      "--security-opt",
-      "apparmor=unconfined",
+      ...DIND_FLAGS,
       // Loop devices only (block major 7): the stand-in for an attached volume.
       "--device",
       "/dev/loop-control",

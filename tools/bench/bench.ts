@@ -11,16 +11,18 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs as parseArgv } from "node:util";
 import { REPO_ROOT } from "../../components/repo";
-import { networkName, PORTS, serviceName } from "../../components/stacks";
+import { networkName, PORTS } from "../../components/stacks";
+import { serviceContainers } from "../../test/support/deploy";
+import { stackImages } from "../../test/support/images";
 import { PATHS, type PathKey, type Point, summarisePath, TARGETS, type Target } from "./analysis";
 import {
   type Deployment,
   deployStack,
   devConfig,
   exec,
-  makeSecrets,
   must,
   ORDER,
+  randomSecrets,
   removeStack,
 } from "./deploy";
 import { svgsToPng, toSvg } from "./plots";
@@ -210,14 +212,8 @@ class Bench {
     this.bare = `${prefix}-bare-${this.tag}`;
   }
 
-  async containersOf(stack: string): Promise<string[]> {
-    const out = await must("docker", [
-      "ps",
-      "-q",
-      "--filter",
-      `label=com.docker.swarm.service.name=${serviceName(this.prefix, stack)}`,
-    ]);
-    return out.split("\n").filter(Boolean);
+  containersOf(stack: string): Promise<string[]> {
+    return serviceContainers(this.prefix, stack);
   }
 
   async edgeAddress(id: string): Promise<string> {
@@ -526,16 +522,8 @@ async function main(): Promise<number> {
   }
   const loadBefore = loadavg();
   const prefix = args.reuse ?? `flotilla-bench-${randomBytes(2).toString("hex")}`;
-  const img = (name: string) => `${args.imageRepo}/${name}:${args.imageTag}`;
-  const images = {
-    consul: img("consul"),
-    mysql: img("mysql"),
-    webapp: img("webapp"),
-    haproxy: img("haproxy"),
-    keepalived: img("keepalived"),
-    // Stacks the benchmark does not deploy still have an image name in the render input.
-    prometheus: img("prometheus"),
-  } as Record<string, string> as Deployment["images"];
+  // Stacks the benchmark does not deploy still have an image name in the render input.
+  const images = stackImages(args.imageRepo, args.imageTag);
   const dataDir = mkdtempSync("/tmp/flotilla-bench-mysql-");
   let deployment: Deployment | undefined;
   const b = new Bench(args, prefix);
@@ -558,15 +546,14 @@ async function main(): Promise<number> {
         prefix,
         config,
         images,
-        secrets: await makeSecrets(ORDER),
-        webappWritableRoot: args.webappWritableRoot,
+        secrets: randomSecrets(),
       };
       deployment = d;
       await must("bash", ["scripts/host/local-swarm.sh"]);
       const t0 = Date.now();
       for (const s of ORDER) {
         log(`deploying ${s} (${prefix})`);
-        await deployStack(d, s);
+        await deployStack(d, s, args.webappWritableRoot);
         if (interrupted) throw new Error("interrupted");
       }
       log(`stacks up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
