@@ -170,6 +170,11 @@ const JOB_TIMES: Record<string, JobTime> = {
     what: "a first `pulumi up` of helion: VMs boot, images build and push, the Swarm forms, the stacks deploy",
   },
   "drift.yml stacks": { minutes: 0.5, basis: "estimated", what: "a checkout and a grep" },
+  "nightly.yml lab-quorum": {
+    minutes: 23,
+    basis: "estimated",
+    what: "vitest project `docker-lab` (16.3 min measured) and its quorum rows (6.5 min measured alone, `FLOTILLA_LAB_QUORUM=1`)",
+  },
   "drift.yml drift": {
     minutes: 5,
     basis: "estimated",
@@ -357,8 +362,8 @@ async function dockerProjects(): Promise<string[]> {
 }
 
 describe("workflow files", () => {
-  it("are the pull-request preview, the manual deploy and the scheduled drift check", () => {
-    expect(FILES.sort()).toEqual(["deploy.yml", "drift.yml", "preview.yml"]);
+  it("are the pull-request preview, the manual deploy, the scheduled drift check and the nightly lab", () => {
+    expect(FILES.sort()).toEqual(["deploy.yml", "drift.yml", "nightly.yml", "preview.yml"]);
   });
 
   it.each(FILES)("%s is valid against the GitHub Actions workflow schema (action-validator)", (file) => {
@@ -471,7 +476,8 @@ describe("secrets and environments", () => {
   it.each(FILES)(
     "%s: every job that uses secrets runs in its workflow's environment and uses only that environment's",
     (file) => {
-      const { environment, secrets } = ENVIRONMENTS[file];
+      // A workflow with no environment (the nightly lab) may use no secret at all.
+      const { environment, secrets } = ENVIRONMENTS[file] ?? { environment: undefined, secrets: [] };
       for (const [id, job] of Object.entries(workflow(file).jobs)) {
         const used = secretsOf(job);
         if (used.length === 0) continue;
@@ -903,6 +909,11 @@ describe.each(FILES)("%s: secrets and permissions", (file) => {
       AWS_ACCESS_KEY_ID: gh(`secrets.${who.state}_ACCESS_KEY_ID`),
       AWS_SECRET_ACCESS_KEY: gh(`secrets.${who.state}_SECRET_ACCESS_KEY`),
     };
+    if (!(file in ENVIRONMENTS)) {
+      // No cloud, no secret: no Pulumi step either.
+      expect(pulumiSteps(wf)).toEqual([]);
+      return;
+    }
     if (file === "drift.yml") {
       // The drift check runs the CLI itself (refresh --preview-only has no input in pulumi/actions).
       const check = wf.jobs.drift.steps.find((s) => s.id === "check");

@@ -76,6 +76,14 @@ const KEEP = process.env.FLOTILLA_KEEP_LAB === "1";
 /** A row's budget: a power cycle under load takes minutes on two cores (steady state included). */
 const STEP_MS = 900_000;
 const REUSE = process.env.FLOTILLA_REUSE_LAB === "1" && existsSync(journalPath(ROOT, "lab"));
+/**
+ * The quorum rows (a majority of the Galera members, of the managers, both lb nodes, every
+ * node, powered off at once) add about 7 minutes: run by the nightly workflow and on demand
+ * (`FLOTILLA_LAB_QUORUM=1`), shown as skipped in `npm test` (docs/lab.md).
+ */
+const QUORUM = process.env.FLOTILLA_LAB_QUORUM === "1";
+/** How long a quorum row's nodes stay off. */
+const OFF_MS = 20_000;
 
 interface Row {
   scenario: string;
@@ -110,6 +118,16 @@ async function leader(): Promise<string> {
   const line = out.split("\n").find((l) => l.endsWith(" Leader"));
   if (!line) throw new Error(`no leader in:\n${out}`);
   return line.split(" ")[0];
+}
+
+/** A Consul server runs on the manager and knows a leader (its own health check, with its local token). */
+async function consulServerHealthy(node: string): Promise<boolean> {
+  const id = (
+    await onNode(vm(node), "docker ps -q --filter label=com.docker.swarm.service.name=flotilla-consul_consul")
+  ).stdout.split("\n")[0];
+  return (
+    !!id && (await onNode(vm(node), `docker exec ${id} /usr/lib/flotilla/consul-healthcheck`)).code === 0
+  );
 }
 
 /** Plays that must survive: created before the fault, refused as "already played" after it. */
@@ -535,23 +553,11 @@ describeWithDocker(
       // server still rejoining (slow at a high load average), and losing a healthy one then
       // would take two of three, not the fault tested here. If one is still rejoining after
       // the wait, that one is the victim: the two healthy servers must keep a leader.
-      const serverHealthy = async (node: string) => {
-        const id = (
-          await onNode(
-            vm(node),
-            "docker ps -q --filter label=com.docker.swarm.service.name=flotilla-consul_consul",
-          )
-        ).stdout.split("\n")[0];
-        return (
-          !!id &&
-          (await onNode(vm(node), `docker exec ${id} /usr/lib/flotilla/consul-healthcheck`)).code === 0
-        );
-      };
       let healthy: boolean[] = [];
       await until(
         "a Consul server healthy on every manager",
         async () => {
-          healthy = await Promise.all(managers.map(serverHealthy));
+          healthy = await Promise.all(managers.map(consulServerHealthy));
           return healthy.every(Boolean);
         },
         180_000,
@@ -680,6 +686,89 @@ describeWithDocker(
       expect(row.failed).toBeLessThanOrEqual(row.sent * 0.01);
       expect(row.rowsKept).toBe("3/3");
     });
+
+    /** Power off `victims` at once, power them on after OFF_MS, and time the way back. */
+    const powerCycle = async (victims: string[], back: () => Promise<unknown>, what: string) => {
+      await Promise.all(victims.map((k) => powerOff(vm(k))));
+      await sleep(OFF_MS);
+      const t = Date.now();
+      await Promise.all(victims.map((k) => powerOn(vm(k))));
+      await back();
+      return `off ${OFF_MS / 1000} s; ${what} ${secondsSince(t)} after power returned`;
+    };
+
+    it.runIf(QUORUM)(
+      "quorum: two of the three db nodes powered off at once, then on: the survivor goes non-Primary, the cluster re-forms by itself, no committed row lost",
+      async () => {
+        if (dbNodes.length < 3) throw new Error(`needs 3 db nodes, the lab has ${dbNodes.length}`);
+        const victims = dbNodes.slice(0, 2);
+        const row = await scenario(
+          `power off 2 of 3 db nodes at once (${victims.join(", ")}): Galera majority lost`,
+          () =>
+            powerCycle(
+              victims,
+              () => until("the app answering from the database again", answers, 600_000, 500),
+              "serving again",
+            ),
+          10_000,
+        );
+        expect(row.rowsKept).toBe("3/3");
+      },
+    );
+
+    it.runIf(QUORUM)(
+      "quorum: two of the three managers powered off at once (Swarm's Raft and Consul's lose their majority), then on: both re-form by themselves",
+      async () => {
+        const victims = managers.filter((k) => k !== managers[0]).slice(0, 2);
+        const row = await scenario(`power off 2 of 3 managers at once (${victims.join(", ")})`, () =>
+          powerCycle(
+            victims,
+            async () => {
+              await until("a Swarm leader again", () => leader().then(Boolean), 600_000, 2_000);
+              await until(
+                "a Consul leader known on every manager",
+                async () => (await Promise.all(managers.map(consulServerHealthy))).every(Boolean),
+                600_000,
+                2_000,
+              );
+            },
+            "Swarm and Consul leaders back",
+          ),
+        );
+        expect(row.rowsKept).toBe("3/3");
+      },
+    );
+
+    it.runIf(QUORUM)(
+      "quorum: both lb nodes powered off at once, then on: the VIP and the edge come back by themselves",
+      async () => {
+        const row = await scenario(`power off both lb nodes at once (${lbNodes.join(", ")})`, () =>
+          powerCycle(
+            lbNodes,
+            () => until("the first 200 through the VIP", answers, 600_000, 500),
+            "first 200",
+          ),
+        );
+        expect(row.rowsKept).toBe("3/3");
+      },
+    );
+
+    it.runIf(QUORUM)(
+      "quorum: every node powered off at once (the site's power), then on: everything re-forms by itself, no committed row lost",
+      async () => {
+        const row = await scenario(
+          `power off all ${nodes.length} nodes at once`,
+          () =>
+            powerCycle(
+              nodes.map((n) => n.key),
+              () => until("the app answering from the database again", answers, 900_000, 1_000),
+              "serving again",
+            ),
+          10_000,
+        );
+        expect(row.rowsKept).toBe("3/3");
+      },
+    );
 
     it("every node back: all Ready, HAProxy on both lb nodes, the VIP held", async () => {
       const row = await scenario("every node powered on and back", async () => {
