@@ -465,4 +465,62 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 700_000);
+
+  it("9. malformed requests through the edge under load: each gets its 4xx (JSON where the app answers), the site keeps serving with nothing lost", async () => {
+    const load = startLoad(`${base}/`);
+    const json = { "content-type": "application/json" };
+    // What a scanner or a broken client sends, each 5 times (a fresh connection each).
+    const corpus: { name: string; path: string; opts: Parameters<typeof request>[1]; status: number[] }[] = [
+      {
+        name: "malformed JSON body",
+        path: "/play",
+        opts: { method: "POST", headers: json, body: '{"customer": "bob",' },
+        status: [400],
+      },
+      {
+        name: "20 kB body",
+        path: "/play",
+        opts: { method: "POST", headers: json, body: JSON.stringify({ customer: "x".repeat(20_000) }) },
+        status: [413],
+      },
+      {
+        name: "unsupported charset",
+        path: "/play",
+        opts: {
+          method: "POST",
+          headers: { "content-type": "application/json; charset=klingon" },
+          body: "{}",
+        },
+        status: [415],
+      },
+      { name: "unknown method", path: "/", opts: { method: "BREW" }, status: [405] },
+      { name: "DELETE /", path: "/", opts: { method: "DELETE" }, status: [405] },
+      { name: "unknown path", path: "/wp-login.php", opts: {}, status: [404] },
+      // Past HAProxy's 16 kB buffer: HAProxy answers itself (431 or 400), the app never sees it.
+      {
+        name: "64 kB header",
+        path: "/",
+        opts: { headers: { "x-junk": "a".repeat(64 * 1024) } },
+        status: [400, 431],
+      },
+    ];
+    const answers: Record<string, string[]> = {};
+    for (let round = 0; round < 5; round++)
+      for (const c of corpus) {
+        const a = await request(`${base}${c.path}`, { ...c.opts, timeoutMs: 5_000 }).catch((e: Error) => ({
+          status: 0,
+          headers: {} as Record<string, string>,
+          body: e.message,
+        }));
+        const kind = String(a.headers["content-type"] ?? "").split(";")[0];
+        (answers[c.name] ??= []).push(`${a.status} ${kind}`);
+        expect(c.status, `${c.name}: ${a.status} ${a.body.slice(0, 200)}`).toContain(a.status);
+        // The app's answers are JSON with an error message; HAProxy's own are its error page.
+        if (c.name !== "64 kB header") expect(JSON.parse(a.body).error, c.name).toEqual(expect.any(String));
+      }
+    await sleep(2000);
+    const stats = await load.stop();
+    report("9. malformed requests (7 kinds × 5) under load", stats, JSON.stringify(answers));
+    expect(stats.failed).toBe(0);
+  }, 120_000);
 });

@@ -31,6 +31,7 @@ import {
   sClient,
 } from "../edge/tlsSupport";
 import { describeWithDocker, docker } from "../support/docker";
+import { request } from "../support/https";
 import {
   buildImages,
   cleanup,
@@ -241,6 +242,16 @@ describeWithDocker("haproxy image", () => {
     expect(page.headers["x-frame-options"]).toBe("DENY");
     expect(page.headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
     expect(page.tls.version).toMatch(/^TLSv1\.[23]$/);
+  });
+
+  it("a method outside HTTP's own gets 405 as JSON with Allow at the edge; PATCH still reaches the app (its own 405)", async () => {
+    const brew = await request(lb("/"), { ca: cert.cert, method: "BREW" });
+    expect(brew.status).toBe(405);
+    expect(brew.headers.allow).toBe("GET, HEAD, POST");
+    expect(JSON.parse(brew.body).error).toMatch(/unknown method/);
+    const patch = await request(lb("/"), { ca: cert.cert, method: "PATCH" });
+    expect(patch.status).toBe(405);
+    expect(JSON.parse(patch.body).error).toMatch(/PATCH is not allowed here/);
   });
 
   it("serves from both replicas, and keeps a session on one with the sticky cookie", async () => {
