@@ -513,7 +513,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
           body: e.message,
         }));
         const kind = String(a.headers["content-type"] ?? "").split(";")[0];
-        (answers[c.name] ??= []).push(`${a.status} ${kind}`);
+        answers[c.name] = [...(answers[c.name] ?? []), `${a.status} ${kind}`];
         expect(c.status, `${c.name}: ${a.status} ${a.body.slice(0, 200)}`).toContain(a.status);
         // The app's answers are JSON with an error message; HAProxy's own are its error page.
         if (c.name !== "64 kB header") expect(JSON.parse(a.body).error, c.name).toEqual(expect.any(String));
