@@ -1,10 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// The fast suites (unit and Pulumi mock tests, `unit`) run in parallel and open a lane: a
-// failure there shows in minutes and stops the run. The suites that drive real software
-// under Docker (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning
-// its own deployment and names (prefixes, ports). `npm test` runs two lanes side by side,
-// one project after another in each (scripts/dev/test.sh); CI jobs on separate machines run
+// The fast suites (unit and Pulumi mock tests, `unit`) run first and in parallel: a failure
+// there shows in minutes. The suites that drive real software under Docker
+// (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning its own
+// deployment and names (prefixes, ports). `npm test` runs two lanes side by side, one
+// project after another in each (scripts/dev/test.sh); CI jobs on separate machines run
 // projects of their own (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
 const DOCKER = {
   fileParallelism: false,
@@ -16,17 +16,15 @@ const DOCKER = {
 /**
  * The Docker projects, by the directories their suites live in; `docker-misc` takes every
  * other Docker suite. `npm test` runs them in two lanes side by side (scripts/dev/test.sh):
- * lab then dev; unit, cluster then misc.
+ * lab then dev, cluster then misc.
  */
 const LANES = {
   // The helion topology on VM containers, the heaviest by far.
   "docker-lab": ["test/lab/**/*.docker.test.ts"],
   // The dev stacks on the host's Swarm: the program's own up, its rehearsal (second ups,
-  // drift, teardown), end to end, the edge, monitoring, and the deploy script they all use
-  // (here rather than in misc to balance the two lanes of scripts/dev/test.sh).
+  // drift, teardown), end to end, the edge, monitoring.
   "docker-dev": [
     "test/dev/**/*.docker.test.ts",
-    "test/stacks/deployScript.docker.test.ts",
     "test/e2e/**/*.docker.test.ts",
     "test/tools/demo-dev.docker.test.ts",
     "test/edge/**/*.docker.test.ts",
