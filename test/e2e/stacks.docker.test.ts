@@ -470,7 +470,14 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
     const load = startLoad(`${base}/`);
     const json = { "content-type": "application/json" };
     // What a scanner or a broken client sends, each 5 times (a fresh connection each).
-    const corpus: { name: string; path: string; opts: Parameters<typeof request>[1]; status: number[] }[] = [
+    // `edge`: HAProxy answers itself with its own error page, not the app's JSON.
+    const corpus: {
+      name: string;
+      path: string;
+      opts: Parameters<typeof request>[1];
+      status: number[];
+      edge?: true;
+    }[] = [
       {
         name: "malformed JSON body",
         path: "/play",
@@ -502,6 +509,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
         path: "/",
         opts: { headers: { "x-junk": "a".repeat(64 * 1024) } },
         status: [400, 431],
+        edge: true,
       },
     ];
     const answers: Record<string, string[]> = {};
@@ -515,8 +523,7 @@ describeWithDocker("five stacks on a one-node Swarm, under load", () => {
         const kind = String(a.headers["content-type"] ?? "").split(";")[0];
         answers[c.name] = [...(answers[c.name] ?? []), `${a.status} ${kind}`];
         expect(c.status, `${c.name}: ${a.status} ${a.body.slice(0, 200)}`).toContain(a.status);
-        // The app's answers are JSON with an error message; HAProxy's own are its error page.
-        if (c.name !== "64 kB header") expect(JSON.parse(a.body).error, c.name).toEqual(expect.any(String));
+        if (!c.edge) expect(JSON.parse(a.body).error, c.name).toEqual(expect.any(String));
       }
     await sleep(2000);
     const stats = await load.stop();
