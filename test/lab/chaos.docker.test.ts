@@ -572,22 +572,10 @@ describeWithDocker(
       const row = await scenario(`power off ${victim} (a Consul server)`, async () => {
         const t = Date.now();
         await powerOff(vm(victim));
-        const survivor = vm(managers.find((k) => k !== victim && !rejoining.includes(k)) as string);
+        const survivor = managers.find((k) => k !== victim && !rejoining.includes(k)) as string;
         await until(
           "a Consul leader among the surviving servers",
-          async () => {
-            const id = (
-              await onNode(
-                survivor,
-                "docker ps -q --filter label=com.docker.swarm.service.name=flotilla-consul_consul",
-              )
-            ).stdout.split("\n")[0];
-            if (!id) return false;
-            // The server's own health check: it knows a leader (asked with its local token under ACLs).
-            return (
-              (await onNode(survivor, `docker exec ${id} /usr/lib/flotilla/consul-healthcheck`)).code === 0
-            );
-          },
+          () => consulServerHealthy(survivor),
           120_000,
           1_000,
         );
