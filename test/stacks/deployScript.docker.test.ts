@@ -13,7 +13,7 @@ import { secretName, serviceName } from "../../components/stacks";
 import type { E2eEnv } from "../e2e/lib";
 import { deploy, randomSecrets, remove } from "../support/deploy";
 import { describeWithDocker, docker } from "../support/docker";
-import { stackImages } from "../support/images";
+import { image as imageTag, stackImages } from "../support/images";
 import { ok, run } from "../support/process";
 import { stackConfig } from "../support/pulumi";
 
@@ -237,6 +237,71 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
         () => expect(deploy(env, "consul")).rejects.toThrow(/docker stack deploy failed \(error above\)/),
       ),
     ).toBe(1);
+  }, 300_000);
+
+  it("an update whose task fails is rolled back by Swarm, deployed once more, then the deploy fails naming the service, the task's exit code and its last lines", async () => {
+    const stack = `${PREFIX}-rb`;
+    const base = imageTag("s6-base");
+    // A host directory the tasks share: the "fails once" task leaves its mark there.
+    const flagDir = mkdtempSync(path.join(tmpdir(), "flotilla-dtest-rb-"));
+    const doc = (command: string) =>
+      `%%compose\nversion: "3.8"\nservices:\n  app:\n    image: ${base}\n    entrypoint: ["/bin/sh", "-c", ${JSON.stringify(command)}]\n    volumes: ["${flagDir}:/flag"]\n    stop_grace_period: 1s\n    deploy:\n      update_config: { parallelism: 1, order: stop-first, failure_action: rollback, monitor: 3s }\n      rollback_config: { parallelism: 1, order: stop-first, monitor: 2s }\n      restart_policy: { condition: any, delay: 1s }\n`;
+    const script = (command: string) =>
+      run(
+        "bash",
+        ["scripts/host/stack-deploy.sh", "--stack", stack, "--resolve-image", "never", "--wait", "120"],
+        {
+          input: doc(command),
+          timeoutMs: 180_000,
+        },
+      );
+    try {
+      const first = await script("exec sleep 600");
+      expect(first.code, first.stderr).toBe(0);
+      const broken = await script("echo 'app: cannot start, config broken'; exit 3");
+      expect(broken.code).toBe(1);
+      // Deployed once more after the first rollback, then given up with both reasons.
+      expect(broken.stderr).toContain(
+        `Swarm rolled back an update of ${stack} (reason above): deploying once more`,
+      );
+      expect(broken.stderr).toContain(`deploy of ${stack} failed and was rolled back, twice (reasons above)`);
+      expect(broken.stderr.match(/was rolled back \(rollback_/g)).toHaveLength(2);
+      expect(broken.stderr).toMatch(new RegExp(`service ${stack}_app was rolled back \\(rollback_`));
+      expect(broken.stderr).toContain("exit 3");
+      expect(broken.stderr).toContain("| app: cannot start, config broken");
+      // The rollback put the first spec back: the service still runs the sleeper.
+      const spec = docker([
+        "service",
+        "inspect",
+        "-f",
+        "{{json .Spec.TaskTemplate.ContainerSpec.Command}}",
+        `${stack}_app`,
+      ]);
+      expect(spec).toContain("exec sleep 600");
+      // A task that dies of something passing (here: its first start only) goes through on
+      // the second try, and the deploy succeeds.
+      const once = await script(
+        "if [ ! -e /flag/failed ]; then touch /flag/failed; echo 'app: a passing fault'; exit 4; fi; exec sleep 601",
+      );
+      expect(once.code, once.stderr).toBe(0);
+      expect(once.stderr).toContain("| app: a passing fault");
+      expect(once.stderr).toContain(
+        `Swarm rolled back an update of ${stack} (reason above): deploying once more`,
+      );
+      expect(once.stdout).toMatch(new RegExp(`${stack} converged in \\d+ s`));
+      expect(
+        docker([
+          "service",
+          "inspect",
+          "-f",
+          "{{json .Spec.TaskTemplate.ContainerSpec.Command}}",
+          `${stack}_app`,
+        ]),
+      ).toContain("exec sleep 601");
+    } finally {
+      await run("bash", ["scripts/host/stack-remove.sh", "--stack", stack]);
+      rmSync(flagDir, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it("refuses bad input with a clear message and never echoes a value", async () => {
