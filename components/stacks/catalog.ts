@@ -24,6 +24,12 @@ export interface StackSpec extends StackFacts {
   readonly hostDirs?: (config: FlotillaConfig) => string[];
   /** Needs keepalived's virtual IP and the load-balancer peers to render. */
   readonly needsVip?: boolean;
+  /**
+   * Earlier stacks whose deploy must have converged before this one's deploy runs, so
+   * that their rolling updates never overlap (stack names; the catalog test checks each
+   * names an earlier stack). Every other stack deploys in parallel.
+   */
+  readonly rollsAfter?: readonly string[];
   /** Its compose document. */
   readonly render: (input: RenderInput, stack: StackFacts) => ComposeFile;
 }
@@ -102,13 +108,17 @@ export const STACK_CATALOG = [
     secrets: [],
     enabled: (config) => config.keepalived.enabled,
     needsVip: true,
+    // keepalived moves the VIP by HAProxy's health: rolled beside HAProxy, the VIP could
+    // leave a node whose keepalived restarts for one whose HAProxy is stopping, and no
+    // node would hold it for seconds. So HAProxy rolls first, node by node, then keepalived.
+    rollsAfter: ["haproxy"],
     render: renderKeepalived,
   },
   {
     name: "monitoring",
     type: "flotilla:stacks:MonitoringStack",
     description:
-      "Prometheus on a manager (UI on `monitoring.port`, basic auth) scraping HAProxy, Consul, the webapp and MariaDB, with alert rules; a node exporter on every node",
+      "Prometheus on a manager (UI on `monitoring.port`, basic auth) scraping HAProxy, Consul, the webapp and MariaDB, with alert rules; Alertmanager delivering them (2 clustered replicas on multi-node targets); a node exporter on every node",
     image: "prometheus",
     // Scrapes HAProxy and the webapp (edge), MariaDB through its exporter (data), the
     // Consul servers (consul); the node exporters are on the stack's own network.
@@ -118,6 +128,9 @@ export const STACK_CATALOG = [
       "haproxy_metrics_password",
       "mysql_exporter_password",
       "consul_prometheus_token",
+      // Alertmanager's alone (renderMonitoring gives Prometheus the others).
+      "alertmanager_smtp_password",
+      "alertmanager_chat_url",
     ],
     enabled: (config) => config.monitoring.enabled,
     render: renderMonitoring,

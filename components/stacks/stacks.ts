@@ -2,7 +2,8 @@
 // be deployed first (the webapp waits for Consul and MySQL by itself, its readiness
 // failing until they answer; HAProxy keeps resolving Consul's DNS; each deploy waits for
 // its own services to be healthy), so a first `up` takes as long as the slowest stack,
-// not the sum of all.
+// not the sum of all. The one exception is the catalog's `rollsAfter` (keepalived after
+// HAProxy), whose rolling updates must not overlap.
 import * as pulumi from "@pulumi/pulumi";
 import { imageTag } from "../images";
 import { STACK_IMAGES, type StackName, stackSpec } from "./catalog";
@@ -18,7 +19,7 @@ export interface StacksArgs extends Omit<SwarmStackArgs, "images"> {
 
 /**
  * Every enabled stack of the catalog (`flotilla:stacks:Stacks`), each a SwarmStack child,
- * deployed in parallel. Outputs the Swarm stack names, in catalog order, and the name
+ * deployed in parallel but for the catalog's `rollsAfter`. Outputs the Swarm stack names, in catalog order, and the name
  * prefix.
  */
 export class Stacks extends pulumi.ComponentResource {
@@ -49,8 +50,18 @@ export class Stacks extends pulumi.ComponentResource {
     ) as Record<StackImage, pulumi.Input<string>>;
 
     this.stacks = {};
-    for (const stack of stacks)
-      this.stacks[stack] = new SwarmStack(stack, `${name}-${stack}`, { ...args, images }, { parent: this });
+    for (const stack of stacks) {
+      const deployAfter = (stackSpec(stack).rollsAfter ?? []).flatMap((before) => {
+        const earlier = this.stacks[before as StackName];
+        return earlier ? [earlier.deployCommand] : [];
+      });
+      this.stacks[stack] = new SwarmStack(
+        stack,
+        `${name}-${stack}`,
+        { ...args, images, deployAfter },
+        { parent: this },
+      );
+    }
     this.stackNames = Object.values(this.stacks).map((s) => s.stackName);
     this.registerOutputs({
       stackNames: this.stackNames,

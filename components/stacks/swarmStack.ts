@@ -38,6 +38,8 @@ export interface SwarmStackArgs {
   readonly keepalived?: pulumi.Input<VirtualIp>;
   /** Seconds the deploy waits for the stack to converge before failing. */
   readonly waitSeconds?: number;
+  /** Deploys that must finish before this one runs (the catalog's `rollsAfter`). */
+  readonly deployAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -55,6 +57,8 @@ export class SwarmStack extends pulumi.ComponentResource {
   readonly documentHash: pulumi.Output<string>;
   /** The deploy script's output (convergence time, created secrets and networks). */
   readonly deployLog: pulumi.Output<string>;
+  /** The deploy command (what a stack that rolls after this one waits for). */
+  readonly deployCommand: pulumi.Resource;
 
   constructor(stack: StackName, name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = stackSpec(stack);
@@ -160,8 +164,9 @@ export class SwarmStack extends pulumi.ComponentResource {
     const cmd = Command(
       `${name}-deploy`,
       { create, update: create, stdin, addPreviousOutputInEnv: false },
-      { parent: this, dependsOn: [removal] },
+      { parent: this, dependsOn: [removal, ...(args.deployAfter ?? [])] },
     );
+    this.deployCommand = cmd;
     this.deployLog = cmd.stdout;
     this.registerOutputs({
       stackName: this.stackName,

@@ -444,6 +444,9 @@ describeWithDocker(
       expect(deploysBy(ran, "update")).toEqual(stacks.map((s) => `${s}-deploy`));
       expect(ran.filter((s) => s.name.endsWith("-removal"))).toEqual([]);
       expect(after).toEqual(before);
+      // keepalived rolls only once HAProxy's roll has converged (the catalog's rollsAfter).
+      const step = (name: string) => ran.find((s) => s.name === `flotilla-${name}-deploy`);
+      expect(step("keepalived")?.startedMs).toBeGreaterThanOrEqual(step("haproxy")?.finishedMs ?? Infinity);
       // Every service runs a new-version image: a pushed image is named by its registry
       // digest, which must be the digest of one of the <registry>/<name>:BUMPED pushed here.
       const bumped = new Set(

@@ -3,7 +3,7 @@
 // remote as the target says, and no secret value outside the (secret) stdin.
 import { describe, expect, it } from "vitest";
 import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
-import { Stacks } from "../../components/stacks";
+import { STACK_CATALOG, type StackSpec, Stacks } from "../../components/stacks";
 import { evaluate, type RecordedResource, ROOT, stackConfig } from "../support/pulumi";
 
 const secretValues = Object.fromEntries(SECRET_VALUE_KEYS.map((k) => [k, `s3cr3t-${k}-0123456789abcdefXYZ`]));
@@ -86,7 +86,7 @@ describe("Stacks component", () => {
     );
   });
 
-  it("stacks deploy in parallel: no stack waits for another (each deploy waits for its own removal only)", async () => {
+  it("stacks deploy in parallel: no stack waits for another but keepalived, whose deploy waits for HAProxy's (each deploy waits for its own removal)", async () => {
     const ev = await run("helion");
     const stacks = ev.resources.filter((r) => /^flotilla:stacks:\w+Stack$/.test(r.type));
     expect(stacks.map((s) => s.name)).toEqual([
@@ -97,12 +97,25 @@ describe("Stacks component", () => {
       "flotilla-keepalived",
       "flotilla-monitoring",
     ]);
+    const haproxyDeploy = ev.one("command:remote:Command", "flotilla-haproxy-deploy");
     for (const s of stacks) {
       expect(s.dependencies).toEqual([]);
       const [removal, deploy] = ev.childrenOf(s);
       expect([removal.name, deploy.name]).toEqual([`${s.name}-removal`, `${s.name}-deploy`]);
-      expect(deploy.dependencies).toEqual([removal.urn]);
+      expect(deploy.dependencies).toEqual(
+        s.name === "flotilla-keepalived" ? [removal.urn, haproxyDeploy.urn] : [removal.urn],
+      );
     }
+  });
+
+  it("every stack's rollsAfter names a stack before it in the catalog", () => {
+    const names = STACK_CATALOG.map((s) => s.name as string);
+    for (const [i, spec] of STACK_CATALOG.entries())
+      for (const before of (spec as StackSpec).rollsAfter ?? [])
+        expect(names.slice(0, i), `${spec.name}.rollsAfter`).toContain(before);
+    expect(STACK_CATALOG.filter((s) => (s as StackSpec).rollsAfter).map((s) => s.name)).toEqual([
+      "keepalived",
+    ]);
   });
 
   it("helion: remote commands on the manager's connection, with the script inside the command", async () => {
