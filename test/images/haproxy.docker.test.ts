@@ -569,12 +569,16 @@ describeWithDocker("haproxy image", () => {
     await waitHttp(`http://${published(LB, 8405)}/healthz`, 200, 30_000);
   });
 
-  it("stopping: serves HTTPS through its grace while /healthz answers 503, then exits 0 within Docker's grace period", async () => {
+  it("stopping: serves HTTPS through its grace while /healthz and /servingz answer 503, then exits 0 within Docker's grace period", async () => {
     // What makes a rotation lossless where keepalived fronts the nodes: the VIP moves
     // away on the failing health URI while this node still serves (docs/edge.md).
     const health = `http://${published(LB, 8405)}/healthz`;
+    const serving = `http://${published(LB, 8405)}/servingz`;
+    // keepalived's serving check: 200 while a replica is UP (these two are), 503 once stopping.
+    expect((await http(serving, { timeoutMs: 1000 })).status).toBe(200);
     const site = lb("/");
     const started = Date.now();
+    let servingWhileUnhealthy = 0;
     let stopped = false;
     const stopping = dockerAsync(["stop", "-t", "10", LB]).finally(() => {
       stopped = true;
@@ -586,6 +590,8 @@ describeWithDocker("haproxy image", () => {
     while (!stopped && Date.now() - started < 10_000) {
       const h = await http(health, { timeoutMs: 1000 }).catch(() => undefined);
       if (h?.status === 503 && !unhealthyAt) unhealthyAt = Date.now() - started;
+      if (unhealthyAt && (await http(serving, { timeoutMs: 1000 }).catch(() => undefined))?.status === 200)
+        servingWhileUnhealthy++;
       if (unhealthyAt && (await get(site).catch(() => undefined))?.status === 200) servedWhileUnhealthy++;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -599,6 +605,7 @@ describeWithDocker("haproxy image", () => {
     );
     expect(unhealthyAt).toBeGreaterThan(0);
     expect(servedWhileUnhealthy).toBeGreaterThan(0);
+    expect(servingWhileUnhealthy).toBe(0);
     expect(stop.exitCode).toBe(0);
     expect(stop.ms).toBeLessThan(10_000);
     const logs = docker(["logs", LB]);

@@ -7,6 +7,8 @@
 // and within 1.5 s of the master's container being killed (SIGKILL: no goodbye advert, the
 // power-off case); stopping keepalived releases it. Adverts from an address that is not a
 // load balancer are dropped by the image's nftables filter before keepalived sees them.
+// A passing serving check (HAProxy has a webapp replica UP; here a stub) raises a node's
+// priority, so the VIP goes to a node that can serve and leaves it when it no longer can.
 // `keepalived -t` and `nft -c` accept the rendered files; bad input is refused.
 
 import { spawnSync } from "node:child_process";
@@ -23,6 +25,8 @@ const ka = (n: number): string => `flotilla-keepalived-ka${n}`;
 const lb = (n: number): string => `flotilla-keepalived-lb${n}`;
 const PROBE = "flotilla-keepalived-probe";
 const ROGUE = "flotilla-keepalived-rogue";
+const STUB = "flotilla-keepalived-stub";
+const STUB_PORT = 8406;
 const CAPS = ["--cap-add", "NET_ADMIN", "--cap-add", "NET_BROADCAST", "--cap-add", "NET_RAW"];
 
 describeWithDocker("keepalived image", () => {
@@ -38,6 +42,12 @@ describeWithDocker("keepalived image", () => {
     `KEEPALIVED_PEERS=${addr(11)},${addr(12)}`,
     "-e",
     `KEEPALIVED_PRIORITY=${priority}`,
+    // The serving check on a port where nothing listens until a test starts a stub there
+    // (these HAProxies have no webapp replica, so their own /servingz always answers 503).
+    "-e",
+    `KEEPALIVED_SERVING_URL=http://127.0.0.1:${STUB_PORT}/servingz`,
+    "-e",
+    "KEEPALIVED_SERVING_WEIGHT=60",
   ];
   const holdsVip = (container: string): boolean =>
     tryExec(container, ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).out.includes(` ${vip()}/24 `);
@@ -197,12 +207,23 @@ describeWithDocker("keepalived image", () => {
     expect(text).toMatch(new RegExp(`unicast_peer \\{\\n\\s+${addr(11)}\\n\\s+${addr(12)}\\n`));
     expect(text).toContain(`meta l4proto 112 ip saddr { ${addr(11)}, ${addr(12)} } counter accept`);
     expect(text).toMatch(/meta l4proto 112 counter drop/);
+    expect(text).toContain(
+      `script "/usr/lib/flotilla/keepalived-check http://127.0.0.1:${STUB_PORT}/servingz"`,
+    );
     const bad = render(["-e", "KEEPALIVED_VIP=10.0.0.300/24"]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("KEEPALIVED_VIP must be a.b.c.d/len, not '10.0.0.300/24'");
     const noPeers = render(["-e", `KEEPALIVED_PEERS=${addr(50)}`, "--ip", addr(50)]);
     expect(noPeers.status).not.toBe(0);
     expect(noPeers.stderr).toContain("KEEPALIVED_PEERS names no other node");
+    const noServing = render(["-e", "KEEPALIVED_SERVING_URL="]);
+    expect(noServing.status).toBe(0);
+    expect(noServing.stdout).not.toContain("check_serving");
+    const badWeight = render(["-e", "KEEPALIVED_SERVING_WEIGHT=300"]);
+    expect(badWeight.status).not.toBe(0);
+    expect(badWeight.stderr).toContain(
+      "KEEPALIVED_SERVING_WEIGHT must be a whole number from 1 to 100, not '300'",
+    );
     const badAdvert = render(["-e", "KEEPALIVED_ADVERT_INT=0.001"]);
     expect(badAdvert.status).not.toBe(0);
     expect(badAdvert.stderr).toContain("KEEPALIVED_ADVERT_INT must be seconds from 0.05 to 9.99");
@@ -317,6 +338,45 @@ describeWithDocker("keepalived image", () => {
     expect([transitions(ka(1)).length, transitions(ka(2)).length]).toEqual(before);
     expect(holdsVip(ka(1)) && !holdsVip(ka(2))).toBe(true);
     for (const n of [1, 2]) expect(docker(["logs", ka(n)])).not.toContain(addr(50));
+  });
+
+  it("prefers a node that can serve: the serving check lifts the backup above the master and the VIP moves to it, then back; HAProxy's /servingz answers 503 with no replica UP", async () => {
+    // The real endpoint: these HAProxies have no webapp replica, so "no replica UP", while /healthz is 200.
+    const code = (url: string) =>
+      tryExec(PROBE, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", url]).out;
+    expect(code(`http://${addr(11)}:8405/servingz`)).toBe("503");
+    expect(code(`http://${addr(11)}:8405/healthz`)).toBe("200");
+    const rendered = tryExec(ka(2), ["sh", "-c", "cat /dev/shm/keepalived/keepalived.conf"]).out;
+    expect(rendered).toMatch(/vrrp_script check_serving \{[^}]*weight 60\n/);
+    expect(rendered).toMatch(/track_script \{\n\s+check_haproxy\n\s+check_serving\n/);
+    expect(holdsVip(ka(1)) && !holdsVip(ka(2))).toBe(true);
+    // A stub answering 200 where ka2's serving check looks: 100 + 60 > 150.
+    const started = Date.now();
+    docker([
+      "run",
+      "-d",
+      "--name",
+      STUB,
+      "--network",
+      `container:${ka(2)}`,
+      ...labels(SUITE),
+      "--entrypoint",
+      "sh",
+      image("haproxy"),
+      "-c",
+      `printf 'defaults\n  mode http\n  timeout client 5s\n  timeout server 5s\n  timeout connect 1s\nfrontend stub\n  bind 127.0.0.1:${STUB_PORT}\n  http-request return status 200\n' >/tmp/stub.cfg && exec haproxy -db -f /tmp/stub.cfg`,
+    ]);
+    const toBackup = await vipMovesTo(ka(2), ka(1), 10_000);
+    expect(docker(["logs", ka(2)])).toMatch(/^\[keepalived-notify\] INSTANCE flotilla is now MASTER/m);
+    docker(["rm", "-f", STUB]);
+    const back = await vipMovesTo(ka(1), ka(2), 10_000);
+    const probe = probeFailures(started, Date.now());
+    console.log(
+      `keepalived: serving check passing on ${ka(2)}: VIP moved to it ${toBackup} ms after the stub started; failing again: back on ${ka(1)} after ${back} ms; probe ${probe.failed} failed of ${probe.calls}`,
+    );
+    // rise 2 / fall 2 at 0.5 s, plus a stub's start and a master-down interval.
+    expect(toBackup).toBeLessThan(5000);
+    expect(back).toBeLessThan(5000);
   });
 
   it("releases the VIP when keepalived stops (docker stop exits 0), and the backup takes it", async () => {
