@@ -186,6 +186,50 @@ describeWithDocker("webapp image", () => {
     });
   });
 
+  it("HEALTHCHECK: healthy once Consul's catalog lists the replica passing; with no Consul server, only after WEBAPP_ROUTABLE_WITHIN, then liveness", async () => {
+    type Health = { Status: string; Log: { Output: string }[] | null };
+    const health = (container: string) =>
+      JSON.parse(docker(["inspect", "-f", "{{json .State.Health}}", container])) as Health;
+    // web-1 joined the suite's Consul server: its check found itself in the catalog.
+    const registered = await eventually("web-1 healthy", 90_000, async () =>
+      health(web(1)).Status === "healthy" ? health(web(1)) : undefined,
+    );
+    expect(registered.Log?.map((l) => l.Output).join("")).toMatch(
+      /listed as passing in Consul's catalog after \d+ s/,
+    );
+    // A replica whose agent has no server to join: alive at once, healthy only after the wait.
+    const LONELY = web(9);
+    const WITHIN = 12;
+    startWebapp(SUITE, LONELY, NET, secrets.dir, {
+      mysqlHost: DB,
+      consul: "flotilla-webapp-no-such-consul",
+      env: { WEBAPP_ROUTABLE_WITHIN: String(WITHIN) },
+      flags: ["--health-interval", "1s", "--health-start-period", "60s"],
+    });
+    try {
+      const started = Date.now();
+      await waitHttp(url(LONELY, "/healthz"), 200, 60_000);
+      const alive = Date.now() - started;
+      expect(health(LONELY).Status).toBe("starting");
+      const healthy = await eventually(
+        "the lonely replica healthy",
+        60_000,
+        async () => (health(LONELY).Status === "healthy" ? Date.now() - started : undefined),
+        500,
+      );
+      const outputs = (health(LONELY).Log ?? []).map((l) => l.Output).join("");
+      console.log(
+        `webapp: with no Consul server, /healthz answered ${alive} ms after the start, healthy after ${healthy} ms (WEBAPP_ROUTABLE_WITHIN=${WITHIN} s)`,
+      );
+      expect(outputs).toContain("not yet listed as passing in Consul's catalog");
+      expect(outputs).toMatch(/still not listed in Consul's catalog after \d+ s: liveness only from now on/);
+      // The wait counts from the first check (about a second after the start).
+      expect(healthy).toBeGreaterThanOrEqual((WITHIN - 1) * 1000);
+    } finally {
+      docker(["rm", "-f", LONELY]);
+    }
+  });
+
   it("session cookie: HttpOnly and SameSite=Lax always, Secure when HAProxy says the request came over HTTPS", async () => {
     const plain = (await http(url(web(1), "/"))).setCookies.find((c) => c.startsWith("flotilla.sid="));
     const https = (

@@ -174,7 +174,14 @@ export function startWebapp(
   name: string,
   net: string,
   secretsDir: string,
-  options: { mysqlHost: string; consul?: string; publish?: boolean; env?: Record<string, string> },
+  options: {
+    mysqlHost: string;
+    consul?: string;
+    publish?: boolean;
+    env?: Record<string, string>;
+    /** More `docker run` flags (e.g. a faster `--health-interval`). */
+    flags?: string[];
+  },
 ): void {
   const env = {
     MYSQL_HOST: options.mysqlHost,
@@ -189,7 +196,7 @@ export function startWebapp(
     network: net,
     suite,
     env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    flags: ["--read-only", "--cap-drop", "ALL"],
+    flags: ["--read-only", "--cap-drop", "ALL", ...(options.flags ?? [])],
     volumes: [`${webappSecretsDir(secretsDir)}:/run/secrets:ro`],
     publish: options.publish === false ? [] : ["127.0.0.1::8080", `127.0.0.1::${WEBAPP_METRICS_PORT}`],
     image: image("webapp"),
