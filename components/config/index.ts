@@ -15,6 +15,7 @@ export {
   HASHICORP_CONSUL_VERSION,
   type LabConfig,
   NAMESPACE,
+  OPTIONAL_SECRET_KEYS,
   type OpenStackConfig,
   RESERVED_MYSQL_USERS,
   RESERVED_PORTS,

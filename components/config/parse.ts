@@ -3,7 +3,14 @@
 // Pure (no Pulumi imports): unit-tested without mocks.
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { z } from "zod";
-import { configSchema, type FlotillaConfig, NAMESPACE, SECRET_KEYS, type SecretKey } from "./schema";
+import {
+  alertingSecretProblems,
+  configSchema,
+  type FlotillaConfig,
+  NAMESPACE,
+  SECRET_KEYS,
+  type SecretKey,
+} from "./schema";
 
 /** Raised when the stack configuration is invalid; `problems` has one line per problem. */
 export class ConfigError extends Error {
@@ -206,6 +213,19 @@ function secretProblems(secrets: Partial<Record<SecretKey, string>>): string[] {
           `${NAMESPACE}:${key}: expected a UUID (a Consul ACL token SecretID, e.g. from uuidgen), got a value that is not (not shown: it is a secret)`,
         );
       }
+    } else if (key === "alertChatWebhookUrl") {
+      if (!/^https?:\/\/[^\s"\\]+$/.test(value)) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected an http:// or https:// URL without spaces, quotes or backslashes (a Slack-compatible incoming webhook), got a value that is not (not shown: it is a secret)`,
+        );
+      }
+    } else if (key === "alertSmtpPassword") {
+      // The SMTP provider's password, whatever its length; one line.
+      if (value === "" || /[\r\n]/.test(value)) {
+        problems.push(
+          `${NAMESPACE}:${key}: expected a non-empty password on one line, got a value that is not (not shown: it is a secret)`,
+        );
+      }
     } else if (value.length < 12) {
       problems.push(
         `${NAMESPACE}:${key}: expected at least 12 characters, got ${value.length} (value not shown: it is a secret)`,
@@ -283,6 +303,7 @@ export function parseConfig(
     ...(result.success ? [] : describeIssues(result.error.issues)),
     ...(options.isSecret ? plaintextSecretProblems(secrets, options.isSecret) : []),
     ...secretProblems(secrets),
+    ...(result.success ? alertingSecretProblems(result.data, secrets) : []),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return { config: result.data, secrets };

@@ -27,10 +27,15 @@ export const SECRET_KEYS = [
   "metricsPassword",
   "monitoringPassword",
   "mysqlExporterPassword",
+  "alertSmtpPassword",
+  "alertChatWebhookUrl",
   "tlsCertificate",
   "tlsKey",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** Secret keys never generated: unset, the receiver that would use one is refused (alertingSecretProblems). */
+export const OPTIONAL_SECRET_KEYS: readonly SecretKey[] = ["alertSmtpPassword", "alertChatWebhookUrl"];
 
 /** What each secret key is, for the JSON Schema and the config reference (docs/config.md). */
 export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
@@ -50,6 +55,10 @@ export const SECRET_DESCRIPTIONS: Readonly<Record<SecretKey, string>> = {
   monitoringPassword: "Prometheus UI password (`monitoring.user`); generated when unset.",
   mysqlExporterPassword:
     "Password of the MariaDB user the metrics exporter connects as; generated when unset.",
+  alertSmtpPassword:
+    "Password Alertmanager logs in to `monitoring.alerting.email.smarthost` with (as `email.username`); required with that username, never generated.",
+  alertChatWebhookUrl:
+    "Slack-compatible incoming webhook URL (Slack, Mattermost, Rocket.Chat: the URL carries the token) for `monitoring.alerting.chat`; required when chat is enabled, never generated.",
   tlsCertificate:
     "HAProxy's certificate chain (PEM, server certificate first), with `tlsKey`: both or neither. Unset: a self-signed certificate for the public address and `haproxy.tlsNames` is generated (stack output `tlsCertificate` says so).",
   tlsKey: "Private key (unencrypted PEM) of `tlsCertificate`; both or neither.",
@@ -368,6 +377,128 @@ const promDuration = z
     error: "expected a duration such as 15s or 1m (a number, then ms, s, m or h)",
   });
 
+/** A duration in milliseconds (`promDuration` syntax), for comparing two of them. */
+export function durationMs(d: string): number {
+  const m = /^([0-9]+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new Error(`durationMs: not a duration: '${d}'`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+}
+
+/**
+ * A URL Alertmanager posts to. No whitespace, quotes, backslashes or commas: the image
+ * takes the list comma-separated and writes each into YAML between double quotes.
+ */
+const alertUrl = z.string({ error: "expected an http:// or https:// URL" }).regex(/^https?:\/\/[^\s",\\]+$/, {
+  error: "expected an http:// or https:// URL without spaces, quotes, backslashes or commas",
+});
+const emailAddress = z
+  .string({ error: "expected an e-mail address" })
+  .regex(/^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, {
+    error: "expected an e-mail address such as ops@example.org",
+  });
+/** A Prometheus label name (what Alertmanager groups by). */
+const labelName = z
+  .string({ error: "expected a label name" })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected a label name such as alertname or service" });
+
+const alertEmailSchema = z.strictObject({
+  smarthost: z
+    .string({ error: "expected host:port" })
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$/, {
+      error: "expected the SMTP server as host:port, such as smtp.example.org:587",
+    })
+    .describe(
+      "SMTP server (`host:port`) Alertmanager sends through (STARTTLS unless `requireTls` is false).",
+    ),
+  from: emailAddress.describe("Sender address of the alert e-mails."),
+  to: z
+    .array(emailAddress)
+    .min(1, { error: "expected at least one recipient" })
+    .max(20, { error: "expected at most 20 recipients" })
+    .describe("Recipients of every alert e-mail."),
+  username: z
+    .string({ error: "expected a user name" })
+    .regex(/^[A-Za-z0-9._%+@-]{1,128}$/, {
+      error: "expected a user name of letters, digits and . _ % + @ - (at most 128)",
+    })
+    .optional()
+    .describe(
+      "SMTP login (its password is the secret `flotilla:alertSmtpPassword`, then required); unset: no SMTP authentication.",
+    ),
+  requireTls: z
+    .boolean({ error: "expected true or false" })
+    .default(true)
+    .describe(
+      "Refuse to send unless the server offers STARTTLS (false only for a relay on a trusted network).",
+    ),
+});
+
+const alertChatSchema = z.strictObject({
+  enabled: z
+    .boolean({ error: "expected true or false" })
+    .default(false)
+    .describe(
+      "Post alerts to a Slack-compatible incoming webhook; its URL (it carries the token) is the secret `flotilla:alertChatWebhookUrl`, then required.",
+    ),
+  channel: z
+    .string({ error: "expected a channel name" })
+    .regex(/^[#@]?[A-Za-z0-9._-]{1,80}$/, {
+      error: "expected a channel such as #ops (letters, digits, . _ -)",
+    })
+    .optional()
+    .describe("Channel to post in (unset: the webhook's own channel)."),
+});
+
+/**
+ * Where Alertmanager delivers, and how it groups. Alerts are grouped by alert name and
+ * service (one notification for every lost replica of a service, not one each), and
+ * the inhibition rules (the image's alertmanager-setup) keep the alerts a bigger one
+ * implies quiet: a node down, a service's critical alert, a missing Galera member.
+ */
+const alertingSchema = z
+  .strictObject({
+    webhooks: z
+      .array(alertUrl)
+      .max(10, { error: "expected at most 10 webhook URLs" })
+      .default([])
+      .describe(
+        "URLs every notification is POSTed to (Alertmanager's webhook JSON, resolved notifications too). A URL with a token in it belongs in `alertChatWebhookUrl` instead: these are plain config.",
+      ),
+    email: alertEmailSchema
+      .optional()
+      .describe("E-mail over SMTP (unset: no e-mail). Resolved notifications are sent too."),
+    chat: alertChatSchema
+      .prefault({})
+      .describe("A Slack-compatible chat webhook (Slack, Mattermost, Rocket.Chat)."),
+    groupBy: z
+      .array(labelName)
+      .min(1, { error: "expected at least one label (alertname, service)" })
+      .default(["alertname", "service"])
+      .describe(
+        "Labels that make one notification group: every alert with the same values goes out together.",
+      ),
+    groupWait: promDuration
+      .default("30s")
+      .describe("How long a new group waits for more alerts before its first notification."),
+    groupInterval: promDuration
+      .default("5m")
+      .describe(
+        "How long a group waits before notifying again about a change (a new alert in it, or a resolution).",
+      ),
+    repeatInterval: promDuration
+      .default("4h")
+      .describe("How often a group that is still firing, unchanged, is notified again."),
+  })
+  .superRefine((a, ctx) => {
+    if (durationMs(a.repeatInterval) < durationMs(a.groupInterval))
+      ctx.addIssue({
+        code: "custom",
+        path: ["repeatInterval"],
+        message: `expected at least groupInterval (${a.groupInterval}): a reminder cannot come sooner than a group's next notification`,
+        input: a.repeatInterval,
+      });
+  });
+
 const monitoringSchema = z.strictObject({
   enabled: z
     .boolean({ error: "expected true or false" })
@@ -392,6 +523,11 @@ const monitoringSchema = z.strictObject({
     .default("1m")
     .describe(
       "How long a condition must hold before its alert fires (every rule's `for:`); shorter alerts sooner and flaps more.",
+    ),
+  alerting: alertingSchema
+    .prefault({})
+    .describe(
+      "Alertmanager: receivers (webhooks, e-mail, a chat webhook), grouping and inhibition; 2 clustered replicas on multi-node targets, 1 on `local` (docs/monitoring.md).",
     ),
 });
 
@@ -606,7 +742,7 @@ const baseSchema = z.strictObject({
   logging: loggingSchema.prefault({}).describe("Container log rotation and shipping."),
   monitoring: monitoringSchema
     .prefault({})
-    .describe("The monitoring stack (Prometheus and its alert rules)."),
+    .describe("The monitoring stack (Prometheus, its alert rules, Alertmanager)."),
   images: imagesSchema.prefault({}).describe("How the Docker images are built and where they are pushed."),
   openstack: openstackSchema
     .optional()
@@ -836,6 +972,38 @@ export function placeholderIssues(c: RawConfig): Issue[] {
       input: registry,
     });
   return issues;
+}
+
+/**
+ * The alert receivers' secrets against the config that uses them (never echoing a value):
+ * chat enabled needs `alertChatWebhookUrl`, an SMTP login needs `alertSmtpPassword`, and
+ * either one set with nothing to use it is refused too (it would be silently ignored).
+ */
+export function alertingSecretProblems(
+  c: { readonly monitoring: { readonly alerting: z.infer<typeof alertingSchema> } },
+  secrets: Partial<Record<SecretKey, string>>,
+): string[] {
+  const problems: string[] = [];
+  const a = c.monitoring.alerting;
+  const key = (k: string) => `${NAMESPACE}:${k}`;
+  if (a.chat.enabled && secrets.alertChatWebhookUrl === undefined)
+    problems.push(
+      `${key("alertChatWebhookUrl")}: required when ${key("monitoring.alerting.chat.enabled")} is true (the chat webhook's URL carries its token: \`pulumi config set --secret ${key("alertChatWebhookUrl")} https://...\`)`,
+    );
+  if (!a.chat.enabled && secrets.alertChatWebhookUrl !== undefined)
+    problems.push(
+      `${key("monitoring.alerting.chat.enabled")}: expected true when ${key("alertChatWebhookUrl")} is set (or remove that secret): the URL would be ignored`,
+    );
+  const username = a.email?.username;
+  if (username !== undefined && secrets.alertSmtpPassword === undefined)
+    problems.push(
+      `${key("alertSmtpPassword")}: required when ${key("monitoring.alerting.email.username")} is set (\`pulumi config set --secret ${key("alertSmtpPassword")}\`)`,
+    );
+  if (username === undefined && secrets.alertSmtpPassword !== undefined)
+    problems.push(
+      `${key("monitoring.alerting.email.username")}: required when ${key("alertSmtpPassword")} is set (the SMTP login it belongs to), or remove that secret`,
+    );
+  return problems;
 }
 
 export const configSchema = baseSchema.superRefine((c, ctx) => {

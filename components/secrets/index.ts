@@ -9,4 +9,4 @@ export {
   SELF_SIGNED_VALIDITY_HOURS,
   subjectAltNames,
 } from "./edgeCertificate";
-export { Secrets, type SecretsArgs } from "./secrets";
+export { Secrets, type SecretsArgs, UNSET_ALERT_SECRET } from "./secrets";

@@ -6,6 +6,9 @@ import * as random from "@pulumi/random";
 import type { SecretKey, SecretValueKey } from "../config";
 import { EdgeCertificate } from "./edgeCertificate";
 
+/** The content of an alert receiver's secret the operator did not set (never read: see `Secrets`). */
+export const UNSET_ALERT_SECRET = "unset: this alert receiver is not configured";
+
 export interface SecretsArgs {
   /** Operator-set values (from `flotilla:<key>` secret config); missing ones are generated. */
   readonly provided: Partial<Record<SecretKey, string>>;
@@ -42,6 +45,13 @@ export class Secrets extends pulumi.ComponentResource {
   readonly monitoringPassword: pulumi.Output<string>;
   /** Password of the MariaDB user the MySQL exporter connects as. */
   readonly mysqlExporterPassword: pulumi.Output<string>;
+  /**
+   * Alertmanager's SMTP password and the chat webhook's URL: the operator's, never
+   * generated. Unset, each is UNSET_ALERT_SECRET (a Docker secret cannot be empty), which
+   * nothing reads: the config check requires the real one wherever a receiver uses it.
+   */
+  readonly alertSmtpPassword: pulumi.Output<string>;
+  readonly alertChatWebhookUrl: pulumi.Output<string>;
   /** HAProxy's certificate chain then its private key, one PEM (HAProxy's `crt` file). */
   readonly tlsPem: pulumi.Output<string>;
   /**
@@ -57,7 +67,10 @@ export class Secrets extends pulumi.ComponentResource {
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:secrets:Secrets", name, {}, opts);
 
-    type PasswordKey = Exclude<SecretKey, "tlsCertificate" | "tlsKey">;
+    type PasswordKey = Exclude<
+      SecretKey,
+      "tlsCertificate" | "tlsKey" | "alertSmtpPassword" | "alertChatWebhookUrl"
+    >;
     const password = (key: PasswordKey, length: number): pulumi.Output<string> => {
       const given = args.provided[key];
       if (given !== undefined) return pulumi.secret(given);
@@ -71,6 +84,8 @@ export class Secrets extends pulumi.ComponentResource {
     this.metricsPassword = password("metricsPassword", 24);
     this.monitoringPassword = password("monitoringPassword", 24);
     this.mysqlExporterPassword = password("mysqlExporterPassword", 32);
+    this.alertSmtpPassword = pulumi.secret(args.provided.alertSmtpPassword ?? UNSET_ALERT_SECRET);
+    this.alertChatWebhookUrl = pulumi.secret(args.provided.alertChatWebhookUrl ?? UNSET_ALERT_SECRET);
     this.consulGossipKey =
       args.provided.consulGossipKey !== undefined
         ? pulumi.secret(args.provided.consulGossipKey)
@@ -124,6 +139,8 @@ export class Secrets extends pulumi.ComponentResource {
       metricsPassword: this.metricsPassword,
       monitoringPassword: this.monitoringPassword,
       mysqlExporterPassword: this.mysqlExporterPassword,
+      alertSmtpPassword: this.alertSmtpPassword,
+      alertChatWebhookUrl: this.alertChatWebhookUrl,
       tlsPem: this.tlsPem,
       secretNameKey: this.secretNameKey,
     };

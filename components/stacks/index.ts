@@ -47,7 +47,15 @@ export {
   syslogLogging,
 } from "./render";
 export { PORTS, type RenderInput, swarmLiteral } from "./renderCommon";
-export { expectedNodes, monitoringEnvironment, PROMETHEUS_USER } from "./renderMonitoring";
+export {
+  ALERTMANAGER,
+  ALERTMANAGER_SECRETS,
+  alertmanagerEnvironment,
+  alertmanagerReplicas,
+  expectedNodes,
+  monitoringEnvironment,
+  PROMETHEUS_USER,
+} from "./renderMonitoring";
 export { mysqlDataDir, mysqlHosts } from "./renderMysql";
 export { Stacks, type StacksArgs } from "./stacks";
 export { type StackSecrets, SwarmStack, type SwarmStackArgs } from "./swarmStack";

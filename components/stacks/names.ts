@@ -26,6 +26,8 @@ export const SECRET_SOURCES = {
   haproxy_metrics_password: "metricsPassword",
   prometheus_password: "monitoringPassword",
   mysql_exporter_password: "mysqlExporterPassword",
+  alertmanager_smtp_password: "alertSmtpPassword",
+  alertmanager_chat_url: "alertChatWebhookUrl",
 } as const satisfies Record<string, SecretValueKey>;
 export type SecretTarget = keyof typeof SECRET_SOURCES;
 export const SECRET_TARGETS = Object.keys(SECRET_SOURCES) as SecretTarget[];

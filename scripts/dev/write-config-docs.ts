@@ -3,7 +3,13 @@
 // A test fails when the table is out of date.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { NAMESPACE, SECRET_DESCRIPTIONS, SECRET_KEYS, stackFileJsonSchema } from "../../components/config";
+import {
+  NAMESPACE,
+  OPTIONAL_SECRET_KEYS,
+  SECRET_DESCRIPTIONS,
+  SECRET_KEYS,
+  stackFileJsonSchema,
+} from "../../components/config";
 import { repoPath } from "../../components/repo";
 
 /** The page that holds the generated table (between the markers). */
@@ -89,10 +95,10 @@ export function renderConfigReference(): string {
     `| key (\`${NAMESPACE}:\`…) | type | default | meaning | ${STACKS.map((s) => `\`${s}\``).join(" | ")} |`,
     `|---|---|---|---|${STACKS.map(() => "---|").join("")}`,
   ];
-  const secrets = SECRET_KEYS.map(
-    (key) =>
-      `| \`${key}\` | secret string | generated | ${SECRET_DESCRIPTIONS[key]} Set with \`pulumi config set --secret ${NAMESPACE}:${key}\`. | ${STACKS.map(() => "generated").join(" | ")} |`,
-  );
+  const secrets = SECRET_KEYS.map((key) => {
+    const unset = OPTIONAL_SECRET_KEYS.includes(key) ? "unset" : "generated";
+    return `| \`${key}\` | secret string | ${unset} | ${SECRET_DESCRIPTIONS[key]} Set with \`pulumi config set --secret ${NAMESPACE}:${key}\`. | ${STACKS.map(() => unset).join(" | ")} |`;
+  });
   return [START, ...header, ...rows(top, "", stacks), ...secrets, END].join("\n");
 }
 

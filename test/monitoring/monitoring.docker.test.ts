@@ -1,9 +1,14 @@
 // The monitoring stack on the host engine's one-node Swarm, with the stacks it watches:
 // Prometheus scrapes every job (up == 1), loads the alert rules, raises the backend alert
-// when a webapp replica goes away, and its query page loads in headless Chromium behind
-// basic auth (screenshot for the README). Figures go to test/artifacts/monitoring.json.
+// when a webapp replica goes away, Alertmanager delivers it to a real webhook receiver
+// (an HTTP server in this process, on the address Swarm tasks reach the host at) and then
+// its resolution once the replica is back, timed from the fault; and the query page
+// loads in headless Chromium behind basic auth (screenshot for the README). Figures go
+// to test/artifacts/monitoring.json.
 
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -20,6 +25,62 @@ const PREFIX = "flotilla-mon";
 const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const WATCHED: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 const JOBS = ["haproxy", "consul", "webapp", "mysql", "node", "prometheus"];
+const ALERTMANAGER_SERVICE = `${PREFIX}-monitoring_alertmanager`;
+
+/** One notification as Alertmanager's webhook posts it (version 4), and when it arrived. */
+interface Notification {
+  at: number;
+  receiver: string;
+  status: "firing" | "resolved";
+  groupLabels: Record<string, string>;
+  alerts: {
+    status: "firing" | "resolved";
+    labels: Record<string, string>;
+    startsAt: string;
+    endsAt: string;
+  }[];
+}
+
+/**
+ * The webhook receiver: an HTTP server on the docker_gwbridge gateway, the host's address
+ * on the bridge every Swarm task's container has for traffic leaving the overlay networks.
+ */
+async function startWebhookReceiver(): Promise<{ server: Server; url: string; received: Notification[] }> {
+  const gateway = (
+    await ok("docker", [
+      "network",
+      "inspect",
+      "docker_gwbridge",
+      "--format",
+      "{{(index .IPAM.Config 0).Gateway}}",
+    ])
+  ).trim();
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway))
+    throw new Error(`no docker_gwbridge gateway address: '${gateway}'`);
+  const received: Notification[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const at = Date.now();
+      try {
+        received.push({
+          at,
+          ...(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Omit<Notification, "at">),
+        });
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, gateway, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://${gateway}:${port}/alerts`, received };
+}
 
 describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a one-node Swarm", () => {
   const dataDir = mkdtempSync("/tmp/flotilla-mon-mysql-");
@@ -32,6 +93,7 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
   };
   const figures: Record<string, unknown> = {};
   let base = "";
+  let webhook: Awaited<ReturnType<typeof startWebhookReceiver>> | undefined;
   const auth = () =>
     `Basic ${Buffer.from(`${env.config.monitoring.user}:${secrets.monitoringPassword}`).toString("base64")}`;
   const api = async (pathAndQuery: string) => {
@@ -45,13 +107,21 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
       value: [number, string];
     }[];
 
-  /** The monitoring stack as the catalog renders it, with a short alert `for:` and scrape interval. */
+  /**
+   * The monitoring stack as the catalog renders it, with a short alert `for:` and scrape
+   * interval, and Alertmanager as a multi-node target runs it: 2 replicas clustered
+   * through tasks.<service> (here both on the one node, sharing its volume: each writes
+   * its snapshots whole, and the cluster gossips them anyway).
+   */
   async function deployMonitoring() {
     await deploy({ ...env, suite: "monitoring" }, "monitoring", {
       edit: (document) => {
         const prometheus = document.services.monitoring;
         prometheus.environment.PROMETHEUS_ALERT_FOR = "5s";
         prometheus.environment.PROMETHEUS_SCRAPE_INTERVAL = "5s";
+        const alertmanager = document.services.alertmanager;
+        alertmanager.deploy.replicas = 2;
+        alertmanager.environment.ALERTMANAGER_PEERS = `tasks.${ALERTMANAGER_SERVICE}`;
       },
       waitSeconds: 180,
       timeoutMs: 240_000,
@@ -63,6 +133,14 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
       timeoutMs: 900_000,
     });
     await ok("bash", ["scripts/host/local-swarm.sh"]);
+    // Alertmanager posts to the receiver; short grouping so a test waits seconds, not minutes.
+    webhook = await startWebhookReceiver();
+    env.config = loadConfig("dev", {
+      "flotilla:mysql": { dataPath: dataDir },
+      "flotilla:monitoring": {
+        alerting: { webhooks: [webhook.url], groupWait: "1s", groupInterval: "5s", repeatInterval: "1h" },
+      },
+    });
     const started = Date.now();
     for (const stack of WATCHED) await deploy(env, stack);
     await deployMonitoring();
@@ -74,6 +152,7 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
 
   afterAll(async () => {
     await removeStacks(env, [...WATCHED, "monitoring"]);
+    await new Promise((resolve) => (webhook ? webhook.server.close(resolve) : resolve(undefined)));
     await until(
       "the test's volumes removed",
       async () => {
@@ -190,9 +269,80 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     figures.alertsWhenHealthy = names;
   });
 
-  it("raises the backend alert when a webapp replica goes away", async () => {
+  it("sends every alert to both Alertmanagers, which form one cluster over the stack's network", async () => {
+    const replicas = await ok("docker", [
+      "service",
+      "ls",
+      "--filter",
+      `name=${ALERTMANAGER_SERVICE}`,
+      "--format",
+      "{{.Replicas}}",
+    ]);
+    expect(replicas.trim()).toBe("2/2");
+    // Prometheus finds both by DNS (tasks.<service>) and posts to each.
+    let urls: string[] = [];
+    await until(
+      "Prometheus posting to 2 Alertmanagers",
+      async () => {
+        const ams = (await api("/api/v1/alertmanagers")).data.activeAlertmanagers as { url: string }[];
+        urls = ams.map((a) => a.url);
+        return urls.length === 2;
+      },
+      30_000,
+      1000,
+    );
+    const addresses = urls.map((u) => /^http:\/\/(\d+\.\d+\.\d+\.\d+):9093\/api\/v2\/alerts$/.exec(u)?.[1]);
+    expect(addresses.every(Boolean), urls.join(" ")).toBe(true);
+    const ids = (
+      await ok("docker", [
+        "ps",
+        "-q",
+        "--filter",
+        `label=com.docker.swarm.service.name=${ALERTMANAGER_SERVICE}`,
+      ])
+    )
+      .split("\n")
+      .filter(Boolean);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) {
+      // Healthy: its health check asks /-/healthy with the API's password.
+      expect((await ok("docker", ["inspect", id, "--format", "{{.State.Health.Status}}"])).trim()).toBe(
+        "healthy",
+      );
+      // Each sees both peers, at their addresses on the stack's network (not docker_gwbridge's).
+      let cluster: { status?: string; peers?: { address: string }[] } = {};
+      await until(
+        "the Alertmanager cluster ready with 2 peers",
+        async () => {
+          const out = await ok("docker", [
+            "exec",
+            id,
+            "amtool",
+            "cluster",
+            "show",
+            "-o",
+            "json",
+            "--alertmanager.url=http://127.0.0.1:9093",
+            "--http.config.file=/dev/shm/prometheus/client.yml",
+          ]);
+          cluster = JSON.parse(out) as typeof cluster;
+          return cluster.status === "ready" && cluster.peers?.length === 2;
+        },
+        60_000,
+        1000,
+      ).catch((e) => {
+        throw new Error(`${e}: ${JSON.stringify(cluster)}`);
+      });
+      expect(cluster.peers?.map((p) => p.address.replace(/:9094$/, "")).sort()).toEqual(
+        [...addresses].sort(),
+      );
+    }
+  }, 120_000);
+
+  it("raises the backend alert when a webapp replica goes away, delivers it to the webhook, then its resolution", async () => {
     const webapp = serviceName(PREFIX, "webapp");
     const replicas = env.config.webapp.replicas;
+    const received = webhook?.received ?? [];
     // First every replica is in HAProxy's backend, and the alert is quiet.
     await until(
       `HAProxy reporting ${replicas} webapp servers up`,
@@ -205,11 +355,15 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     );
     const before = (await api("/api/v1/alerts")).data.alerts as { labels: { alertname: string } }[];
     expect(before.map((a) => a.labels.alertname)).not.toContain("FlotillaBackendDegraded");
+    const degraded = (n: Notification, status: "firing" | "resolved") =>
+      n.alerts.find((a) => a.labels.alertname === "FlotillaBackendDegraded" && a.status === status);
+
+    // The fault: one replica lost.
     const started = Date.now();
     await ok("docker", ["service", "scale", "--detach", `${webapp}=${replicas - 1}`]);
     let state = "";
     await until(
-      "FlotillaBackendDegraded pending or firing",
+      "FlotillaBackendDegraded firing in Prometheus",
       async () => {
         const alerts = (await api("/api/v1/alerts")).data.alerts as {
           labels: { alertname: string };
@@ -223,7 +377,66 @@ describeWithDocker("monitoring stack: Prometheus scraping the other stacks on a 
     );
     figures.backendAlertFiringAfterMs = Date.now() - started;
     expect(state).toBe("firing");
-  }, 120_000);
+    let firing: Notification | undefined;
+    await until(
+      "the webhook receiving FlotillaBackendDegraded firing",
+      async () => {
+        firing = received.find((n) => n.at >= started && n.status === "firing" && degraded(n, "firing"));
+        return firing !== undefined;
+      },
+      60_000,
+      250,
+    ).catch((e) => {
+      throw new Error(`${e}: received ${JSON.stringify(received.map((n) => [n.status, n.groupLabels]))}`);
+    });
+    if (!firing) throw new Error("unreachable");
+    figures.webhookFiringAfterMs = firing.at - started;
+    expect(firing.receiver).toBe("flotilla");
+    // Grouped by alertname and service; the rule's labels, from the HAProxy that saw it.
+    expect(firing.groupLabels).toEqual({ alertname: "FlotillaBackendDegraded", service: "webapp" });
+    expect(degraded(firing, "firing")?.labels).toMatchObject({
+      alertname: "FlotillaBackendDegraded",
+      severity: "warning",
+      service: "webapp",
+      job: "haproxy",
+      proxy: "webapp",
+    });
+
+    // The fault undone: the replica back.
+    const restored = Date.now();
+    await ok("docker", ["service", "scale", "--detach", `${webapp}=${replicas}`]);
+    let resolved: Notification | undefined;
+    await until(
+      "the webhook receiving FlotillaBackendDegraded resolved",
+      async () => {
+        resolved = received.find((n) => n.at > (firing?.at ?? 0) && degraded(n, "resolved"));
+        return resolved !== undefined;
+      },
+      120_000,
+      250,
+    ).catch((e) => {
+      throw new Error(`${e}: received ${JSON.stringify(received.map((n) => [n.status, n.groupLabels]))}`);
+    });
+    if (!resolved) throw new Error("unreachable");
+    figures.webhookResolvedAfterRestoreMs = resolved.at - restored;
+    figures.webhookResolvedAfterFaultMs = resolved.at - started;
+    expect(resolved.status).toBe("resolved");
+    expect(resolved.groupLabels).toEqual(firing.groupLabels);
+    const alert = degraded(resolved, "resolved");
+    // The same alert (same start), now with an end.
+    expect(alert?.startsAt).toBe(degraded(firing, "firing")?.startsAt);
+    expect(Date.parse(alert?.endsAt ?? "")).toBeGreaterThan(Date.parse(alert?.startsAt ?? ""));
+    // Two Alertmanagers got the alert, one notification went out: the cluster's shared
+    // notification log (the second replica waits its turn, sees the first one's entry).
+    const firings = received.filter((n) => n.at >= started && n.status === "firing" && degraded(n, "firing"));
+    figures.webhookFiringNotifications = firings.length;
+    expect(firings).toHaveLength(1);
+    console.log(
+      `alert delivery: fault -> firing in Prometheus ${figures.backendAlertFiringAfterMs} ms, ` +
+        `-> webhook firing ${figures.webhookFiringAfterMs} ms; replica back -> webhook resolved ` +
+        `${figures.webhookResolvedAfterRestoreMs} ms (${figures.webhookResolvedAfterFaultMs} ms after the fault)`,
+    );
+  }, 300_000);
 
   it("shows the series on the query page in headless Chromium (screenshot)", async () => {
     const browser = await chromium.launch({

@@ -60,6 +60,8 @@ export function randomSecrets(): Record<SecretValueKey, string> {
     metricsPassword: pw(),
     monitoringPassword: pw(),
     mysqlExporterPassword: pw(),
+    alertSmtpPassword: pw(),
+    alertChatWebhookUrl: `https://chat.invalid/hooks/${pw()}`,
     tlsPem: opensslCert({ subjectAltName: "DNS:localhost,IP:127.0.0.1" }).pem,
     secretNameKey: randomBytes(32).toString("base64"),
   };
