@@ -28,6 +28,9 @@ export function renderKeepalived(input: RenderInput, stack: StackFacts): Compose
           KEEPALIVED_CHECK_URL: `http://127.0.0.1:${PORTS.haproxyHealth}/healthz`,
           KEEPALIVED_PEERS: peers.join(","),
           KEEPALIVED_ROUTER_ID: String(config.keepalived.virtualRouterId),
+          // A bonus while the local HAProxy has a webapp replica UP: the VIP prefers a
+          // node that can serve over one whose HAProxy has just started.
+          KEEPALIVED_SERVING_URL: `http://127.0.0.1:${PORTS.haproxyHealth}/servingz`,
           KEEPALIVED_VIP: vip,
         },
         networks: ["host"],
