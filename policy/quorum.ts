@@ -56,6 +56,12 @@ export function consulCountsInCompose(doc: Props): { service: string; count: num
   return found;
 }
 
+/** The component inputs that size a quorum, and what each sizes. */
+const COMPONENT_QUORUMS = [
+  ["swarmManagers", "Swarm managers"],
+  ["consulServers", "Consul servers"],
+] as const;
+
 /** Every quorum size the stack declares, wherever it is declared. */
 export function quorumFindings(resources: PolicyResource[]): QuorumFinding[] {
   const findings: QuorumFinding[] = [];
@@ -63,24 +69,11 @@ export function quorumFindings(resources: PolicyResource[]): QuorumFinding[] {
   let firstManager = "";
   for (const r of resources) {
     const p = r.props;
-    if (r.type.startsWith("flotilla:")) {
-      const managers = num(p.swarmManagers);
-      if (managers !== undefined)
-        findings.push({
-          what: "Swarm managers",
-          count: managers,
-          where: `${r.name}.swarmManagers`,
-          urn: r.urn,
-        });
-      const servers = num(p.consulServers);
-      if (servers !== undefined)
-        findings.push({
-          what: "Consul servers",
-          count: servers,
-          where: `${r.name}.consulServers`,
-          urn: r.urn,
-        });
-    }
+    if (r.type.startsWith("flotilla:"))
+      for (const [key, what] of COMPONENT_QUORUMS) {
+        const count = num(p[key]);
+        if (count !== undefined) findings.push({ what, count, where: `${r.name}.${key}`, urn: r.urn });
+      }
     if (r.type === TYPES.instance && isRecord(p.metadata) && str(p.metadata["flotilla-role"]) === "manager") {
       managerInstances++;
       firstManager ||= r.urn;

@@ -8,20 +8,18 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_DOC_PATH, updatedConfigDoc } from "../scripts/dev/write-config-docs";
 import { openstackInvokes, swarmScriptOutputs } from "./openstack/invokes";
 import { type Evaluation, evaluateStack, ROOT } from "./support/pulumi";
+import { tempDir } from "./support/tempDir";
 
 const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
@@ -430,8 +428,7 @@ describe("the npm verbs", () => {
 // Prerequisites: setup-machine.sh, run with stub tools in place of apt, dpkg, id and docker
 
 describe("the README's Prerequisites: any Docker engine, root or the docker group", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "flotilla-setup-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir("flotilla-setup-");
 
   const REAL_TOOLS = [
     "bash",

@@ -30,6 +30,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { isSecretLookingName } from "../policy/secrets";
 import { ROOT } from "./support/pulumi";
+import { withTempDir } from "./support/tempDir";
 
 /** A GitHub Actions expression, `${{ <e> }}` (spelt out so it is not read as a template literal). */
 const require = createRequire(path.join(ROOT, "package.json"));
@@ -81,8 +82,7 @@ const pulumiSteps = (wf: Workflow) => steps(wf).filter((s) => s.uses?.startsWith
  * contexts), per file. It runs in a child process: see .github/scripts/check-workflows.mjs.
  */
 function githubParserErrors(files: Record<string, string>): Record<string, string[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), "flotilla-wf-"));
-  try {
+  return withTempDir("flotilla-wf-", (dir) => {
     const paths = Object.entries(files).map(([name, content]) => {
       const p = path.join(dir, name);
       writeFileSync(p, content);
@@ -103,9 +103,17 @@ function githubParserErrors(files: Record<string, string>): Record<string, strin
     }
     const report = JSON.parse(stdout) as Record<string, string[]>;
     return Object.fromEntries(Object.entries(report).map(([p, errors]) => [path.basename(p), errors]));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+/** The line the `stacks` job's shell snippet writes to GITHUB_OUTPUT when run for real in `cwd`. */
+function stacksJobOutput(wf: Workflow, cwd: string): string {
+  const script = wf.jobs.stacks.steps.find((s) => s.run)?.run ?? "";
+  return withTempDir("flotilla-wf-", (dir) => {
+    const output = path.join(dir, "output");
+    execFileSync("bash", ["-c", script], { cwd, env: { ...process.env, GITHUB_OUTPUT: output } });
+    return readFileSync(output, "utf8").trim();
+  });
 }
 
 /** The stacks whose stack file targets OpenStack. */
@@ -554,24 +562,15 @@ describe("preview workflow", () => {
   });
 
   it("lists exactly the stacks whose target is openstack (its shell snippet, run for real)", () => {
-    const script = wf.jobs.stacks.steps.find((s) => s.run)?.run ?? "";
-    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-wf-"));
-    try {
-      const output = path.join(dir, "output");
-      execFileSync("bash", ["-c", script], { cwd: ROOT, env: { ...process.env, GITHUB_OUTPUT: output } });
-      const line = readFileSync(output, "utf8").trim();
-      expect(line.startsWith("stacks=")).toBe(true);
-      expect(JSON.parse(line.slice("stacks=".length))).toEqual(openstackStacks());
-      expect(openstackStacks()).toContain("helion");
-      // With no OpenStack stack at all it lists none (and the preview job is skipped).
-      const devOnly = path.join(dir, "dev-only");
-      mkdirSync(devOnly);
+    const line = stacksJobOutput(wf, ROOT);
+    expect(line.startsWith("stacks=")).toBe(true);
+    expect(JSON.parse(line.slice("stacks=".length))).toEqual(openstackStacks());
+    expect(openstackStacks()).toContain("helion");
+    // With no OpenStack stack at all it lists none (and the preview job is skipped).
+    withTempDir("flotilla-wf-dev-only-", (devOnly) => {
       copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(devOnly, "Pulumi.dev.yaml"));
-      execFileSync("bash", ["-c", script], { cwd: devOnly, env: { ...process.env, GITHUB_OUTPUT: output } });
-      expect(readFileSync(output, "utf8").trim().split("\n").pop()).toBe("stacks=[]");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      expect(stacksJobOutput(wf, devOnly)).toBe("stacks=[]");
+    });
   });
 });
 
@@ -710,16 +709,8 @@ describe("drift workflow", () => {
   it("checks each OpenStack stack the stacks job lists (its shell snippet, run for real)", () => {
     expect(drift.needs).toEqual(["stacks"]);
     expect(drift.strategy?.matrix?.stack).toBe(gh("fromJSON(needs.stacks.outputs.stacks)"));
-    const script = wf.jobs.stacks.steps.find((s) => s.run)?.run ?? "";
-    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-wf-"));
-    try {
-      const output = path.join(dir, "output");
-      execFileSync("bash", ["-c", script], { cwd: ROOT, env: { ...process.env, GITHUB_OUTPUT: output } });
-      const line = readFileSync(output, "utf8").trim();
-      expect(JSON.parse(line.slice("stacks=".length))).toEqual(openstackStacks());
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const line = stacksJobOutput(wf, ROOT);
+    expect(JSON.parse(line.slice("stacks=".length))).toEqual(openstackStacks());
   });
 
   it("compares the cloud with the state (refresh --preview-only): an undeployed merge is not drift, and nothing is changed", () => {
@@ -741,8 +732,7 @@ describe("drift workflow", () => {
   });
 
   it("passes the check's output on even when the check fails (the step writes it before its exit status)", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-drift-"));
-    try {
+    withTempDir("flotilla-drift-", (dir) => {
       const bin = path.join(dir, "bin");
       mkdirSync(bin);
       // A stand-in CLI: login succeeds, the refresh prints a diff and exits 255 as --expect-no-changes does.
@@ -766,9 +756,7 @@ describe("drift workflow", () => {
       expect(readFileSync(output, "utf8")).toMatch(
         /^output<<FLOTILLA_REFRESH_END\n~ openstack:networking:SecGroupRule flotilla-node-ssh-bastion update \[diff: ~remoteIpPrefix\]\nFLOTILLA_REFRESH_END\n$/,
       );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("hands the check's outcome to the issue keeper, then fails the run when the stack drifted", () => {

@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs as parseArgv } from "node:util";
+import { onInterrupt, runAsCommand } from "./cli";
 import { type ExecuteResult, execute, REPO_ROOT, teardown } from "./executor/executor";
 import { run } from "./executor/process";
 
@@ -186,9 +187,7 @@ async function main(): Promise<number> {
   }
   await setupMachine();
   const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once("SIGINT", onSigint);
-  process.once("SIGTERM", onSigint);
+  const stopListening = onInterrupt(() => interrupt.abort());
   try {
     const result = await execute({ stack, log: (l) => console.log(l), signal: interrupt.signal, replace });
     console.log("\ndemo: steps:");
@@ -226,17 +225,8 @@ async function main(): Promise<number> {
     );
     return 1;
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
+    stopListening();
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAsCommand("demo", main, 2);

@@ -16,11 +16,11 @@ import {
   type ClusterTarget,
   type Deployer,
   hostKey,
+  hostUserData,
   type ImageRegistry,
   type NodeAccess,
   nodeConnection,
   planNodes,
-  renderCloudInit,
   SwarmBootstrap,
   type VirtualIp,
 } from "../swarm";
@@ -143,23 +143,18 @@ export class LabCluster extends pulumi.ComponentResource implements ClusterTarge
       opts: { docker: boolean; ssh?: number; data?: boolean },
     ) => {
       const host = hostKey(`${prefix}-${key}-host-key`, this);
-      const userData = pulumi.secret(
-        pulumi.all([host.privateKeyOpenssh, host.publicKeyOpenssh, operatorPublic]).apply(([priv, pub, op]) =>
-          renderCloudInit({
-            hostname: key,
-            sshUser: lab.sshUser,
-            authorizedKeys: [op],
-            hostKey: { privateKeyOpenssh: priv, publicKeyOpenssh: pub },
-            docker: opts.docker,
-            ...(opts.docker
-              ? {
-                  dockerDaemon: { "insecure-registries": [`${addresses.registry}:${REGISTRY_PORT}`] },
-                  logging: config.logging,
-                }
-              : {}),
-          }),
-        ),
-      );
+      const userData = hostUserData(host, {
+        hostname: key,
+        sshUser: lab.sshUser,
+        authorizedKeys: [operatorPublic],
+        docker: opts.docker,
+        ...(opts.docker
+          ? {
+              dockerDaemon: { "insecure-registries": [`${addresses.registry}:${REGISTRY_PORT}`] },
+              logging: config.logging,
+            }
+          : {}),
+      });
       const spec = labVmSpec<pulumi.Input<string>>({
         name: `${prefix}-${key}`,
         hostname: key,

@@ -2,30 +2,16 @@
 // operator's key, password login off, and a host key the program generated.
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { hostKey, renderCloudInit } from "../swarm";
+import { hostKey, hostUserData } from "../swarm";
+import { floatingIpOn, type OperatorLoginArgs, type PublicPortArgs, publicPort } from "./access";
 import { IGNORED_INSTANCE_CHANGES, warnWhenBehind } from "./swarmNodes";
 
-export interface BastionArgs {
-  /** Private network the bastion's port is on. */
-  readonly networkId: pulumi.Input<string>;
-  /** Private subnet of the bastion's fixed IP. */
-  readonly subnetId: pulumi.Input<string>;
-  /** Security group of the bastion (SSH from admin CIDRs). */
-  readonly securityGroupId: pulumi.Input<string>;
-  /** External network name the floating IP comes from. */
-  readonly externalNetwork: pulumi.Input<string>;
-  /** What the floating IP must wait for (the router interface: Network.floatingIpDependencies). */
-  readonly floatingIpDependencies?: pulumi.Resource[];
+/** The bastion's port (its security group: SSH from admin CIDRs), VM and login. */
+export interface BastionArgs extends PublicPortArgs, OperatorLoginArgs {
   /** Glance image name. */
   readonly image: pulumi.Input<string>;
   /** Nova flavor name. */
   readonly flavor: pulumi.Input<string>;
-  /** Nova keypair name (the operator's key). */
-  readonly keyPair: pulumi.Input<string>;
-  /** The operator's public key (cloud-init authorizes it for `sshUser`). */
-  readonly sshPublicKey: string;
-  /** The image's login user. */
-  readonly sshUser: string;
   /** Availability zone (the cloud's default when unset). */
   readonly availabilityZone?: pulumi.Input<string>;
 }
@@ -46,30 +32,13 @@ export class Bastion extends pulumi.ComponentResource {
   constructor(name: string, args: BastionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:openstack:Bastion", name, {}, opts);
     const key = hostKey(`${name}-host-key`, this);
-    const port = new openstack.networking.Port(
-      `${name}-port`,
-      {
-        name: `${name}-port`,
-        networkId: args.networkId,
-        fixedIps: [{ subnetId: args.subnetId }],
-        securityGroupIds: [args.securityGroupId],
-        adminStateUp: true,
-      },
-      { parent: this },
-    );
-    const userData = pulumi.secret(
-      pulumi
-        .all([key.privateKeyOpenssh, key.publicKeyOpenssh])
-        .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
-          renderCloudInit({
-            hostname: name,
-            sshUser: args.sshUser,
-            authorizedKeys: [args.sshPublicKey],
-            hostKey: { privateKeyOpenssh, publicKeyOpenssh },
-            docker: false,
-          }),
-        ),
-    );
+    const port = publicPort(name, args, this);
+    const userData = hostUserData(key, {
+      hostname: name,
+      sshUser: args.sshUser,
+      authorizedKeys: [args.sshPublicKey],
+      docker: false,
+    });
     const instance = new openstack.compute.Instance(
       `${name}-vm`,
       {
@@ -87,11 +56,7 @@ export class Bastion extends pulumi.ComponentResource {
     );
     warnWhenBehind(name, "openstack.image", instance.imageName, args.image);
     warnWhenBehind(name, "openstack.flavors.bastion", instance.flavorName, args.flavor);
-    const fip = new openstack.networking.FloatingIp(
-      `${name}-fip`,
-      { pool: args.externalNetwork, portId: port.id, description: `${name} (Flotilla bastion)` },
-      { parent: this, dependsOn: [instance, ...(args.floatingIpDependencies ?? [])] },
-    );
+    const fip = floatingIpOn(name, args, port, this, `${name} (Flotilla bastion)`, [instance]);
     this.publicAddress = fip.address;
     this.privateAddress = port.allFixedIps.apply((ips) => ips[0]);
     this.hostPublicKey = key.publicKeyOpenssh;

@@ -4,10 +4,11 @@
 // cloud-init, and a program-generated host key per node.
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { hostKey, type LogRotation, type NodePlan, renderCloudInit } from "../swarm";
+import { hostKey, hostUserData, type LogRotation, type NodePlan } from "../swarm";
+import type { OperatorLoginArgs } from "./access";
 import { type GroupName, groupsFor } from "./plan";
 
-export interface SwarmNodesArgs {
+export interface SwarmNodesArgs extends OperatorLoginArgs {
   /** The planned nodes (planNodes(config.swarm)). */
   readonly nodes: readonly NodePlan[];
   /** Private network of the nodes' ports. */
@@ -22,12 +23,6 @@ export interface SwarmNodesArgs {
   readonly managerFlavor: pulumi.Input<string>;
   /** Nova flavor of the workers (load-balancer and database nodes included). */
   readonly workerFlavor: pulumi.Input<string>;
-  /** Nova keypair name (the operator's key). */
-  readonly keyPair: pulumi.Input<string>;
-  /** The operator's public key (cloud-init authorizes it for `sshUser`). */
-  readonly sshPublicKey: string;
-  /** The image's login user. */
-  readonly sshUser: string;
   /** The keepalived VIP, allowed on the load-balancer nodes' ports (none: no VIP). */
   readonly vipAddress?: pulumi.Input<string>;
   /** Availability zone (the cloud's default when unset). */
@@ -119,20 +114,13 @@ export class SwarmNodes extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      const userData = pulumi.secret(
-        pulumi
-          .all([key.privateKeyOpenssh, key.publicKeyOpenssh])
-          .apply(([privateKeyOpenssh, publicKeyOpenssh]) =>
-            renderCloudInit({
-              hostname,
-              sshUser: args.sshUser,
-              authorizedKeys: [args.sshPublicKey],
-              hostKey: { privateKeyOpenssh, publicKeyOpenssh },
-              docker: true,
-              logging: args.logging,
-            }),
-          ),
-      );
+      const userData = hostUserData(key, {
+        hostname,
+        sshUser: args.sshUser,
+        authorizedKeys: [args.sshPublicKey],
+        docker: true,
+        logging: args.logging,
+      });
       const group =
         plan.role === "manager" ? managersGroup : isLb ? lbGroup : isDb(plan) ? dbGroup : undefined;
       const instance = new openstack.compute.Instance(

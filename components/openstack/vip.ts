@@ -2,21 +2,11 @@
 // Neutron never hands it to anything else) and a floating IP on it. The load-balancer
 // nodes' ports list the address in allowed_address_pairs (components/openstack/swarmNodes.ts),
 // or port security would drop the traffic of whichever node holds the VIP.
-import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { floatingIpOn, type PublicPortArgs, publicPort } from "./access";
 
-export interface VipArgs {
-  /** Private network the VIP is on. */
-  readonly networkId: pulumi.Input<string>;
-  /** Private subnet the VIP's address comes from. */
-  readonly subnetId: pulumi.Input<string>;
-  /** Security group of the load-balancer nodes (the VIP's traffic is theirs). */
-  readonly securityGroupId: pulumi.Input<string>;
-  /** External network name the floating IP comes from. */
-  readonly externalNetwork: pulumi.Input<string>;
-  /** What the floating IP must wait for (the router interface: Network.floatingIpDependencies). */
-  readonly floatingIpDependencies?: pulumi.Resource[];
-}
+/** The VIP's reserved port; its security group is the load-balancer nodes' (the VIP's traffic is theirs). */
+export type VipArgs = PublicPortArgs;
 
 /**
  * keepalived's virtual IP (`flotilla:openstack:Vip`): a reserved port holding the
@@ -33,23 +23,8 @@ export class Vip extends pulumi.ComponentResource {
 
   constructor(name: string, args: VipArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flotilla:openstack:Vip", name, {}, opts);
-    const port = new openstack.networking.Port(
-      `${name}-port`,
-      {
-        name: `${name}-port`,
-        description: "Flotilla keepalived VIP (reserved: no VM is bound to it)",
-        networkId: args.networkId,
-        fixedIps: [{ subnetId: args.subnetId }],
-        securityGroupIds: [args.securityGroupId],
-        adminStateUp: true,
-      },
-      { parent: this },
-    );
-    const fip = new openstack.networking.FloatingIp(
-      `${name}-fip`,
-      { pool: args.externalNetwork, portId: port.id, description: `${name} (Flotilla public address)` },
-      { parent: this, dependsOn: args.floatingIpDependencies },
-    );
+    const port = publicPort(name, args, this, "Flotilla keepalived VIP (reserved: no VM is bound to it)");
+    const fip = floatingIpOn(name, args, port, this, `${name} (Flotilla public address)`);
     this.portId = port.id;
     this.address = port.allFixedIps.apply((ips) => ips[0]);
     this.publicAddress = fip.address;

@@ -2,14 +2,17 @@
 // compose building blocks (rolling updates, health checks, secret and network references).
 // Pure (no Pulumi): the same functions feed the components and the end-to-end suite.
 import type { FlotillaConfig } from "../config";
-import { type NetworkKey, networkName, type SecretTarget, serviceName } from "./names";
+import { DEFAULT_PREFIX, type NetworkKey, networkName, type SecretTarget, serviceName } from "./names";
 import type {
   ComposeDeploy,
+  ComposeFile,
   ComposeHealthcheck,
   ComposeNetwork,
   ComposeSecret,
+  ComposeService,
   ComposeServiceSecret,
   ComposeUpdateConfig,
+  StackFacts,
   StackImage,
 } from "./types";
 
@@ -97,11 +100,47 @@ export function labels(stack: string): Record<string, string> {
   return { "flotilla.stack": stack };
 }
 
+/**
+ * What every service's `deploy` has in common: one task at a time, rolled back on failure
+ * (`rolling`), restarted whatever the exit, and labelled with its stack.
+ */
+export function deployPolicy(
+  stack: StackFacts,
+  order: ComposeUpdateConfig["order"],
+  delay: ComposeUpdateConfig["delay"],
+  monitor: ComposeUpdateConfig["monitor"],
+): Pick<ComposeDeploy, "update_config" | "rollback_config" | "restart_policy" | "labels"> {
+  return { ...rolling(order, delay, monitor), restart_policy: restartAny, labels: labels(stack.name) };
+}
+
+/** A stack's compose document: its services, then its top-level networks, secrets and volumes. */
+export function composeFile(
+  services: Record<string, ComposeService>,
+  top: Omit<ComposeFile, "version" | "services">,
+): ComposeFile {
+  return { version: "3.8", services, ...top };
+}
+
+/** The stack's networks and secrets, declared at the top level as the external ones they are. */
+export function externals(
+  input: RenderInput,
+  stack: StackFacts,
+): { networks: Record<string, ComposeNetwork>; secrets: Record<string, ComposeSecret> } {
+  return {
+    networks: topNetworks(input.prefix ?? DEFAULT_PREFIX, stack.networks),
+    secrets: topSecrets(input, stack.secrets),
+  };
+}
+
 /** Text that Swarm's template engine (env, hostname, mounts) leaves as it is. */
 export function swarmLiteral(text: string): string {
   return text.replace(/\{\{|\}\}/g, (m) => `{{"${m}"}}`);
 }
 
-export function consulJoin(prefix: string): Record<string, string> {
-  return { CONSUL_RETRY_JOIN: `tasks.${serviceName(prefix, "consul")}` };
+/** How a Consul agent (or server) finds its cluster: the servers' task addresses, and the datacenter. */
+export function consulJoin(prefix: string, config: FlotillaConfig): Record<string, string> {
+  return {
+    CONSUL_RETRY_JOIN: `tasks.${serviceName(prefix, "consul")}`,
+    CONSUL_DATACENTER: config.consul.datacenter,
+  };
 }

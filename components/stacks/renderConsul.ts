@@ -1,16 +1,15 @@
 import { TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
+import type { RenderInput } from "./renderCommon";
 import {
+  composeFile,
   consulJoin,
+  deployPolicy,
+  externals,
   health,
   labels,
-  type RenderInput,
-  restartAny,
-  rolling,
   secretRefs,
   swarmLiteral,
-  topNetworks,
-  topSecrets,
 } from "./renderCommon";
 import type { ComposeFile, ComposeService, StackFacts } from "./types";
 
@@ -32,9 +31,8 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
   const service: ComposeService = {
     image: input.images[stack.image],
     environment: {
-      ...consulJoin(prefix),
+      ...consulJoin(prefix, config),
       CONSUL_BOOTSTRAP_EXPECT: String(servers),
-      CONSUL_DATACENTER: config.consul.datacenter,
       // A server's own task name resolves only once it is healthy, so it cannot find its
       // bind address by routing to `tasks.<consul>`: it binds to eth0, its one overlay
       // network (a go-sockaddr template for Consul, escaped from Swarm's own templating).
@@ -59,20 +57,15 @@ export function renderConsul(input: RenderInput, stack: StackFacts): ComposeFile
         ...(spread ? { preferences: [{ spread: "node.id" }], max_replicas_per_node: 1 } : {}),
       },
       // One server at a time, waiting for it to rejoin, so the quorum holds.
-      ...rolling("stop-first", "15s", "30s"),
-      restart_policy: restartAny,
-      labels: labels(stack.name),
+      ...deployPolicy(stack, "stop-first", "15s", "30s"),
     },
   };
   // One node: `<prefix>-consul-data-<slot>` (Swarm expands the template in the mount source).
   const volume = spread
     ? { labels: labels(stack.name) }
     : { name: `${prefix}-consul-data-{{.Task.Slot}}`, labels: labels(stack.name) };
-  return {
-    version: "3.8",
-    services: { [stack.name]: service },
-    networks: topNetworks(prefix, stack.networks),
-    secrets: topSecrets(input, stack.secrets),
-    volumes: { "consul-data": volume },
-  };
+  return composeFile(
+    { [stack.name]: service },
+    { ...externals(input, stack), volumes: { "consul-data": volume } },
+  );
 }

@@ -1,17 +1,7 @@
 import { backendSlots, type FlotillaConfig, TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
-import {
-  consulJoin,
-  health,
-  labels,
-  PORTS,
-  type RenderInput,
-  restartAny,
-  rolling,
-  secretRefs,
-  topNetworks,
-  topSecrets,
-} from "./renderCommon";
+import type { RenderInput } from "./renderCommon";
+import { composeFile, consulJoin, deployPolicy, externals, health, PORTS, secretRefs } from "./renderCommon";
 import type { ComposeFile, ComposePort, Duration, StackFacts } from "./types";
 
 /** The haproxy image's unprivileged user (uid and gid 980, fixed in images/haproxy/Dockerfile). */
@@ -81,14 +71,12 @@ export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFil
   });
   const owner = String(HAPROXY_UID);
   const limit = haproxyRateLimit(config, rollout.mode);
-  return {
-    version: "3.8",
-    services: {
+  return composeFile(
+    {
       haproxy: {
         image: input.images[stack.image],
         environment: {
-          ...consulJoin(prefix),
-          CONSUL_DATACENTER: config.consul.datacenter,
+          ...consulJoin(prefix, config),
           HAPROXY_HTTP_PORT: String(PORTS.haproxyHttp),
           HAPROXY_HTTPS_PORT: String(PORTS.haproxyHttps),
           HAPROXY_STATS_PORT: String(PORTS.haproxyStats),
@@ -123,13 +111,10 @@ export function renderHaproxy(input: RenderInput, stack: StackFacts): ComposeFil
           endpoint_mode: rollout.endpoint,
           placement: { constraints: ["node.labels.lb == true"] },
           // stop-first (host ports): one node at a time keeps the VIP up.
-          ...rolling(rollout.order, "10s", "20s"),
-          restart_policy: restartAny,
-          labels: labels(stack.name),
+          ...deployPolicy(stack, rollout.order, "10s", "20s"),
         },
       },
     },
-    networks: topNetworks(prefix, stack.networks),
-    secrets: topSecrets(input, stack.secrets),
-  };
+    externals(input, stack),
+  );
 }

@@ -1,4 +1,5 @@
-import { health, labels, PORTS, type RenderInput, restartAny, rolling } from "./renderCommon";
+import type { RenderInput } from "./renderCommon";
+import { composeFile, deployPolicy, health, PORTS } from "./renderCommon";
 import type { ComposeFile, StackFacts } from "./types";
 
 /**
@@ -19,9 +20,8 @@ export function renderKeepalived(input: RenderInput, stack: StackFacts): Compose
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(vip)) {
     throw new Error(`stack render: keepalived VIP must be a.b.c.d/len, got '${vip}'`);
   }
-  return {
-    version: "3.8",
-    services: {
+  return composeFile(
+    {
       keepalived: {
         image: input.images[stack.image],
         environment: {
@@ -43,12 +43,10 @@ export function renderKeepalived(input: RenderInput, stack: StackFacts): Compose
           // Host network: no service DNS to round-robin, and no VIP either.
           endpoint_mode: "dnsrr",
           placement: { constraints: ["node.labels.lb == true"] },
-          ...rolling("stop-first", "10s", "15s"),
-          restart_policy: restartAny,
-          labels: labels(stack.name),
+          ...deployPolicy(stack, "stop-first", "10s", "15s"),
         },
       },
     },
-    networks: { host: { external: true, name: "host" } },
-  };
+    { networks: { host: { external: true, name: "host" } } },
+  );
 }

@@ -1,16 +1,8 @@
 // The mysql stack's compose document (see renderCommon.ts for the shared pieces).
 import { type FlotillaConfig, TARGETS } from "../config";
 import { DEFAULT_PREFIX, serviceName, stackName } from "./names";
-import {
-  health,
-  labels,
-  type RenderInput,
-  restartAny,
-  rolling,
-  secretRefs,
-  topNetworks,
-  topSecrets,
-} from "./renderCommon";
+import type { RenderInput } from "./renderCommon";
+import { composeFile, deployPolicy, externals, health, labels, secretRefs } from "./renderCommon";
 import type { ComposeFile, ComposeService, StackFacts } from "./types";
 
 /**
@@ -81,9 +73,7 @@ export function renderMysql(input: RenderInput, stack: StackFacts): ComposeFile 
           ],
         },
         // Two servers must never share one data directory: stop the old one first.
-        ...rolling("stop-first", "0s", "30s"),
-        restart_policy: restartAny,
-        labels: labels(stack.name),
+        ...deployPolicy(stack, "stop-first", "0s", "30s"),
       },
     };
   };
@@ -91,11 +81,8 @@ export function renderMysql(input: RenderInput, stack: StackFacts): ComposeFile 
     nodes === 1
       ? { mysql: member(1) }
       : Object.fromEntries(Array.from({ length: nodes }, (_, i) => [`mysql-${i + 1}`, member(i + 1)]));
-  return {
-    version: "3.8",
-    services,
-    networks: topNetworks(prefix, stack.networks),
-    secrets: topSecrets(input, stack.secrets),
+  return composeFile(services, {
+    ...externals(input, stack),
     volumes: { "mysql-backups": { labels: labels(stack.name) } },
-  };
+  });
 }

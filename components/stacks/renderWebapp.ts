@@ -1,17 +1,7 @@
 import { TARGETS } from "../config";
 import { DEFAULT_PREFIX } from "./names";
-import {
-  consulJoin,
-  health,
-  labels,
-  PORTS,
-  type RenderInput,
-  restartAny,
-  rolling,
-  secretRefs,
-  topNetworks,
-  topSecrets,
-} from "./renderCommon";
+import type { RenderInput } from "./renderCommon";
+import { composeFile, consulJoin, deployPolicy, externals, health, PORTS, secretRefs } from "./renderCommon";
 import { mysqlHosts } from "./renderMysql";
 import type { ComposeFile, StackFacts } from "./types";
 
@@ -39,14 +29,12 @@ export function renderWebapp(input: RenderInput, stack: StackFacts): ComposeFile
       `webapp.port: ${WEBAPP_METRICS_PORT} is the webapp's metrics port (WEBAPP_METRICS_PORT); choose another, e.g. 8080`,
     );
   }
-  return {
-    version: "3.8",
-    services: {
+  return composeFile(
+    {
       webapp: {
         image: input.images[stack.image],
         environment: {
-          ...consulJoin(prefix),
-          CONSUL_DATACENTER: config.consul.datacenter,
+          ...consulJoin(prefix, config),
           MYSQL_DATABASE: config.mysql.database,
           MYSQL_HOST: mysqlHosts(prefix, config)[0],
           ...(config.mysql.nodes > 1 ? { MYSQL_HOSTS: mysqlHosts(prefix, config).join(",") } : {}),
@@ -72,13 +60,10 @@ export function renderWebapp(input: RenderInput, stack: StackFacts): ComposeFile
             constraints: [],
             ...(TARGETS[config.target].multiNode ? { preferences: [{ spread: "node.id" }] } : {}),
           },
-          ...rolling("start-first", "5s", "20s"),
-          restart_policy: restartAny,
-          labels: labels(stack.name),
+          ...deployPolicy(stack, "start-first", "5s", "20s"),
         },
       },
     },
-    networks: topNetworks(prefix, stack.networks),
-    secrets: topSecrets(input, stack.secrets),
-  };
+    externals(input, stack),
+  );
 }

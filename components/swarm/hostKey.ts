@@ -2,6 +2,7 @@
 // remote commands pin it, so a connection never trusts whatever answers first.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { type CloudInitArgs, renderCloudInit } from "./cloudInit";
 
 export interface HostKey {
   /** OpenSSH private key (secret), for cloud-init's ssh_keys. */
@@ -17,4 +18,21 @@ export function hostKey(name: string, parent: pulumi.Resource): HostKey {
     privateKeyOpenssh: pulumi.secret(key.privateKeyOpenssh),
     publicKeyOpenssh: key.publicKeyOpenssh.apply((k) => k.trim()),
   };
+}
+
+/**
+ * A VM's cloud-init user data that installs `host` as its host key: a secret, as it holds
+ * the private key. The authorized keys may be outputs (the lab's operator key is one).
+ */
+export function hostUserData(
+  host: HostKey,
+  args: Omit<CloudInitArgs, "hostKey" | "authorizedKeys"> & { authorizedKeys: pulumi.Input<string>[] },
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi
+      .all([host.privateKeyOpenssh, host.publicKeyOpenssh, pulumi.all(args.authorizedKeys)])
+      .apply(([privateKeyOpenssh, publicKeyOpenssh, authorizedKeys]) =>
+        renderCloudInit({ ...args, authorizedKeys, hostKey: { privateKeyOpenssh, publicKeyOpenssh } }),
+      ),
+  );
 }

@@ -20,7 +20,7 @@ export {
   type SshTarget,
   sshCommandLine,
 } from "./connection";
-export { type HostKey, hostKey } from "./hostKey";
+export { type HostKey, hostKey, hostUserData } from "./hostKey";
 export { bootstrapFirst, type NodeLabel, type NodePlan, planNodes } from "./plan";
 export {
   SWARM_SCRIPTS_DIR,

@@ -15,18 +15,8 @@ import {
 import { cidrUnionSize } from "../../components/config/cidr";
 import { README_PATH, updatedReadme } from "../../scripts/dev/write-config-docs";
 import { renderSchema, SCHEMA_PATH } from "../../scripts/dev/write-config-schema";
-import { committedStackAsIs } from "../support/config";
+import { committedStackAsIs, problemsOf } from "../support/config";
 import { ROOT, stackConfig } from "../support/pulumi";
-
-function problemsOf(raw: Record<string, string>): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected the config to be refused");
-}
 
 /** A valid openstack config (the helion stack file) with overrides applied. */
 /** Helion with one database server (the committed file's 3 Galera members need 5 workers), with overrides. */

@@ -3,26 +3,17 @@
 // operator's, the certificate pair is all-or-nothing, and no key appears in plaintext.
 import { createHash, createHmac, randomBytes, X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
+import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { haproxyPem, Secrets, subjectAltNames } from "../../components/secrets";
 import { SECRET_SOURCES, secretName } from "../../components/stacks";
 import { opensslCert } from "../support/certs";
+import { problemsOf } from "../support/config";
 import { evaluate, evaluateStack, resolved, stackConfig } from "../support/pulumi";
 
 /** A certificate and its key from openssl (no subjectAltName: the operator's own certificate). */
 function opensslCertificate(days = 30, cn = "shop.example.org"): { certificate: string; key: string } {
   const { cert, key } = opensslCert({ days, commonName: cn });
   return { certificate: cert, key };
-}
-
-function problemsOf(raw: Record<string, string>): string[] {
-  try {
-    parseConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected the config to be refused");
 }
 
 describe("secret targets and sources", () => {

@@ -10,28 +10,27 @@
 // backend, and the webapp token registers only `webapp`.
 // Figures: printed as a table, written to test/artifacts/discovery.json.
 // DISCOVERY_OUTAGE_SECONDS sets the "all servers stopped" window (default 20).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { networkName, PORTS, type StackName, serviceName } from "../../components/stacks";
-import { type E2eEnv, type LoadStats, startLoad, until } from "../e2e/lib";
+import { type E2eEnv, type LoadStats, removeVolumesNamed, startLoad, until } from "../e2e/lib";
+import { writeJsonArtifact } from "../support/artifacts";
 import { containers, deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, certificateOf, request } from "../support/https";
 import { stackImages } from "../support/images";
 import { ok, run } from "../support/process";
-import { ROOT, stackConfig } from "../support/pulumi";
+import { stackConfig } from "../support/pulumi";
+import { seconds, sleep } from "../support/time";
 
 const PREFIX = "flotilla-disc";
 const VERSION = "0.1.0";
-const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 const REPLICAS = 2;
 const OUTAGE_SECONDS = Number(process.env.DISCOVERY_OUTAGE_SECONDS ?? "20");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const s1 = (ms: number) => Math.round(ms / 100) / 10;
 
 interface Row {
   servers: number;
@@ -203,7 +202,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       120_000,
       250,
     );
-    const catalogSeconds = s1(Date.now() - tBack);
+    const catalogSeconds = seconds(Date.now() - tBack);
     const upBefore = (await upServers()).length;
     await scale(webappService, REPLICAS + 1);
     await until(
@@ -212,7 +211,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       180_000,
       250,
     );
-    const rediscoverySeconds = s1(Date.now() - tBack);
+    const rediscoverySeconds = seconds(Date.now() - tBack);
     await sleep(2000);
     const load1: LoadStats = await load.stop();
     // Was the data plane left alone? Every webapp and HAProxy container of before still
@@ -238,7 +237,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
       case: name,
       sent: load1.sent,
       failed: load1.failed,
-      serversBackSeconds: s1(tBack - t0),
+      serversBackSeconds: seconds(tBack - t0),
       catalogSeconds: catalog >= 0 ? catalogSeconds : -1,
       rediscoverySeconds,
       replaced: gone.length,
@@ -318,21 +317,8 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
     await until("2 replicas UP in HAProxy", async () => (await upServers()).length === REPLICAS, 180_000);
   }, 1_200_000);
 
-  /** This suite's volumes (the servers' per-slot data, MySQL's backups); in use until their containers are gone, so retried. */
-  async function removeVolumes() {
-    const left = async () =>
-      (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-`])).split("\n").filter(Boolean);
-    await until(
-      "the suite's volumes removed",
-      async () => {
-        const vols = await left();
-        if (vols.length) await run("docker", ["volume", "rm", ...vols]);
-        return (await left()).length === 0;
-      },
-      90_000,
-      1000,
-    );
-  }
+  /** This suite's volumes (the servers' per-slot data, MySQL's backups). */
+  const removeVolumes = () => removeVolumesNamed(`${PREFIX}-`, 90_000);
 
   afterAll(async () => {
     writeResults();
@@ -452,9 +438,7 @@ describeWithDocker("discovery survives its own servers (real Consul + HAProxy on
 });
 
 function writeResults() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const doc = { outageSeconds: OUTAGE_SECONDS, rate: 50, replicas: REPLICAS, rows };
-  writeFileSync(path.join(ARTIFACTS, "discovery.json"), `${JSON.stringify(doc, null, 2)}\n`);
+  writeJsonArtifact("discovery.json", { outageSeconds: OUTAGE_SECONDS, rate: 50, replicas: REPLICAS, rows });
   const md = [
     "| servers | case | sent | failed | servers back s | catalog s | new replica routed s | replaced by Swarm | load avg |",
     "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

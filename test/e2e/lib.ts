@@ -3,6 +3,7 @@
 import autocannon from "autocannon";
 import { opensslCert } from "../support/certs";
 import { type LoadSummary, percentile } from "../support/load";
+import { ok, run } from "../support/process";
 import { retry } from "../support/retry";
 
 // The suites import these from here; they live in test/support, shared with the tools.
@@ -35,6 +36,25 @@ export async function until(
   const start = Date.now();
   await retry(what, timeoutMs, check, { intervalMs: everyMs });
   return Date.now() - start;
+}
+
+/**
+ * Remove the Docker volumes `docker volume ls --filter name=<name>` lists, retried until
+ * none is left: a volume stays in use until its stopping containers are gone.
+ */
+export async function removeVolumesNamed(name: string, timeoutMs: number): Promise<void> {
+  const left = async () =>
+    (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${name}`])).split("\n").filter(Boolean);
+  await until(
+    `the volumes named ${name}* removed`,
+    async () => {
+      const vols = await left();
+      if (vols.length) await run("docker", ["volume", "rm", ...vols]);
+      return (await left()).length === 0;
+    },
+    timeoutMs,
+    1000,
+  );
 }
 
 /** What a load amounts to (test/support/load's summary, the fields this load records). */

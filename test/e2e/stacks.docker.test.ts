@@ -3,23 +3,23 @@
 // through a cold deploy, scaling, a killed replica, a rolling update, a MySQL restart
 // and a killed Consul server; then a screenshot of the stats page in headless Chromium.
 // Figures: printed, and written to test/artifacts/e2e-results.{json,md}.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
 import { PORTS, type StackName, serviceName } from "../../components/stacks";
 import type { BenchResult } from "../../tools/bench/report";
+import { writeArtifact, writeJsonArtifact } from "../support/artifacts";
 import { containers, deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
 import { basicAuth, certificateOf, request } from "../support/https";
 import { stackImages } from "../support/images";
 import { ok, run } from "../support/process";
-import { ROOT, stackConfig } from "../support/pulumi";
-import { Client, type E2eEnv, type LoadStats, startLoad, until } from "./lib";
+import { stackConfig } from "../support/pulumi";
+import { Client, type E2eEnv, type LoadStats, removeVolumesNamed, startLoad, until } from "./lib";
 
 const PREFIX = "flotilla-e2e";
-const ARTIFACTS = path.join(ROOT, "test", "artifacts");
 const VERSION = "0.1.0";
 const NEXT_TAG = "0.1.1-e2e";
 const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
@@ -40,8 +40,7 @@ function report(scenario: string, raw: LoadStats, figure: string) {
 }
 
 function writeResults() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(path.join(ARTIFACTS, "e2e-results.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  writeJsonArtifact("e2e-results.json", rows);
   const md = [
     "| scenario | sent | failed | p50 ms | p95 ms | p99 ms | figure |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -50,7 +49,7 @@ function writeResults() {
         `| ${r.scenario} | ${r.load.sent} | ${r.load.failed} | ${r.load.p50} | ${r.load.p95} | ${r.load.p99} | ${r.figure} |`,
     ),
   ].join("\n");
-  writeFileSync(path.join(ARTIFACTS, "e2e-results.md"), `${md}\n`);
+  writeArtifact("e2e-results.md", md);
   console.log(`\n${md}\n`);
 }
 
@@ -71,21 +70,7 @@ async function serviceReplicas(stack: StackName): Promise<string> {
 
 /** The Consul servers' data volumes (one per task slot; Swarm never removes named volumes). */
 async function removeConsulVolumes() {
-  const gone = async () =>
-    (await ok("docker", ["volume", "ls", "-q", "--filter", `name=${PREFIX}-consul-data-`]))
-      .split("\n")
-      .filter(Boolean);
-  // The servers' containers may still be stopping: their volumes are in use until they are gone.
-  await until(
-    "the Consul data volumes removed",
-    async () => {
-      const vols = await gone();
-      if (vols.length) await run("docker", ["volume", "rm", ...vols]);
-      return (await gone()).length === 0;
-    },
-    60_000,
-    1000,
-  ).catch(() => 0);
+  await removeVolumesNamed(`${PREFIX}-consul-data-`, 60_000).catch(() => 0);
 }
 
 describeWithDocker("five stacks on a one-node Swarm, under load", () => {

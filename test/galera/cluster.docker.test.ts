@@ -16,19 +16,18 @@ import { parseConfig } from "../../components/config";
 import { mysqlHosts, PORTS, type StackName } from "../../components/stacks";
 import { Client, type E2eEnv, startLoad, until } from "../e2e/lib";
 import { webappMetrics } from "../images/webappSupport";
+import { writeArtifact, writeJsonArtifact } from "../support/artifacts";
 import { deploy, publishedPort, randomSecrets, removeStacks } from "../support/deploy";
 import { describeWithDocker } from "../support/docker";
 import { stackImages } from "../support/images";
 import { ok, run } from "../support/process";
-import { ROOT, stackConfig } from "../support/pulumi";
+import { stackConfig } from "../support/pulumi";
+import { seconds, sleep } from "../support/time";
 
 const PREFIX = "glr";
 const VERSION = "0.1.0";
 const ORDER: StackName[] = ["consul", "mysql", "webapp", "haproxy"];
 const MEMBERS = 3;
-const ARTIFACTS = path.join(ROOT, "test", "artifacts");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const secs = (ms: number) => Math.round(ms / 100) / 10;
 
 interface FaultRow {
   fault: string;
@@ -112,9 +111,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
         `member ${i} (${c}) reports "${await report(c)}"; its last galera lines:\n    ${galera.slice(-12).join("\n    ")}`,
       );
     }
-    const artifacts = path.join(ROOT, "test/artifacts");
-    mkdirSync(artifacts, { recursive: true });
-    writeFileSync(path.join(artifacts, "galera-members.log"), `${full.join("\n")}\n`);
+    writeArtifact("galera-members.log", full.join("\n"));
     return parts.join("\n");
   };
   const playCount = async (target: string) => {
@@ -220,7 +217,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       rowsBefore,
       rowsAfter,
       lostRows: lost,
-      recoverySeconds: secs(recovery),
+      recoverySeconds: seconds(recovery),
       note,
       webappErrors,
     };
@@ -259,13 +256,12 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
     await until("first 200 through HAProxy", async () => (await fetch(`${base}/`)).ok, 120_000);
     await until("every member Synced", allSynced, 240_000, 1000);
-    figures.coldDeploySeconds = secs(Date.now() - start);
+    figures.coldDeploySeconds = seconds(Date.now() - start);
     console.log(`cold deploy (consul, 3 Galera members, webapp ×2, haproxy): ${figures.coldDeploySeconds} s`);
   }, 1_200_000);
 
   afterAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(path.join(ARTIFACTS, "galera.json"), `${JSON.stringify(figures, null, 2)}\n`);
+    writeJsonArtifact("galera.json", figures);
     const md = [
       "| fault | sent | failed | plays rows before → after (each member) | lost | all Synced after |",
       "| --- | ---: | ---: | --- | ---: | ---: |",
@@ -379,7 +375,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       await sleep(Math.max(0, 20_000 - (Date.now() - cut)));
       await ipt(["-D", "INPUT", "!", "-i", "lo", "-j", "DROP"]);
       await ipt(["-D", "OUTPUT", "!", "-o", "lo", "-j", "DROP"]);
-      return `(non-Primary ${secs(minority)} s after the cut; a write there: ${refused.match(/ERROR.*/)?.[0] ?? refused})`;
+      return `(non-Primary ${seconds(minority)} s after the cut; a write there: ${refused.match(/ERROR.*/)?.[0] ?? refused})`;
     });
     expect(refused).toMatch(/WSREP has not yet prepared node for application use|1047/);
     expectSingleFaultInvisible(row);
@@ -405,7 +401,7 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       );
       const down = Date.now() - stopped;
       await ok("docker", ["service", "scale", "--detach", ...services.map((s) => `${s}=1`)]);
-      return `(all down after ${secs(down)} s, then started; no command)`;
+      return `(all down after ${seconds(down)} s, then started; no command)`;
     });
     // The cluster is down for a while: requests then fail, and that is counted, not hidden.
     expect(row.lostRows).toBe(0);
@@ -630,13 +626,13 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     figures.backup = {
       databaseMiB: Number(size.stdout),
       plays: rows,
-      backupSeconds: secs(backupMs),
+      backupSeconds: seconds(backupMs),
       backupLine: backup,
-      restoreSeconds: secs(restoreMs),
-      restoredClusterSyncedSeconds: secs(clusterMs),
+      restoreSeconds: seconds(restoreMs),
+      restoredClusterSyncedSeconds: seconds(clusterMs),
     };
     console.log(
-      `${restore}\nrestore of a ${size.stdout} MiB database: backup ${secs(backupMs)} s, copy-back ${secs(restoreMs)} s, fresh 3-member cluster Synced with every row ${secs(clusterMs)} s after the restore began`,
+      `${restore}\nrestore of a ${size.stdout} MiB database: backup ${seconds(backupMs)} s, copy-back ${seconds(restoreMs)} s, fresh 3-member cluster Synced with every row ${seconds(clusterMs)} s after the restore began`,
     );
 
     // What needs a person (docs/galera.md): two of three members' volumes lost for good.
@@ -681,9 +677,9 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
       expect(await playCount(n)).toBe(rows);
       expect(await fillerCount(n)).toBe(filler);
     }
-    figures.forceBootstrap = { primarySeconds: secs(forcedMs), allSyncedSeconds: secs(rejoinedMs) };
+    figures.forceBootstrap = { primarySeconds: seconds(forcedMs), allSyncedSeconds: seconds(rejoinedMs) };
     console.log(
-      `two volumes lost: the survivor waited (${stillWaiting}); galera-force-bootstrap ("${forced}") -> primary in ${secs(forcedMs)} s, two new empty members Synced with every row ${secs(rejoinedMs)} s after the command`,
+      `two volumes lost: the survivor waited (${stillWaiting}); galera-force-bootstrap ("${forced}") -> primary in ${seconds(forcedMs)} s, two new empty members Synced with every row ${seconds(rejoinedMs)} s after the command`,
     );
     for (const n of names) await run("docker", ["rm", "-f", n]);
     await run("docker", ["network", "rm", restoreNet]);

@@ -20,6 +20,7 @@ import {
   renderMetaData,
   uploadArchive,
 } from "../../components/lab/vm";
+import { DIND_FLAGS } from "../support/docker";
 import { ROOT } from "../support/pulumi";
 
 const ARGS: LabVmArgs = {
@@ -159,14 +160,8 @@ describe("dockerCreateArgs and dockerRunSteps", () => {
       "flotilla.lab=x",
       "--label",
       "flotilla.test=1",
-      "--cap-add",
-      "ALL",
-      "--cap-drop",
-      "SYS_RESOURCE",
-      "--security-opt",
-      "seccomp=unconfined",
-      "--security-opt",
-      "apparmor=unconfined",
+      // What the suites' own Docker-in-Docker containers get.
+      ...DIND_FLAGS,
       "--cgroupns=host",
       "--tmpfs",
       "/run:rw,nosuid,nodev,noexec,mode=755",

@@ -5,19 +5,18 @@
 // OpenStack: a new image or flavor does not rebuild or resize running VMs, a rotated key
 // pair does not replace them, a release rolls stacks in place, and a VM replaced on
 // purpose has its node drained and its data volume unmounted before it goes.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type ExecuteOptions, type ExecuteResult, execute } from "../../tools/executor/executor";
 import type { ResourceHandler } from "../../tools/executor/types";
 import { HELION_FILL_INS } from "../support/config";
 import { ROOT } from "../support/pulumi";
+import { tempDir } from "../support/tempDir";
 import { openstackInvokes } from "./invokes";
 
-const work = mkdtempSync(path.join(tmpdir(), "flotilla-helion-second-up-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir("flotilla-helion-second-up-");
 
 const SWARM_ID = "fakeswarmclusterid0000001";
 const KEY_BEFORE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbcdefghijklmnopqrstuvwxyz0123456789ABCD operator";

@@ -84,15 +84,19 @@ function options(r: TestResource): AnalyzerResourceOptions {
   return opts;
 }
 
+/** Fill in what the engine says of a resource, alike in a per-resource request and in a stack's resource list. */
+function described<T extends AnalyzeRequest | AnalyzerResource>(target: T, r: TestResource): T {
+  target.setType(r.type);
+  target.setName(r.name ?? "test");
+  target.setUrn(urnOf(r));
+  target.setProperties(Struct.fromJavaScript(r.props as Parameters<typeof Struct.fromJavaScript>[0]));
+  target.setOptions(options(r));
+  return target;
+}
+
 /** The AnalyzeRequest the engine sends for one resource. */
 export function analyzeRequest(r: TestResource): AnalyzeRequest {
-  const req = new AnalyzeRequest();
-  req.setType(r.type);
-  req.setName(r.name ?? "test");
-  req.setUrn(urnOf(r));
-  req.setProperties(Struct.fromJavaScript(r.props as Parameters<typeof Struct.fromJavaScript>[0]));
-  req.setOptions(options(r));
-  return req;
+  return described(new AnalyzeRequest(), r);
 }
 
 function invoke<Req, Resp>(handler: Handler<Req, Resp>, request: Req): Promise<Resp> {
@@ -131,12 +135,7 @@ export async function analyzeStack(
   const req = new AnalyzeStackRequest();
   req.setResourcesList(
     resources.map((r) => {
-      const res = new AnalyzerResource();
-      res.setType(r.type);
-      res.setName(r.name ?? "test");
-      res.setUrn(urnOf(r));
-      res.setProperties(Struct.fromJavaScript(r.props as Parameters<typeof Struct.fromJavaScript>[0]));
-      res.setOptions(options(r));
+      const res = described(new AnalyzerResource(), r);
       if (r.parent) res.setParent(r.parent);
       return res;
     }),

@@ -17,6 +17,32 @@ import { analyze, analyzeStack, by, fromRecorded, remediate, type Violation } fr
 
 const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
 
+/**
+ * SSH ingress, a MariaDB data volume and a stack deploy, declared with the real SDK the
+ * wrong way (SSH from anywhere, the volume unprotected, the image by tag, the password in
+ * plaintext) or the right way.
+ */
+function declareSamples(way: "wrong" | "right"): Record<string, never> {
+  const right = way === "right";
+  new openstack.networking.SecGroupRule(right ? "ssh-admin" : "ssh-world", {
+    securityGroupId: "sg",
+    direction: "ingress",
+    ethertype: "IPv4",
+    protocol: "tcp",
+    portRangeMin: 22,
+    portRangeMax: 22,
+    remoteIpPrefix: right ? "203.0.113.0/24" : "0.0.0.0/0",
+  });
+  new openstack.blockstorage.Volume("mysql-data", { size: 50 }, right ? { protect: true } : {});
+  const image = right ? `flotilla/webapp@sha256:${"c".repeat(64)}` : "flotilla/webapp:0.1.0";
+  new command.local.Command("deploy", {
+    create: "docker stack deploy -c - webapp",
+    stdin: `services:\n  webapp:\n    image: ${image}\n`,
+    environment: { MYSQL_ROOT_PASSWORD: right ? pulumi.secret("s3cret-s3cret") : "plaintext-password" },
+  });
+  return {};
+}
+
 describe("the flotilla policy pack", () => {
   it("has the five policies, each described, with a unique name and an enforcement level", () => {
     expect(policies.map((p) => p.name)).toEqual([
@@ -75,24 +101,7 @@ describe("the flotilla policy pack", () => {
   });
 
   it("catches real SDK resources declared the wrong way (inputs as the SDK serialises them)", async () => {
-    const ev = await evaluate(() => {
-      new openstack.networking.SecGroupRule("ssh-world", {
-        securityGroupId: "sg",
-        direction: "ingress",
-        ethertype: "IPv4",
-        protocol: "tcp",
-        portRangeMin: 22,
-        portRangeMax: 22,
-        remoteIpPrefix: "0.0.0.0/0",
-      });
-      new openstack.blockstorage.Volume("mysql-data", { size: 50 });
-      new command.local.Command("deploy", {
-        create: "docker stack deploy -c - webapp",
-        stdin: "services:\n  webapp:\n    image: flotilla/webapp:0.1.0\n",
-        environment: { MYSQL_ROOT_PASSWORD: "plaintext-password" },
-      });
-      return {};
-    });
+    const ev = await evaluate(() => declareSamples("wrong"));
     const found: Violation[] = [];
     for (const r of ev.resources) found.push(...(await analyze(fromRecorded(r))));
     expect(found.map((v) => [v.policy, v.message]).sort()).toEqual([
@@ -111,24 +120,7 @@ describe("the flotilla policy pack", () => {
   });
 
   it("passes the same resources declared the right way", async () => {
-    const ev = await evaluate(() => {
-      new openstack.networking.SecGroupRule("ssh-admin", {
-        securityGroupId: "sg",
-        direction: "ingress",
-        ethertype: "IPv4",
-        protocol: "tcp",
-        portRangeMin: 22,
-        portRangeMax: 22,
-        remoteIpPrefix: "203.0.113.0/24",
-      });
-      new openstack.blockstorage.Volume("mysql-data", { size: 50 }, { protect: true });
-      new command.local.Command("deploy", {
-        create: "docker stack deploy -c - webapp",
-        stdin: `services:\n  webapp:\n    image: flotilla/webapp@sha256:${"c".repeat(64)}\n`,
-        environment: { MYSQL_ROOT_PASSWORD: pulumi.secret("s3cret-s3cret") },
-      });
-      return {};
-    });
+    const ev = await evaluate(() => declareSamples("right"));
     for (const r of ev.resources) {
       expect(await analyze(fromRecorded(r))).toEqual([]);
       expect(await remediate(fromRecorded(r))).toEqual([]);

@@ -10,21 +10,14 @@ import {
   composeYaml,
   type RenderInput,
   renderStacks,
-  SECRET_TARGETS,
-  type SecretTarget,
-  secretName,
   syslogLogging,
 } from "../../components/stacks";
 import { stackImages } from "../support/images";
 import { stackConfig } from "../support/pulumi";
+import { testSecretNames } from "../support/render";
 
 const images = stackImages();
-const secretNames = Object.fromEntries(
-  SECRET_TARGETS.map((t) => [
-    t,
-    secretName("flotilla", t, `value-of-${t}`, "test-secret-name-key-0123456789abcdef"),
-  ]),
-) as Record<SecretTarget, string>;
+const secretNames = testSecretNames();
 
 function render(stack: "dev" | "helion", logging?: Record<string, unknown>) {
   const overrides: Record<string, unknown> = logging ? { "flotilla:logging": logging } : {};

@@ -18,13 +18,13 @@ import {
   renderStack,
   renderStacks,
   SECRET_TARGETS,
-  type SecretTarget,
   STACKS,
   secretName,
   swarmLiteral,
 } from "../../components/stacks";
 import { haproxyRateLimit } from "../../components/stacks/renderHaproxy";
 import { stackConfig } from "../support/pulumi";
+import { TEST_NAME_KEY, testSecretNames } from "../support/render";
 
 const images = {
   consul: "flotilla/consul:0.1.0",
@@ -34,10 +34,7 @@ const images = {
   keepalived: "flotilla/keepalived:0.1.0",
   prometheus: "flotilla/prometheus:0.1.0",
 };
-const NAME_KEY = "test-secret-name-key-0123456789abcdef";
-const secretNames = Object.fromEntries(
-  SECRET_TARGETS.map((t) => [t, secretName("flotilla", t, `value-of-${t}`, NAME_KEY)]),
-) as Record<SecretTarget, string>;
+const secretNames = testSecretNames();
 
 /** A stack's config; helion with one database server (test/galera renders the 3 members). */
 function config(stack: "dev" | "helion", overrides: Record<string, unknown> = {}): FlotillaConfig {
@@ -245,10 +242,10 @@ describe("stack documents", () => {
       for (const s of Object.values(document.secrets ?? {})) expect(s.external).toBe(true);
       for (const ref of service(document).secrets ?? []) expect(ref.mode).toBe(0o400);
     }
-    expect(secretName("flotilla", "mysql_password", "a", NAME_KEY)).not.toBe(
-      secretName("flotilla", "mysql_password", "b", NAME_KEY),
+    expect(secretName("flotilla", "mysql_password", "a", TEST_NAME_KEY)).not.toBe(
+      secretName("flotilla", "mysql_password", "b", TEST_NAME_KEY),
     );
-    expect(secretName("flotilla", "mysql_password", "a", NAME_KEY)).toMatch(
+    expect(secretName("flotilla", "mysql_password", "a", TEST_NAME_KEY)).toMatch(
       /^flotilla-mysql_password-[0-9a-f]{16}$/,
     );
   });

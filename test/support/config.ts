@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { type FlotillaConfig, parseConfig } from "../../components/config";
+import { ConfigError, type FlotillaConfig, parseConfig } from "../../components/config";
 import { REPO_ROOT } from "../../components/repo";
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -65,4 +65,15 @@ export function stackConfig(stack: string, overrides: Record<string, unknown> = 
 /** The validated config of a committed stack file with overrides (see `stackConfig`). */
 export function loadConfig(stack: string, overrides: Record<string, unknown> = {}): FlotillaConfig {
   return parseConfig(stackConfig(stack, overrides)).config;
+}
+
+/** The problems `parseConfig` refuses raw config values with (it must refuse them). */
+export function problemsOf(raw: Record<string, string>): string[] {
+  try {
+    parseConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected the config to be refused");
 }

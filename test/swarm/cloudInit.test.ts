@@ -1,15 +1,14 @@
 // The rendered cloud-init documents: content, and validity under Debian's real
 // `cloud-init schema` (cloud-init 22.4 from bookworm).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { engineLogFlags, engineLogSettings, renderCloudInit } from "../../components/swarm";
+import { tempDir } from "../support/tempDir";
 
-const dir = mkdtempSync(path.join(tmpdir(), "flotilla-cloudinit-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("flotilla-cloudinit-");
 
 /** A real ed25519 key pair from ssh-keygen (a throwaway, in a temporary directory). */
 function keyPair(): { privateKeyOpenssh: string; publicKeyOpenssh: string } {

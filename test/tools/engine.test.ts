@@ -3,11 +3,10 @@
 // delete-before-replace takes down first, the order of deletions), the provider's Check
 // of a docker Image, and the state file's encryption. One test per rule, each naming the
 // source line it follows (sources: tools/executor/rules.ts header).
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkInputs, contextDigest, dockerIgnore } from "../../tools/executor/check";
 import {
   type DecisionOptions,
@@ -27,10 +26,16 @@ import {
   pathContains,
 } from "../../tools/executor/paths";
 import { secretWrapper } from "../../tools/executor/secrets";
-import { decryptValue, encryptValue, passphrasePath, RehearsalState } from "../../tools/executor/state";
+import {
+  decryptValue,
+  encryptValue,
+  noOptions,
+  passphrasePath,
+  RehearsalState,
+} from "../../tools/executor/state";
+import { tempDir } from "../support/tempDir";
 
-const work = mkdtempSync(path.join(tmpdir(), "flotilla-engine-test-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir("flotilla-engine-test-");
 
 const LOCAL = "command:local:Command";
 const REMOTE = "command:remote:Command";
@@ -536,13 +541,7 @@ describe("the state file (Pulumi's passphrase secrets provider: crypt.go:165-183
       outputs: { length: 31, result: secretWrapper(secret) },
       dependencies: [],
       propertyDependencies: {},
-      options: {
-        protect: false,
-        replaceOnChanges: [],
-        ignoreChanges: [],
-        additionalSecretOutputs: [],
-        aliases: [],
-      },
+      options: noOptions(),
       created: "2026-12-04T00:00:00Z",
       modified: "2026-12-04T00:00:00Z",
     });

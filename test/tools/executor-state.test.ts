@@ -5,19 +5,18 @@
 // dependents first, protect, ignoreChanges, a failed update, additionalSecretOutputs,
 // --replace, and a certificate a year later (real tls handlers). The rules themselves are
 // in engine.test.ts.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ExecuteOptions, ExecutionError, execute, teardown } from "../../tools/executor/executor";
 import type { ResourceHandler } from "../../tools/executor/types";
+import { tempDir } from "../support/tempDir";
 
-const work = mkdtempSync(path.join(tmpdir(), "flotilla-executor-state-test-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir("flotilla-executor-state-test-");
 
 let stateCount = 0;
 const freshState = () => path.join(work, `s${++stateCount}`, "state.json");

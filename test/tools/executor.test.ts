@@ -4,8 +4,7 @@
 // `up` (update, replace, delete) is in executor-state.test.ts; the decisions in engine.test.ts.
 import { execFileSync } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,7 +12,13 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeCertificate } from "../../components/secrets";
-import { ExecutionError, execute, loadStackConfig, teardown } from "../../tools/executor/executor";
+import {
+  type ExecuteOptions,
+  ExecutionError,
+  execute,
+  loadStackConfig,
+  teardown,
+} from "../../tools/executor/executor";
 import { containerCreateArgs, uploadFiles } from "../../tools/executor/handlers/dockerContainer";
 import { buildArgv, repository } from "../../tools/executor/handlers/dockerImage";
 import { networkCreateArgs } from "../../tools/executor/handlers/dockerNetwork";
@@ -33,12 +38,18 @@ import {
 import type { Handler } from "../../tools/executor/types";
 import { selfSignedPem } from "../e2e/lib";
 import { certificateOf } from "../support/https";
+import { tempDir } from "../support/tempDir";
+import { sleep } from "../support/time";
 
-const work = mkdtempSync(path.join(tmpdir(), "flotilla-executor-test-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir("flotilla-executor-test-");
 
 const quiet = () => {};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `execute` on the dev stack keeping no state, quiet unless `options` give a `log`. */
+const rehearse = (
+  program: ExecuteOptions["program"],
+  options: Omit<ExecuteOptions, "stack" | "program"> = {},
+) => execute({ stack: "dev", state: false, log: quiet, ...options, program });
 
 /** A stand-in for a provider action that takes `ms` and echoes a value. */
 const slowHandler =
@@ -50,15 +61,8 @@ const slowHandler =
 
 describe("dependency order under the Pulumi runtime", () => {
   it("starts a resource only after what it depends on has finished, and runs independent ones concurrently", async () => {
-    const result = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      handlers: {
-        "command:local:Command": async (inputs, ctx) =>
-          slowHandler(ctx.name === "slow" ? 600 : 50)(inputs, ctx),
-      },
-      program: () => {
+    const result = await rehearse(
+      () => {
         const slow = new command.local.Command("slow", { create: "slow" });
         const explicit = new command.local.Command("explicit", { create: "explicit" }, { dependsOn: [slow] });
         const viaInput = new command.local.Command("via-input", { create: slow.stdout });
@@ -83,7 +87,13 @@ describe("dependency order under the Pulumi runtime", () => {
           free: free.stdout,
         };
       },
-    });
+      {
+        handlers: {
+          "command:local:Command": async (inputs, ctx) =>
+            slowHandler(ctx.name === "slow" ? 600 : 50)(inputs, ctx),
+        },
+      },
+    );
     const r = (name: string) => {
       const found = result.resources.find((x) => x.name === name);
       if (!found) throw new Error(`no resource ${name}`);
@@ -103,25 +113,24 @@ describe("dependency order under the Pulumi runtime", () => {
 
   it("aborts on the first failure with the resource, exit code and masked stderr; dependents never start", async () => {
     const started: string[] = [];
-    const err = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      handlers: {
-        "command:local:Command": async (inputs, ctx) => {
-          started.push(ctx.name);
-          if (ctx.name === "bad")
-            throw new CommandFailure("command:local bad", 3, `cannot use ${inputs.create}\n`);
-          return { id: "x", outputs: { stdout: "" } };
-        },
-      },
-      program: () => {
+    const err = await rehearse(
+      () => {
         const pw = new random.RandomPassword("pw", { length: 24, special: false });
         const bad = new command.local.Command("bad", { create: pw.result });
         new command.local.Command("after-bad", { create: "x" }, { dependsOn: [bad] });
         return {};
       },
-    }).catch((e) => e);
+      {
+        handlers: {
+          "command:local:Command": async (inputs, ctx) => {
+            started.push(ctx.name);
+            if (ctx.name === "bad")
+              throw new CommandFailure("command:local bad", 3, `cannot use ${inputs.create}\n`);
+            return { id: "x", outputs: { stdout: "" } };
+          },
+        },
+      },
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(ExecutionError);
     expect(err.resourceType).toBe("command:local:Command");
     expect(err.resourceName).toBe("bad");
@@ -134,15 +143,10 @@ describe("dependency order under the Pulumi runtime", () => {
 
   it("kills actions still in flight when another resource fails", async () => {
     const t0 = Date.now();
-    const err = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      program: () => {
-        new command.local.Command("sleeper", { create: "sleep 30" });
-        new command.local.Command("fails", { create: "sleep 0.3; echo broken >&2; exit 4" });
-        return {};
-      },
+    const err = await rehearse(() => {
+      new command.local.Command("sleeper", { create: "sleep 30" });
+      new command.local.Command("fails", { create: "sleep 0.3; echo broken >&2; exit 4" });
+      return {};
     }).catch((e) => e);
     expect(err).toBeInstanceOf(ExecutionError);
     expect(err.resourceName).toBe("fails");
@@ -151,15 +155,10 @@ describe("dependency order under the Pulumi runtime", () => {
   });
 
   it("refuses a resource type it does not implement, naming it", async () => {
-    const err = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      program: () => {
-        class Instance extends pulumi.CustomResource {}
-        new Instance("openstack:compute/instance:Instance", "vm", {});
-        return {};
-      },
+    const err = await rehearse(() => {
+      class Instance extends pulumi.CustomResource {}
+      new Instance("openstack:compute/instance:Instance", "vm", {});
+      return {};
     }).catch((e) => e);
     expect(err.message).toContain(
       "the rehearsal executor does not implement openstack:compute/instance:Instance: it is for the local and lab targets",
@@ -167,13 +166,8 @@ describe("dependency order under the Pulumi runtime", () => {
   });
 
   it("reports an error thrown by the program itself", async () => {
-    const err = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      program: () => {
-        throw new Error("bad config: flotilla:nodes");
-      },
+    const err = await rehearse(() => {
+      throw new Error("bad config: flotilla:nodes");
     }).catch((e) => e);
     expect(err).toBeInstanceOf(ExecutionError);
     expect(err.message).toContain("the program failed: bad config: flotilla:nodes");
@@ -183,11 +177,8 @@ describe("dependency order under the Pulumi runtime", () => {
 describe("outputs and secrets", () => {
   it("marks generated secrets secret, keeps them out of resources and logs, and returns secret stack outputs apart", async () => {
     const lines: string[] = [];
-    const result = await execute({
-      stack: "dev",
-      journal: false,
-      log: (l) => lines.push(l),
-      program: () => {
+    const result = await rehearse(
+      () => {
         const pw = new random.RandomPassword("pw", { length: 30, special: false });
         const key = new tls.PrivateKey("key", { algorithm: "ED25519" });
         const echo = new command.local.Command("echo", {
@@ -201,7 +192,8 @@ describe("outputs and secrets", () => {
           isSecret: pulumi.output(pw.result),
         };
       },
-    });
+      { log: (l) => lines.push(l) },
+    );
     const pw = String(result.secretOutputs.pw);
     expect(pw).toMatch(/^[A-Za-z0-9]{30}$/);
     expect(result.outputs.pw).toBe("[secret]");
@@ -279,16 +271,11 @@ describe("random handlers", () => {
   });
 
   it("returns bytes as base64 and hex, a UUID, and an id in every encoding", async () => {
-    const result = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      program: () => {
-        const bytes = new random.RandomBytes("b", { length: 32 });
-        const uuid = new random.RandomUuid("u", {});
-        const id = new random.RandomId("i", { byteLength: 8, prefix: "p-" });
-        return { b64: bytes.base64, hex: bytes.hex, uuid: uuid.result, hexId: id.hex, dec: id.dec };
-      },
+    const result = await rehearse(() => {
+      const bytes = new random.RandomBytes("b", { length: 32 });
+      const uuid = new random.RandomUuid("u", {});
+      const id = new random.RandomId("i", { byteLength: 8, prefix: "p-" });
+      return { b64: bytes.base64, hex: bytes.hex, uuid: uuid.result, hexId: id.hex, dec: id.dec };
     });
     const b64 = String(result.secretOutputs.b64);
     expect(Buffer.from(b64, "base64")).toHaveLength(32);
@@ -387,15 +374,13 @@ describe("tls self-signed certificates (checked with openssl)", () => {
 
   it("performs the program's EdgeCertificate: a real key and certificate, the key in no resource or log", async () => {
     const lines: string[] = [];
-    const result = await execute({
-      stack: "dev",
-      journal: false,
-      log: (l) => lines.push(l),
-      program: () => {
+    const result = await rehearse(
+      () => {
         const edge = new EdgeCertificate("edge", { publicAddress: "127.0.0.1", names: ["localhost"] });
         return { pem: edge.pem, certificate: edge.certificatePem, notAfter: edge.notAfter };
       },
-    });
+      { log: (l) => lines.push(l) },
+    );
     const pem = String(result.secretOutputs.pem);
     const certificate = String(result.outputs.certificate);
     expect(pem.startsWith(certificate.trim())).toBe(true);
@@ -512,18 +497,13 @@ describe("ssh command line and known_hosts", () => {
   });
 
   it("refuses environment on a remote command (sshd drops it unless AcceptEnv)", async () => {
-    const err = await execute({
-      stack: "dev",
-      journal: false,
-      log: quiet,
-      program: () => {
-        new command.remote.Command("remote", {
-          create: "true",
-          environment: { A: "b" },
-          connection: { host: "10.0.0.9", hostKey: nodeKey },
-        });
-        return {};
-      },
+    const err = await rehearse(() => {
+      new command.remote.Command("remote", {
+        create: "true",
+        environment: { A: "b" },
+        connection: { host: "10.0.0.9", hostKey: nodeKey },
+      });
+      return {};
     }).catch((e) => e);
     expect(err.message).toMatch(/input 'environment': refused by the rehearsal.*AcceptEnv/);
   });

@@ -7,17 +7,15 @@
 // run does nothing, a year later the certificate renews and HAProxy rolls, a replaced
 // node is drained before its VM goes, and no stack's removal ever runs.
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ExecuteOptions, type ExecuteResult, execute, teardown } from "../../tools/executor/executor";
 import type { ResourceHandler } from "../../tools/executor/types";
+import { tempDir } from "../support/tempDir";
 
-const work = mkdtempSync(path.join(tmpdir(), "flotilla-second-up-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir("flotilla-second-up-");
 
 const SWARM_ID = "fakeswarmclusterid0000001";
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("hex");

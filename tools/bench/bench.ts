@@ -14,6 +14,7 @@ import { REPO_ROOT } from "../../components/repo";
 import { networkName, PORTS } from "../../components/stacks";
 import { serviceContainers } from "../../test/support/deploy";
 import { stackImages } from "../../test/support/images";
+import { onInterrupt, runAsCommand } from "../cli";
 import { PATHS, type PathKey, type Point, summarisePath, TARGETS, type Target } from "./analysis";
 import {
   type Deployment,
@@ -528,12 +529,10 @@ async function main(): Promise<number> {
   let deployment: Deployment | undefined;
   const b = new Bench(args, prefix);
   let interrupted = false;
-  const onSignal = () => {
+  const stopListening = onInterrupt(() => {
     interrupted = true;
     log("interrupted: cleaning up");
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  });
   try {
     if (!args.reuse) {
       const config = devConfig({
@@ -645,17 +644,8 @@ async function main(): Promise<number> {
     } else if (deployment)
       log(`left running: prefix ${prefix} (remove with the stack-remove script or rerun without --keep)`);
     if (!args.keep || !deployment) rmSync(dataDir, { recursive: true, force: true });
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stopListening();
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsCommand("bench", main, 1);

@@ -280,20 +280,21 @@ export function decide(prior: Prior | undefined, goal: Goal, ctx: DecideContext 
 
   const changedKeys = [...new Set(diffs.map((d) => String(d.path[0])))].sort();
   const paths = diffs.map((d) => formatPath(d.path));
+  const replace = (deleteBeforeReplace: boolean): Decision => ({
+    changedKeys,
+    paths,
+    inPlace: [],
+    op: "replace",
+    replaceKeys: [...replaceKeys].sort(),
+    deleteBeforeReplace,
+    reasons,
+  });
   if (prior.pendingReplacement) {
     protectCheck("pending replacement");
-    return {
-      changedKeys,
-      paths,
-      inPlace: [],
-      op: "replace",
-      replaceKeys: [...replaceKeys].sort(),
-      deleteBeforeReplace: true,
-      reasons: [
-        ...reasons,
-        "pending replacement: deleted by an earlier delete-before-replace, created now (step_generator.go:1952, :2142)",
-      ],
-    };
+    reasons.push(
+      "pending replacement: deleted by an earlier delete-before-replace, created now (step_generator.go:1952, :2142)",
+    );
+    return replace(true);
   }
   if (replaceKeys.size > 0) {
     protectCheck(`changed: ${[...replaceKeys].sort().join(", ")}`);
@@ -309,15 +310,7 @@ export function decide(prior: Prior | undefined, goal: Goal, ctx: DecideContext 
           : `delete-before-replace: the provider asks for it (${rule.deleteBeforeReplace === "always" ? "always for this type" : "explicit name"})`
         : "create-before-delete: the original is deleted at the end of the run, with its old inputs",
     );
-    return {
-      changedKeys,
-      paths,
-      inPlace: [],
-      op: "replace",
-      replaceKeys: [...replaceKeys].sort(),
-      deleteBeforeReplace,
-      reasons,
-    };
+    return replace(deleteBeforeReplace);
   }
   if (diffs.length === 0)
     return { ...base, op: "same", replaceKeys: [], deleteBeforeReplace: false, reasons };

@@ -44,6 +44,7 @@ import { isSecretWrapper, SecretMask, secretWrapper, unwrap } from "./secrets";
 import { startSshSession } from "./ssh";
 import {
   hasSecret,
+  noOptions,
   type PendingOperation,
   RehearsalState,
   type StoredOptions,
@@ -726,13 +727,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       parent: "",
       dependencies: [],
       propertyDependencies: {},
-      options: {
-        protect: false,
-        replaceOnChanges: [],
-        ignoreChanges: [],
-        additionalSecretOutputs: [],
-        aliases: [],
-      },
+      options: noOptions(),
     };
     const urn = urnOf(stack, reg.parent, args.type, args.name);
     const secretKeysOfInputs = new Set<string>();

@@ -42,6 +42,17 @@ export interface StoredOptions {
   retainOnDelete?: boolean;
 }
 
+/** The options of a resource registered with none set. */
+export function noOptions(): StoredOptions {
+  return {
+    protect: false,
+    replaceOnChanges: [],
+    ignoreChanges: [],
+    additionalSecretOutputs: [],
+    aliases: [],
+  };
+}
+
 /** One custom resource. Values are in the runtime's wire form: secrets as `{<sig>: <secret sig>, value}`. */
 export interface StoredResource {
   urn: string;

@@ -9,14 +9,8 @@
 //   commandOutputs.go:88-95); neither set: the old outputs stand;
 // - delete runs the STORED `delete` with the stored inputs and outputs (:93-99).
 import { runOk } from "../process";
-import {
-  type DeleteHandler,
-  type Handler,
-  type HandlerContext,
-  input,
-  type ResourceHandler,
-  type UpdateHandler,
-} from "../types";
+import { type HandlerContext, input, type ResourceHandler } from "../types";
+import { type CommandOutputs, commandLifecycle } from "./commandLifecycle";
 
 export function interpreterOf(inputs: Record<string, unknown>): string[] {
   const interp = inputs.interpreter;
@@ -70,7 +64,7 @@ async function runLocal(
   inputs: Record<string, unknown>,
   previous: { stdout?: unknown; stderr?: unknown },
   ctx: HandlerContext,
-): Promise<{ stdout: string; stderr: string }> {
+): Promise<CommandOutputs> {
   const result = await runOk(`command:local ${ctx.name}${what}`, [...interpreterOf(inputs), text], {
     cwd: input(inputs, "dir", "string") ?? process.cwd(),
     env: { ...process.env, ...environmentOf(inputs), ...previousOutputEnv(inputs, previous) },
@@ -80,25 +74,4 @@ async function runLocal(
   return { stdout: trimOneNewline(result.stdout), stderr: trimOneNewline(result.stderr) };
 }
 
-const create: Handler = async (inputs, ctx) => {
-  refuseUnsupported(inputs);
-  const text = input(inputs, "create", "string");
-  const out = text === undefined ? { stdout: "", stderr: "" } : await runLocal("", text, inputs, {}, ctx);
-  return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: out };
-};
-
-const update: UpdateHandler = async (prior, inputs, ctx) => {
-  refuseUnsupported(inputs);
-  const text = input(inputs, "update", "string") ?? input(inputs, "create", "string");
-  const previous = { stdout: prior.outputs.stdout ?? "", stderr: prior.outputs.stderr ?? "" };
-  if (text === undefined) return { id: prior.id, outputs: previous };
-  return { id: prior.id, outputs: await runLocal(" (update)", text, inputs, previous, ctx) };
-};
-
-const del: DeleteHandler = async (prior, ctx) => {
-  const text = input(prior.inputs, "delete", "string");
-  if (text === undefined) return;
-  await runLocal(" (delete)", text, prior.inputs, prior.outputs, ctx);
-};
-
-export const localCommand: ResourceHandler = { create, update, delete: del };
+export const localCommand: ResourceHandler = commandLifecycle(refuseUnsupported, runLocal);

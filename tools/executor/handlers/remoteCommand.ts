@@ -12,14 +12,8 @@
 // also tries to Setenv (commandOutputs.go:51-69, a warning when refused) are not sent.
 import { CommandFailure, run, tail } from "../process";
 import { type Connection, journaled, normaliseConnection, sshArgv, writeSshFiles } from "../ssh";
-import {
-  type DeleteHandler,
-  type Handler,
-  type HandlerContext,
-  input,
-  type ResourceHandler,
-  type UpdateHandler,
-} from "../types";
+import { type HandlerContext, input, type ResourceHandler } from "../types";
+import { type CommandOutputs, commandLifecycle } from "./commandLifecycle";
 import { trimOneNewline } from "./localCommand";
 
 let counter = 0;
@@ -30,7 +24,7 @@ export async function runRemote(
   command: string,
   ctx: Pick<HandlerContext, "name" | "signal" | "log" | "ssh">,
   stdin?: string,
-): Promise<{ stdout: string; stderr: string }> {
+): Promise<CommandOutputs> {
   const session = await ctx.ssh();
   for (const key of [connection.privateKey, connection.proxy?.privateKey]) if (key) await session.addKey(key);
   const files = writeSshFiles(
@@ -77,41 +71,20 @@ function refuseEnvironment(inputs: Record<string, unknown>): void {
     );
 }
 
-async function runText(inputs: Record<string, unknown>, text: string, ctx: HandlerContext) {
-  return runRemote(
-    normaliseConnection(inputs.connection),
-    text,
-    ctx,
-    input(inputs, "stdin", "string") || undefined,
-  );
+/** New inputs: no environment, and a connection the rehearsal can use, even when no text runs. */
+function refuseNew(inputs: Record<string, unknown>): void {
+  refuseEnvironment(inputs);
+  normaliseConnection(inputs.connection);
 }
 
-const create: Handler = async (inputs, ctx) => {
-  refuseEnvironment(inputs);
-  const connection = normaliseConnection(inputs.connection);
-  const text = input(inputs, "create", "string");
-  const out =
-    text === undefined
-      ? { stdout: "", stderr: "" }
-      : await runRemote(connection, text, ctx, input(inputs, "stdin", "string") || undefined);
-  return { id: `${ctx.name}-${Date.now().toString(36)}`, outputs: out };
-};
+/** A text over ssh, with the connection and stdin of `inputs` (the stored ones for a delete). */
+const runText = (
+  _what: string,
+  text: string,
+  inputs: Record<string, unknown>,
+  _previous: unknown,
+  ctx: HandlerContext,
+): Promise<CommandOutputs> =>
+  runRemote(normaliseConnection(inputs.connection), text, ctx, input(inputs, "stdin", "string") || undefined);
 
-const update: UpdateHandler = async (prior, inputs, ctx) => {
-  refuseEnvironment(inputs);
-  const text = input(inputs, "update", "string") ?? input(inputs, "create", "string");
-  if (text === undefined)
-    return {
-      id: prior.id,
-      outputs: { stdout: prior.outputs.stdout ?? "", stderr: prior.outputs.stderr ?? "" },
-    };
-  return { id: prior.id, outputs: await runText(inputs, text, ctx) };
-};
-
-const del: DeleteHandler = async (prior, ctx) => {
-  const text = input(prior.inputs, "delete", "string");
-  if (text === undefined) return;
-  await runText(prior.inputs, text, ctx);
-};
-
-export const remoteCommand: ResourceHandler = { create, update, delete: del };
+export const remoteCommand: ResourceHandler = commandLifecycle(refuseNew, runText);
