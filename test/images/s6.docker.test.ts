@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithDocker, docker, runContainer } from "../support/docker";
+import { sleep } from "../support/time";
 import {
   buildImages,
   cleanup,
@@ -111,6 +112,52 @@ describeWithDocker("s6 as PID 1 (s6-base, consul)", () => {
     expect(exitCode).toBe(0);
     expect(ms).toBeLessThan(GRACE_SECONDS * 1000);
     expect(docker(["logs", c])).toMatch(/^\[demo\] demo stopping on TERM$/m);
+  });
+
+  it("runs an image's pre-stop hook on docker stop while every service still runs, then stops them, once", async () => {
+    // The hook an image ships (the mysql image's galera-leave): here it checks the demo
+    // service is still up, takes 2 s, and counts its runs; a second SIGTERM meanwhile
+    // must not run it again.
+    const hook = path.join(demoDir, "..", `${path.basename(demoDir)}-pre-stop`);
+    writeFileSync(
+      hook,
+      [
+        "#!/bin/sh",
+        'echo "hook started; demo up: $(s6-svstat -o up /run/service/demo)"',
+        "sleep 2",
+        'echo "hook done"',
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const c = "flotilla-s6-pre-stop";
+    try {
+      runContainer({
+        name: c,
+        suite: SUITE,
+        volumes: [`${demoDir}:/etc/services.d/demo:ro`, `${hook}:/usr/lib/flotilla/pre-stop:ro`],
+        image: image("s6-base"),
+      });
+      await waitReadyOverASecond(c, "demo");
+      docker(["kill", "-s", "TERM", c]);
+      await sleep(500);
+      docker(["kill", "-s", "TERM", c]);
+      const { ms, exitCode } = timedStop(c, GRACE_SECONDS);
+      const logs = docker(["logs", c]);
+      console.log(
+        `s6-base: stop with a 2 s pre-stop hook took ${ms} ms after the second SIGTERM, exit ${exitCode}`,
+      );
+      expect(exitCode).toBe(0);
+      expect(logs.match(/^\[pre-stop\] hook started; demo up: true$/gm)).toHaveLength(1);
+      // The hook ran to its end before the services got their SIGTERM.
+      const lines = logs.split("\n");
+      const done = lines.indexOf("[pre-stop] hook done");
+      const demoStop = lines.indexOf("[demo] demo stopping on TERM");
+      expect(done).toBeGreaterThan(-1);
+      expect(demoStop).toBeGreaterThan(done);
+    } finally {
+      rmSync(hook, { force: true });
+    }
   });
 
   it("consul image: SIGKILLed agent back within a second, docker stop exits 0", async () => {
