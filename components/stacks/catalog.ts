@@ -30,6 +30,13 @@ export interface StackSpec extends StackFacts {
    * names an earlier stack). Every other stack deploys in parallel.
    */
   readonly rollsAfter?: readonly string[];
+  /**
+   * Services of this stack that an update of a running stack rolls one after another, in
+   * this order, each converged before the next one's update starts (`docker stack deploy`
+   * alone updates every service at once); see rollingPhases. The first deploy starts them
+   * together.
+   */
+  readonly rollsInOrder?: (config: FlotillaConfig) => readonly string[];
   /** Its compose document. */
   readonly render: (input: RenderInput, stack: StackFacts) => ComposeFile;
 }
@@ -68,6 +75,10 @@ export const STACK_CATALOG = [
     hostDirs: (config) => [
       ...new Set(Array.from({ length: config.mysql.nodes }, (_, i) => mysqlDataDir(config, i + 1))),
     ],
+    // A release stopping every Galera member at once takes them all out of the service
+    // DNS, and nothing serves until they re-form: members roll one at a time instead.
+    rollsInOrder: (config) =>
+      config.mysql.nodes > 1 ? Array.from({ length: config.mysql.nodes }, (_, i) => `mysql-${i + 1}`) : [],
     render: renderMysql,
   },
   {

@@ -64,9 +64,15 @@ export function removeArgs(
 
 /**
  * The deploy script's standard input: one `NAME=base64(value)` line per Docker secret,
- * a `%%compose` line, then the compose document.
+ * then for each rolling phase (rollingPhases) a `%%phase <service>` line and its document,
+ * then a `%%compose` line and the compose document.
  */
-export function deployStdin(secrets: readonly { name: string; value: string }[], yaml: string): string {
+export function deployStdin(
+  secrets: readonly { name: string; value: string }[],
+  yaml: string,
+  phases: readonly { service: string; yaml: string }[] = [],
+): string {
   const lines = secrets.map(({ name, value }) => `${name}=${Buffer.from(value, "utf8").toString("base64")}`);
-  return `${lines.join("\n")}${lines.length ? "\n" : ""}%%compose\n${yaml}`;
+  const phased = phases.map((p) => `%%phase ${p.service}\n${p.yaml.endsWith("\n") ? p.yaml : `${p.yaml}\n`}`);
+  return `${lines.join("\n")}${lines.length ? "\n" : ""}${phased.join("")}%%compose\n${yaml}`;
 }

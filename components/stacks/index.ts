@@ -44,6 +44,8 @@ export {
   overlayNetworks,
   renderStack,
   renderStacks,
+  rollingPhases,
+  stackPhases,
   syslogLogging,
 } from "./render";
 export { PORTS, type RenderInput, swarmLiteral } from "./renderCommon";

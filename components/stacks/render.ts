@@ -71,6 +71,39 @@ export function composeYaml(document: ComposeFile): string {
   })}`;
 }
 
+/**
+ * The documents an update of a running stack deploys first, one per service of `order`
+ * but the last: the document's services up to that one (without `--prune`, the others
+ * stay as they run). The whole document follows, so each of them rolls, converges, and
+ * only then the next one starts. Empty when `order` names fewer than two services.
+ */
+export function rollingPhases(
+  document: ComposeFile,
+  order: readonly string[],
+): { service: string; document: ComposeFile }[] {
+  for (const name of order)
+    if (!(name in document.services)) throw new Error(`rollingPhases: the document has no service ${name}`);
+  return order.slice(0, -1).map((service, i) => ({
+    service,
+    document: {
+      ...document,
+      services: Object.fromEntries(order.slice(0, i + 1).map((name) => [name, document.services[name]])),
+    },
+  }));
+}
+
+/** A stack's rolling phases as the deploy script receives them (catalog `rollsInOrder`). */
+export function stackPhases(
+  stack: StackName,
+  config: FlotillaConfig,
+  document: ComposeFile,
+): { service: string; yaml: string }[] {
+  return rollingPhases(document, stackSpec(stack).rollsInOrder?.(config) ?? []).map((p) => ({
+    service: p.service,
+    yaml: composeYaml(p.document),
+  }));
+}
+
 /** SHA-256 of the rendered YAML: what a redeploy is keyed on. */
 export function composeHash(yaml: string): string {
   return createHash("sha256").update(yaml, "utf8").digest("hex");

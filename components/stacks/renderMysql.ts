@@ -60,8 +60,10 @@ export function renderMysql(input: RenderInput, stack: StackFacts): ComposeFile 
       ],
       // A joining member copies the whole database (SST) before it turns healthy.
       healthcheck: health(["CMD", "/usr/lib/flotilla/mysql-healthcheck"], nodes > 1 ? "300s" : "90s"),
-      // InnoDB flushes and shuts down cleanly well within this.
-      stop_grace_period: "60s",
+      // InnoDB flushes and shuts down cleanly well within 60 s. A Galera member first waits
+      // its turn to leave (galera-leave: up to 45 s, docs/galera.md#planned-stops), then its
+      // server gets 25 s (the s6 service's timeout-kill).
+      stop_grace_period: nodes > 1 ? "90s" : "60s",
       deploy: {
         mode: "replicated",
         replicas: 1,

@@ -17,7 +17,7 @@ import {
   secretName,
   stackName,
 } from "./names";
-import { composeHash, composeYaml, renderStack } from "./render";
+import { composeHash, composeYaml, renderStack, stackPhases } from "./render";
 import type { StackImage } from "./types";
 
 /** The secret values the stacks need (the `Secrets` component's `values` has exactly these). */
@@ -83,24 +83,26 @@ export class SwarmStack extends pulumi.ComponentResource {
     // unchanged) in a preview, instead of turning every stack's document into an unknown.
     const image = pulumi.output(args.images[spec.image]);
     const vip = spec.needsVip && args.keepalived ? pulumi.output(args.keepalived) : pulumi.output(undefined);
-    this.document = pulumi.all([names, image, vip]).apply(([secretNames, ref, vrrp]) =>
-      composeYaml(
-        renderStack(stack, {
-          config: args.config,
-          images: { [spec.image]: ref } as Record<StackImage, string>,
-          secretNames: secretNames as Parameters<typeof renderStack>[1]["secretNames"],
-          prefix,
-          keepalived: vrrp ? { vip: vrrp.vip, peers: [...vrrp.peers] } : undefined,
-        }),
-      ),
+    const rendered = pulumi.all([names, image, vip]).apply(([secretNames, ref, vrrp]) =>
+      renderStack(stack, {
+        config: args.config,
+        images: { [spec.image]: ref } as Record<StackImage, string>,
+        secretNames: secretNames as Parameters<typeof renderStack>[1]["secretNames"],
+        prefix,
+        keepalived: vrrp ? { vip: vrrp.vip, peers: [...vrrp.peers] } : undefined,
+      }),
     );
+    this.document = rendered.apply(composeYaml);
     this.documentHash = this.document.apply(composeHash);
+    // Derived from the document alone (and the config), so its hash keys them too.
+    const phases = rendered.apply((doc) => stackPhases(stack, args.config, doc));
 
     const stdin = pulumi.secret(
-      pulumi.all([values, names, this.document]).apply(([vs, ns, doc]) =>
+      pulumi.all([values, names, this.document, phases]).apply(([vs, ns, doc, ps]) =>
         deployStdin(
           targets.map((t, i) => ({ name: (ns as Record<string, string>)[t], value: vs[i] })),
           doc,
+          ps,
         ),
       ),
     );
@@ -118,7 +120,8 @@ export class SwarmStack extends pulumi.ComponentResource {
             ensureDirs: local ? (spec.hostDirs?.(args.config) ?? []) : [],
             // Local images have no registry: a lookup could pin someone else's image of that name.
             resolveImage: local ? "never" : "always",
-            waitSeconds: args.waitSeconds,
+            // Each rolling phase converges in turn: the bound grows with them.
+            waitSeconds: args.waitSeconds ?? 300 * Math.max(1, spec.rollsInOrder?.(args.config).length ?? 0),
             documentSha256,
             swarmId,
           }),

@@ -11,11 +11,14 @@
 # Standard input carries everything else, so no secret is ever in argv, env or a file:
 #   NAME=BASE64      one line per Docker secret the stack uses (content-hashed NAME,
 #                    base64 of the value); missing secrets are created from a pipe
+#   %%phase SERVICE  optional, one per rolling phase: a line, then a document holding the
+#                    services to roll up to that one (see "Rolling phases" below)
 #   %%compose        a line on its own, then the compose document (it holds no secret:
 #                    its secrets are `external` and referenced by name)
 #
 # Steps: create the overlay networks the stack uses (attachable, shared by stacks),
-# create missing secrets, `docker stack deploy --prune --with-registry-auth`, wait
+# create missing secrets, deploy each rolling phase's document (a running stack only)
+# and wait for it, `docker stack deploy --prune --with-registry-auth`, wait
 # (bounded) until every service runs its desired healthy tasks and no update rolled
 # back, then remove older versions of this stack's secrets that no service uses, and
 # record what runs (one line per service: image, replicas, ports, constraints, secrets) in
@@ -27,7 +30,7 @@
 # refuses a manager of any Swarm but the one the program made.
 set -euo pipefail
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "stack-deploy: $*" >&2; exit 1; }
 # A refusal by a busy or electing Swarm, worth trying again: a manager's Raft store timing
 # out ("context deadline exceeded", code = Unavailable or DeadlineExceeded), no leader
@@ -163,13 +166,25 @@ if $check_drift; then
   exit 0
 fi
 
-# --- standard input: secrets (kept in memory only), then the compose document ---
+# --- standard input: secrets (kept in memory only), rolling phases, the compose document ---
 compose=$(mktemp /tmp/flotilla-stack.XXXXXX)
-trap 'rm -f "$compose"' EXIT
+phase_dir=$(mktemp -d /tmp/flotilla-phases.XXXXXX)
+trap 'rm -rf "$compose" "$phase_dir"' EXIT
 declare -A secrets=()
+phase_names=()
+phase=""
 seen_compose=false
 while IFS= read -r line; do
   if [ "$line" = "%%compose" ]; then seen_compose=true; break; fi
+  # "%%phase SERVICE" and a document (no secret in it): deployed before the whole one.
+  if [[ $line == "%%phase "* ]]; then
+    [[ ${line#%%phase } =~ $name_re ]] || die "stdin: '%%phase' must name a service, got '${line#%%phase }'"
+    phase_names+=("${line#%%phase }")
+    phase="$phase_dir/${#phase_names[@]}.yaml"
+    : >"$phase"
+    continue
+  fi
+  if [ -n "$phase" ]; then printf '%s\n' "$line" >>"$phase"; continue; fi
   [ -z "$line" ] && continue
   secret_name=${line%%=*}
   [[ $secret_name =~ $name_re ]] || die "stdin: a secret line does not start with a Docker secret name (line not shown)"
@@ -218,10 +233,11 @@ done
 # --- deploy ---
 # The deploy is convergent, so a busy or electing Swarm's refusal (swarm_busy) is retried
 # (3 tries, 10 and 20 s apart). Any other error stops.
+# deploy_once FILE [--prune]
 deploy_once() {
   local try out
   for try in 1 2 3; do
-    if out=$(docker stack deploy --prune --with-registry-auth --resolve-image "$resolve" -c "$compose" "$stack" 2>&1); then
+    if out=$(docker stack deploy ${2:+"$2"} --with-registry-auth --resolve-image "$resolve" -c "$1" "$stack" 2>&1); then
       printf '%s\n' "$out" >&2
       return 0
     fi
@@ -311,18 +327,35 @@ wait_rollbacks() {
 # A rolled-back update is deployed once more (the diagnosis above stays in the log): an
 # update whose new task died of something passing (seen once in CI, a single MariaDB on a
 # busy machine) then goes through, and a broken release fails twice, with both reasons.
+# deploy_converged FILE WHAT [--prune]
+deploy_converged() {
+  local attempt rc
+  for attempt in 1 2; do
+    started=$(date +%s)
+    deploy_once "$1" "${3:-}"
+    rc=0
+    wait_converged || rc=$?
+    [ "$rc" -eq 0 ] && return 0
+    [ "$attempt" -lt 2 ] || die "deploy of $2 failed and was rolled back, twice (reasons above)"
+    echo "stack-deploy: Swarm rolled back an update of $2 (reason above): deploying once more when the rollback is done" >&2
+    wait_rollbacks
+  done
+}
 first_started=$(date +%s)
 deadline=$((first_started + wait_seconds))
-for attempt in 1 2; do
-  started=$(date +%s)
-  deploy_once
-  rc=0
-  wait_converged || rc=$?
-  [ "$rc" -eq 0 ] && break
-  [ "$attempt" -lt 2 ] || die "deploy of $stack failed and was rolled back, twice (reasons above)"
-  echo "stack-deploy: Swarm rolled back an update of $stack (reason above): deploying once more when the rollback is done" >&2
-  wait_rollbacks
-done
+# Rolling phases, on a stack that runs already: one service's update at a time, each
+# converged before the next (a Galera member's new task is up before the next member
+# stops); the whole document then rolls the last one and prunes. A first deploy starts
+# every service together (a new Galera cluster forms from all its members).
+if [ "${#phase_names[@]}" -gt 0 ] &&
+  [ -n "$(docker service ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; then
+  for i in "${!phase_names[@]}"; do
+    echo "stack-deploy: rolling ${phase_names[$i]} (phase $((i + 1)) of $((${#phase_names[@]} + 1)))"
+    deploy_converged "$phase_dir/$((i + 1)).yaml" "$stack (phase ${phase_names[$i]})"
+  done
+  echo "stack-deploy: rolling the rest of $stack (phase $((${#phase_names[@]} + 1)) of $((${#phase_names[@]} + 1)))"
+fi
+deploy_converged "$compose" "$stack" --prune
 echo "stack-deploy: $stack converged in $(($(date +%s) - first_started)) s"
 
 # --- prune this stack's older secret versions that nothing uses any more ---

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
-import { mysqlHosts, renderStack, SECRET_TARGETS } from "../../components/stacks";
+import { mysqlHosts, renderStack, rollingPhases, SECRET_TARGETS } from "../../components/stacks";
 import { planNodes } from "../../components/swarm";
 import {
   chooseWriter,
@@ -147,10 +147,25 @@ describe("the mysql stack with three members", () => {
       expect(s.volumes?.[0]).toEqual({ type: "bind", source: `/srv/db/${i}`, target: "/var/lib/mysql" });
       expect(s.deploy.endpoint_mode).toBe("dnsrr");
       expect(s.ports).toBeUndefined();
+      // A member waits its turn to leave (galera-leave, up to 45 s), then shuts down (25 s).
+      expect(s.stop_grace_period).toBe("90s");
     }
     // Backups on the last member only (member 1 is the writer).
     expect(doc.services["mysql-3"].environment.MYSQL_BACKUP_INTERVAL_SECONDS).toBe("3600");
     expect(doc.services["mysql-1"].environment.MYSQL_BACKUP_INTERVAL_SECONDS).toBeUndefined();
+  });
+
+  it("rolls the members one at a time: a phase per member but the last, each with the members up to it", () => {
+    const doc = renderStack("mysql", input);
+    const phases = rollingPhases(doc, ["mysql-1", "mysql-2", "mysql-3"]);
+    expect(phases.map((p) => [p.service, Object.keys(p.document.services)])).toEqual([
+      ["mysql-1", ["mysql-1"]],
+      ["mysql-2", ["mysql-1", "mysql-2"]],
+    ]);
+    // The rest of the document (networks, secrets, volumes) comes along unchanged.
+    expect(phases[0].document.secrets).toEqual(doc.secrets);
+    expect(rollingPhases(doc, ["mysql-1"])).toEqual([]);
+    expect(() => rollingPhases(doc, ["mysql-1", "mysql-9"])).toThrow(/no service mysql-9/);
   });
 
   it("gives the webapp every member, in the order that picks the writer", () => {
@@ -267,5 +282,81 @@ describe("the rule for a member left running non-Primary (galera-heal)", () => {
     ];
     for (const report of undecided)
       expect(choice(3, 10, { 1: report, 2: `waiting ${U} 9` }), report).toBe("undecided");
+  });
+});
+
+describe("the rule for a member asked to stop (galera-leave's leave_choice)", () => {
+  const lib = path.join(ROOT, "images/mysql/rootfs/usr/lib/flotilla/galera-lib");
+  const SYNCED = "running Primary 4 ON 1";
+  const LEAVING = "running Primary 4 ON 1 leaving";
+  /** leave_choice for member `self` (serving or not), given the other members' reports. */
+  const choice = (self: number, serving: boolean, reports: Record<number, string>) => {
+    const r = spawnSync(
+      "sh",
+      ["-c", `. "$0"; leave_choice "$1" "$2"`, lib, String(self), serving ? "1" : "0"],
+      {
+        input: Object.entries(reports)
+          .map(([i, report]) => `${i} ${report}\n`)
+          .join(""),
+        encoding: "utf8",
+      },
+    );
+    expect(r.stderr).toBe("");
+    return r.stdout.trim();
+  };
+
+  it("a release stops every member at once: the lowest index leaves first, the others wait for it", () => {
+    expect(choice(1, true, { 2: LEAVING, 3: LEAVING })).toBe("go");
+    expect(choice(2, true, { 1: LEAVING, 3: LEAVING })).toBe("wait 1 leaving first");
+    expect(choice(3, true, { 1: LEAVING, 2: LEAVING })).toBe("wait 1 leaving first");
+    // Desynced and leaving (its last seconds): still first.
+    expect(choice(2, true, { 1: "running Primary 2 ON 1 leaving", 3: LEAVING })).toBe("wait 1 leaving first");
+  });
+
+  it("the next member leaves once the one before is back and Synced; never is no member left serving", () => {
+    const back = [
+      "unreachable",
+      "starting",
+      "waiting 3f1c0a52-efff-11f1-bd11-7aada41f2404 10",
+      "joining",
+      "running Primary 1 OFF 0",
+      "running Primary 4 ON 0",
+    ];
+    // Member 1 restarting, member 3 still serves but waits for 2: 2 stays.
+    for (const report of back) expect(choice(2, true, { 1: report, 3: LEAVING }), report).toMatch(/^wait 1 /);
+    expect(choice(2, true, { 1: SYNCED, 3: LEAVING })).toBe("go");
+    expect(choice(3, true, { 1: SYNCED, 2: LEAVING })).toBe("wait 2 leaving first");
+    // Member 2 gone to restart: member 1 serves and stays, so 3 may go too.
+    expect(choice(3, true, { 1: SYNCED, 2: "unreachable" })).toBe("go");
+    // The last member serving stays until another one is back.
+    expect(choice(3, true, { 1: "joining", 2: "unreachable" })).toBe("wait 1 joining");
+  });
+
+  it("one member stopped alone (a drain, a forced update) goes while another serves", () => {
+    expect(choice(2, true, { 1: SYNCED, 3: SYNCED })).toBe("go");
+    expect(choice(2, true, { 1: SYNCED, 3: "joining" })).toBe("go");
+    expect(choice(2, true, { 1: "starting", 3: "joining" })).toBe("wait 1 starting");
+    expect(
+      choice(2, true, {
+        1: "running non-Primary 0 OFF 1 3f1c0a52-efff-11f1-bd11-7aada41f2404 5",
+        3: "unreachable",
+      }),
+    ).toBe("wait 1 running non-Primary 0");
+  });
+
+  it("a member that serves nothing stops at once", () => {
+    expect(choice(2, false, { 1: "unreachable", 3: "joining" })).toBe("go");
+  });
+
+  it("a peer gone for good is not waited for; the whole cluster stopping goes together", () => {
+    // Member 1's node is gone: 2 goes first (3 leaving waits for it), as if 1 were not there.
+    expect(choice(2, true, { 1: "gone", 3: LEAVING })).toBe("go");
+    expect(choice(3, true, { 1: "gone", 2: LEAVING })).toBe("wait 2 leaving first");
+    expect(choice(2, true, { 1: "gone", 3: "gone" })).toBe("go");
+    // A stack removed or scaled to 0: member 1 left first and never came back.
+    expect(choice(2, true, { 1: "left", 3: LEAVING })).toBe("go");
+    expect(choice(3, true, { 1: "left", 2: LEAVING })).toBe("go");
+    // Left, but another member is restarting: it may be back; the last one serving stays.
+    expect(choice(3, true, { 1: "left", 2: "joining" })).toBe("wait 2 joining");
   });
 });

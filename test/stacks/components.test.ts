@@ -2,6 +2,7 @@
 // trigger: a change is an update) and a removal command (delete only), in order, local or
 // remote as the target says, and no secret value outside the (secret) stdin.
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { parseConfig, SECRET_VALUE_KEYS } from "../../components/config";
 import { STACK_CATALOG, type StackSpec, Stacks } from "../../components/stacks";
 import { evaluate, type RecordedResource, ROOT, stackConfig } from "../support/pulumi";
@@ -134,6 +135,24 @@ describe("Stacks component", () => {
       expect(c.inputs.create).toContain("--resolve-image always");
       expect(c.inputs.create).not.toContain("--ensure-dir");
     }
+  });
+
+  it("helion: the Galera members roll one at a time: phases on the mysql deploy's stdin, a longer wait", async () => {
+    const ev = await run("helion");
+    const mysql = deploys(ev.resources).find((c) => c.name.endsWith("-mysql-deploy"));
+    const stdin = String(mysql?.inputs.stdin);
+    const phases = [...stdin.matchAll(/^%%phase (\S+)$/gm)].map((m) => m[1]);
+    expect(phases).toEqual(["mysql-1", "mysql-2"]);
+    // Each phase's document holds the members up to its own; the whole one follows.
+    const [first, second, whole] = stdin.split(/^%%(?:phase \S+|compose)$/m).slice(1);
+    expect(Object.keys(parseYaml(first).services)).toEqual(["mysql-1"]);
+    expect(Object.keys(parseYaml(second).services)).toEqual(["mysql-1", "mysql-2"]);
+    expect(Object.keys(parseYaml(whole).services)).toEqual(["mysql-1", "mysql-2", "mysql-3"]);
+    // 300 s per member: each phase converges in turn.
+    expect(String(mysql?.inputs.create)).toContain("--wait 900");
+    // No other stack has phases.
+    for (const c of deploys(ev.resources).filter((c) => c !== mysql))
+      expect(String(c.inputs.stdin)).not.toContain("%%phase");
   });
 
   it("no secret value appears in any input but the command's stdin, and stdin is secret", async () => {

@@ -22,6 +22,7 @@ import {
   type StackName,
   secretName,
   serviceName,
+  stackPhases,
 } from "../../components/stacks";
 import { opensslCert } from "./certs";
 import { ok, run } from "./process";
@@ -38,9 +39,9 @@ export interface Deployment {
 export interface DeployOptions {
   /** Change the rendered document before it is deployed (a shorter interval, a workaround). */
   edit?: (document: ComposeFile) => void;
-  /** How long the deploy script waits for the services; default 240 s. */
+  /** How long the deploy script waits for the services; default 240 s per rolling phase. */
   waitSeconds?: number;
-  /** How long the deploy script may run at all; default 300 s. */
+  /** How long the deploy script may run at all; default the wait and 60 s. */
   timeoutMs?: number;
 }
 
@@ -88,21 +89,25 @@ export async function deploy(d: Deployment, stack: StackName, options: DeployOpt
     containerLabels: { "flotilla.test": "1", "flotilla.suite": d.suite ?? "e2e" },
   });
   options.edit?.(document);
+  const phases = stackPhases(stack, d.config, document);
   const stdin = deployStdin(
     STACK_SECRETS[stack].map((t) => ({ name: names[t], value: d.secrets[SECRET_SOURCES[t]] })),
     composeYaml(document),
+    phases,
   );
+  // Each rolling phase converges in turn (a running Galera cluster's members one by one).
+  const waitSeconds = options.waitSeconds ?? 240 * (phases.length + 1);
   const args = deployArgs({
     prefix: d.prefix,
     stack,
     networks: STACK_NETWORKS[stack],
     ensureDirs: stack === "mysql" ? [d.config.mysql.dataPath] : [],
     resolveImage: "never",
-    waitSeconds: options.waitSeconds ?? 240,
+    waitSeconds,
   });
   const r = await run("bash", [DEPLOY_SCRIPT, ...args], {
     input: stdin,
-    timeoutMs: options.timeoutMs ?? 300_000,
+    timeoutMs: options.timeoutMs ?? (waitSeconds + 60) * 1000,
   });
   if (r.code !== 0) throw new Error(`deploy of ${stack} failed: ${r.stderr}\n${r.stdout}`);
   return r.stdout;
