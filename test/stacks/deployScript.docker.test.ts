@@ -318,6 +318,11 @@ describeWithDocker("stack-deploy.sh / stack-remove.sh on a real Swarm", () => {
     expect(notBase64.stderr).not.toContain("not base64 at all!");
     const badName = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", "bad name"], { input: "" });
     expect(badName.stderr).toContain("--stack must be a Docker name");
+    const badPhase = await run("bash", ["scripts/host/stack-deploy.sh", "--stack", `${PREFIX}-x`], {
+      input: "%%phase no such/name\nversion: '3.8'\n%%compose\nversion: '3.8'\n",
+    });
+    expect(badPhase.code).not.toBe(0);
+    expect(badPhase.stderr).toContain("'%%phase' must name a service, got 'no such/name'");
   });
 
   it("removal takes the stack, its network and its secret, and is idempotent", async () => {
