@@ -221,24 +221,28 @@ describe("the webapp's writer choice", () => {
   });
 });
 
+const GALERA_LIB = path.join(ROOT, "images/mysql/rootfs/usr/lib/flotilla/galera-lib");
+
+/**
+ * One of galera-lib's pure rules (a shell function), run as the scripts run it: its
+ * arguments, and one "<index> <report>" line per other member on stdin. Its answer.
+ */
+function galeraRule(rule: string, args: string[], reports: Record<number, string>): string {
+  const r = spawnSync("sh", ["-c", `. "$0"; ${rule} "$@"`, GALERA_LIB, ...args], {
+    input: Object.entries(reports)
+      .map(([i, report]) => `${i} ${report}\n`)
+      .join(""),
+    encoding: "utf8",
+  });
+  expect(r.stderr).toBe("");
+  return r.stdout.trim();
+}
+
 describe("the rule for a member left running non-Primary (galera-heal)", () => {
-  const lib = path.join(ROOT, "images/mysql/rootfs/usr/lib/flotilla/galera-lib");
   const U = "3f1c0a52-efff-11f1-bd11-7aada41f2404";
   /** heal_choice for member `self` at `seqno`, given the other members' reports. */
-  const choice = (self: number, seqno: number, reports: Record<number, string>) => {
-    const r = spawnSync(
-      "sh",
-      ["-c", `. "$0"; heal_choice "$1" "$2" "$3"`, lib, String(self), U, String(seqno)],
-      {
-        input: Object.entries(reports)
-          .map(([i, report]) => `${i} ${report}\n`)
-          .join(""),
-        encoding: "utf8",
-      },
-    );
-    expect(r.stderr).toBe("");
-    return r.stdout.trim();
-  };
+  const choice = (self: number, seqno: number, reports: Record<number, string>) =>
+    galeraRule("heal_choice", [String(self), U, String(seqno)], reports);
 
   it("the survivor of two lost members bootstraps when it holds the last commit (or ties)", () => {
     expect(choice(3, 10, { 1: `waiting ${U} 8`, 2: `waiting ${U} 9` })).toBe("bootstrap");
@@ -258,7 +262,7 @@ describe("the rule for a member left running non-Primary (galera-heal)", () => {
 
   it("a join has something to join only while some member runs a primary component (primary_seen)", () => {
     const seen = (reports: string[]) =>
-      spawnSync("sh", ["-c", `. "$0"; primary_seen`, lib], {
+      spawnSync("sh", ["-c", `. "$0"; primary_seen`, GALERA_LIB], {
         input: reports.map((r, i) => `${i + 1} ${r}\n`).join(""),
         encoding: "utf8",
       }).status === 0;
@@ -286,24 +290,11 @@ describe("the rule for a member left running non-Primary (galera-heal)", () => {
 });
 
 describe("the rule for a member asked to stop (galera-leave's leave_choice)", () => {
-  const lib = path.join(ROOT, "images/mysql/rootfs/usr/lib/flotilla/galera-lib");
   const SYNCED = "running Primary 4 ON 1";
   const LEAVING = "running Primary 4 ON 1 leaving";
   /** leave_choice for member `self` (serving or not), given the other members' reports. */
-  const choice = (self: number, serving: boolean, reports: Record<number, string>) => {
-    const r = spawnSync(
-      "sh",
-      ["-c", `. "$0"; leave_choice "$1" "$2"`, lib, String(self), serving ? "1" : "0"],
-      {
-        input: Object.entries(reports)
-          .map(([i, report]) => `${i} ${report}\n`)
-          .join(""),
-        encoding: "utf8",
-      },
-    );
-    expect(r.stderr).toBe("");
-    return r.stdout.trim();
-  };
+  const choice = (self: number, serving: boolean, reports: Record<number, string>) =>
+    galeraRule("leave_choice", [String(self), serving ? "1" : "0"], reports);
 
   it("a release stops every member at once: the lowest index leaves first, the others wait for it", () => {
     expect(choice(1, true, { 2: LEAVING, 3: LEAVING })).toBe("go");
