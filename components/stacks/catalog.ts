@@ -8,7 +8,7 @@ import { renderConsul } from "./renderConsul";
 import { renderHaproxy } from "./renderHaproxy";
 import { renderKeepalived } from "./renderKeepalived";
 import { renderMonitoring } from "./renderMonitoring";
-import { mysqlDataDir, renderMysql } from "./renderMysql";
+import { mysqlDataDir, mysqlServiceKeys, renderMysql } from "./renderMysql";
 import { renderWebapp } from "./renderWebapp";
 import type { ComposeFile, StackFacts } from "./types";
 
@@ -77,8 +77,7 @@ export const STACK_CATALOG = [
     ],
     // A release stopping every Galera member at once takes them all out of the service
     // DNS, and nothing serves until they re-form: members roll one at a time instead.
-    rollsInOrder: (config) =>
-      config.mysql.nodes > 1 ? Array.from({ length: config.mysql.nodes }, (_, i) => `mysql-${i + 1}`) : [],
+    rollsInOrder: (config) => (config.mysql.nodes > 1 ? mysqlServiceKeys(config) : []),
     render: renderMysql,
   },
   {

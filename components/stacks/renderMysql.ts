@@ -6,12 +6,21 @@ import { composeFile, deployPolicy, externals, health, labels, secretRefs } from
 import type { ComposeFile, ComposeService, StackFacts } from "./types";
 
 /**
+ * The mysql stack's service keys: `mysql` for a single server, `mysql-1` .. `mysql-N` (the
+ * Galera members, in index order) otherwise.
+ */
+export function mysqlServiceKeys(config: FlotillaConfig): string[] {
+  if (config.mysql.nodes === 1) return ["mysql"];
+  return Array.from({ length: config.mysql.nodes }, (_, i) => `mysql-${i + 1}`);
+}
+
+/**
  * The MySQL service names the webapp connects to, in the order that picks the writer:
  * `<stack>_mysql` for a single server, `<stack>_mysql-1` .. `-N` for a Galera cluster.
  */
 export function mysqlHosts(prefix: string, config: FlotillaConfig): string[] {
   if (config.mysql.nodes === 1) return [serviceName(prefix, "mysql")];
-  return Array.from({ length: config.mysql.nodes }, (_, i) => `${stackName(prefix, "mysql")}_mysql-${i + 1}`);
+  return mysqlServiceKeys(config).map((key) => `${stackName(prefix, "mysql")}_${key}`);
 }
 
 /**
@@ -79,10 +88,9 @@ export function renderMysql(input: RenderInput, stack: StackFacts): ComposeFile 
       },
     };
   };
-  const services: Record<string, ComposeService> =
-    nodes === 1
-      ? { mysql: member(1) }
-      : Object.fromEntries(Array.from({ length: nodes }, (_, i) => [`mysql-${i + 1}`, member(i + 1)]));
+  const services: Record<string, ComposeService> = Object.fromEntries(
+    mysqlServiceKeys(config).map((key, i) => [key, member(i + 1)]),
+  );
   return composeFile(services, {
     ...externals(input, stack),
     volumes: { "mysql-backups": { labels: labels(stack.name) } },
