@@ -238,6 +238,21 @@ function galeraRule(rule: string, args: string[], reports: Record<number, string
   return r.stdout.trim();
 }
 
+describe("the members a script asks (galera-lib's other_members)", () => {
+  const others = (members: string, index: number) =>
+    spawnSync("sh", ["-c", `. "$0"; other_members`, GALERA_LIB], {
+      env: { ...process.env, GALERA_MEMBERS: members, GALERA_INDEX: String(index) },
+      encoding: "utf8",
+    }).stdout.trim();
+
+  it("every member's index but this one's, in order", () => {
+    expect(others("m-1,m-2,m-3", 1)).toBe("2\n3");
+    expect(others("m-1,m-2,m-3", 2)).toBe("1\n3");
+    expect(others("m-1,m-2,m-3,m-4,m-5", 5)).toBe("1\n2\n3\n4");
+    expect(others("m-1", 1)).toBe("");
+  });
+});
+
 describe("the rule for a member left running non-Primary (galera-heal)", () => {
   const U = "3f1c0a52-efff-11f1-bd11-7aada41f2404";
   /** heal_choice for member `self` at `seqno`, given the other members' reports. */
