@@ -46,6 +46,7 @@ export {
   renderStacks,
   rollingPhases,
   stackPhases,
+  stackWaitSeconds,
   syslogLogging,
 } from "./render";
 export { PORTS, type RenderInput, swarmLiteral } from "./renderCommon";

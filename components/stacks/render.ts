@@ -104,6 +104,11 @@ export function stackPhases(
   }));
 }
 
+/** Seconds a stack's deploy may wait for it to converge: 300 per rolling phase (each Galera member in turn), at least 300. */
+export function stackWaitSeconds(stack: StackName, config: FlotillaConfig): number {
+  return 300 * Math.max(1, stackSpec(stack).rollsInOrder?.(config).length ?? 0);
+}
+
 /** SHA-256 of the rendered YAML: what a redeploy is keyed on. */
 export function composeHash(yaml: string): string {
   return createHash("sha256").update(yaml, "utf8").digest("hex");

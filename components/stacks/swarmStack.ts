@@ -17,7 +17,7 @@ import {
   secretName,
   stackName,
 } from "./names";
-import { composeHash, composeYaml, renderStack, stackPhases } from "./render";
+import { composeHash, composeYaml, renderStack, stackPhases, stackWaitSeconds } from "./render";
 import type { StackImage } from "./types";
 
 /** The secret values the stacks need (the `Secrets` component's `values` has exactly these). */
@@ -121,7 +121,7 @@ export class SwarmStack extends pulumi.ComponentResource {
             // Local images have no registry: a lookup could pin someone else's image of that name.
             resolveImage: local ? "never" : "always",
             // Each rolling phase converges in turn: the bound grows with them.
-            waitSeconds: args.waitSeconds ?? 300 * Math.max(1, spec.rollsInOrder?.(args.config).length ?? 0),
+            waitSeconds: args.waitSeconds ?? stackWaitSeconds(stack, args.config),
             documentSha256,
             swarmId,
           }),

@@ -7,7 +7,13 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config";
-import { mysqlHosts, renderStack, rollingPhases, SECRET_TARGETS } from "../../components/stacks";
+import {
+  mysqlHosts,
+  renderStack,
+  rollingPhases,
+  SECRET_TARGETS,
+  stackWaitSeconds,
+} from "../../components/stacks";
 import { planNodes } from "../../components/swarm";
 import {
   chooseWriter,
@@ -166,6 +172,13 @@ describe("the mysql stack with three members", () => {
     expect(phases[0].document.secrets).toEqual(doc.secrets);
     expect(rollingPhases(doc, ["mysql-1"])).toEqual([]);
     expect(() => rollingPhases(doc, ["mysql-1", "mysql-9"])).toThrow(/no service mysql-9/);
+  });
+
+  it("gives the deploy 300 s per member rolled in turn, and 300 s to a stack that rolls at once", () => {
+    expect(stackWaitSeconds("mysql", config)).toBe(900);
+    expect(stackWaitSeconds("webapp", config)).toBe(300);
+    const single = parseConfig(stackConfig("dev", {})).config;
+    expect(stackWaitSeconds("mysql", single)).toBe(300);
   });
 
   it("gives the webapp every member, in the order that picks the writer", () => {

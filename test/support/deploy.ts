@@ -23,6 +23,7 @@ import {
   secretName,
   serviceName,
   stackPhases,
+  stackWaitSeconds,
 } from "../../components/stacks";
 import { opensslCert } from "./certs";
 import { ok, run } from "./process";
@@ -39,7 +40,7 @@ export interface Deployment {
 export interface DeployOptions {
   /** Change the rendered document before it is deployed (a shorter interval, a workaround). */
   edit?: (document: ComposeFile) => void;
-  /** How long the deploy script waits for the services; default 240 s per rolling phase. */
+  /** How long the deploy script waits for the services; default the program's (stackWaitSeconds). */
   waitSeconds?: number;
   /** How long the deploy script may run at all; default the wait and 60 s. */
   timeoutMs?: number;
@@ -95,8 +96,7 @@ export async function deploy(d: Deployment, stack: StackName, options: DeployOpt
     composeYaml(document),
     phases,
   );
-  // Each rolling phase converges in turn (a running Galera cluster's members one by one).
-  const waitSeconds = options.waitSeconds ?? 240 * (phases.length + 1);
+  const waitSeconds = options.waitSeconds ?? stackWaitSeconds(stack, d.config);
   const args = deployArgs({
     prefix: d.prefix,
     stack,
