@@ -170,6 +170,15 @@ const swarmSchema = z.strictObject({
     .describe(
       "Index of the manager (`manager-<n>`) that made the Swarm, hands out join tokens, labels nodes and runs the stack deploys. Move it to another manager before replacing this one's VM (docs/upgrades.md).",
     ),
+  deployWaitSeconds: z
+    .number({ error: "expected a whole number of seconds" })
+    .int({ error: "expected a whole number of seconds" })
+    .min(60, { error: "expected at least 60 seconds" })
+    .max(3600, { error: "expected at most 3600 seconds" })
+    .default(300)
+    .describe(
+      "Seconds each stack's deploy waits for its services to converge before `up` fails, per Galera member rolled in turn. Raise it where nodes pull images slowly or share few cores (the lab).",
+    ),
 });
 
 const consulSchema = z.strictObject({

@@ -104,9 +104,9 @@ export function stackPhases(
   }));
 }
 
-/** Seconds a stack's deploy may wait for it to converge: 300 per rolling phase (each Galera member in turn), at least 300. */
+/** Seconds a stack's deploy may wait for it to converge: `swarm.deployWaitSeconds` per rolling phase (each Galera member in turn), at least once. */
 export function stackWaitSeconds(stack: StackName, config: FlotillaConfig): number {
-  return 300 * Math.max(1, stackSpec(stack).rollsInOrder?.(config).length ?? 0);
+  return config.swarm.deployWaitSeconds * Math.max(1, stackSpec(stack).rollsInOrder?.(config).length ?? 0);
 }
 
 /** SHA-256 of the rendered YAML: what a redeploy is keyed on. */

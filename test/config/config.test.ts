@@ -79,7 +79,7 @@ describe("committed stack files", () => {
   it("Pulumi.lab.yaml parses: the helion topology (3 managers, 2 lb workers, keepalived) on the lab target", () => {
     const { config } = parseConfig(stackConfig("lab"));
     expect(config.target).toBe("lab");
-    expect(config.swarm).toMatchObject({ managers: 3, loadBalancerNodes: 2 });
+    expect(config.swarm).toMatchObject({ managers: 3, loadBalancerNodes: 2, deployWaitSeconds: 600 });
     expect(config.keepalived.enabled).toBe(true);
     expect(config.lab).toEqual({
       subnetCidr: "10.213.0.0/24",
@@ -222,6 +222,20 @@ describe("bad config is refused with every problem, each naming its key", () => 
       expect((err as Error).message).toMatch(
         /^invalid Flotilla configuration \(2 problems\):\n {2}- flotilla:/,
       );
+    }
+  });
+
+  it("a stack deploy's wait is whole seconds from 60 to 3600 (default 300), named when out of range", () => {
+    expect(parseConfig(stackConfig("dev")).config.swarm.deployWaitSeconds).toBe(300);
+    for (const [value, expected] of [
+      [30, "expected at least 60 seconds"],
+      [7200, "expected at most 3600 seconds"],
+      [90.5, "expected a whole number of seconds"],
+      ["300", "expected a whole number of seconds"],
+    ] as const) {
+      const problems = problemsOf(stackConfig("dev", { "flotilla:swarm": { deployWaitSeconds: value } }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`flotilla:swarm.deployWaitSeconds: ${expected}`);
     }
   });
 

@@ -254,8 +254,10 @@ describeWithDocker("Galera: three members under load on a one-node Swarm", () =>
     const start = Date.now();
     for (const stack of ORDER) await deploy(env, stack);
     base = `http://127.0.0.1:${await publishedPort(env, PORTS.haproxyHttp)}`;
-    await until("first 200 through HAProxy", async () => (await fetch(`${base}/`)).ok, 120_000);
-    await until("every member Synced", allSynced, 240_000, 1000);
+    // Deadlines for a machine shared with the lab's bring-up (load average near 100 on two
+    // cores once: the members took over 240 s to sync); the figure printed is the measure.
+    await until("first 200 through HAProxy", async () => (await fetch(`${base}/`)).ok, 300_000);
+    await until("every member Synced", allSynced, 600_000, 1000);
     figures.coldDeploySeconds = seconds(Date.now() - start);
     console.log(`cold deploy (consul, 3 Galera members, webapp ×2, haproxy): ${figures.coldDeploySeconds} s`);
   }, 1_200_000);

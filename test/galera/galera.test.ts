@@ -174,11 +174,13 @@ describe("the mysql stack with three members", () => {
     expect(() => rollingPhases(doc, ["mysql-1", "mysql-9"])).toThrow(/no service mysql-9/);
   });
 
-  it("gives the deploy 300 s per member rolled in turn, and 300 s to a stack that rolls at once", () => {
+  it("gives the deploy swarm.deployWaitSeconds (300 s) per member rolled in turn, and once to a stack that rolls at once", () => {
     expect(stackWaitSeconds("mysql", config)).toBe(900);
     expect(stackWaitSeconds("webapp", config)).toBe(300);
     const single = parseConfig(stackConfig("dev", {})).config;
     expect(stackWaitSeconds("mysql", single)).toBe(300);
+    // The lab's stack file raises the wait per phase (seven VMs on a few cores).
+    expect(stackWaitSeconds("mysql", parseConfig(stackConfig("lab")).config)).toBe(1800);
   });
 
   it("gives the webapp every member, in the order that picks the writer", () => {

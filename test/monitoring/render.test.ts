@@ -101,7 +101,7 @@ describe("monitoring stack document", () => {
     );
   });
 
-  it("node exporters: global, on the stack's own network only, no secrets, no port", () => {
+  it("node exporters: global, on the stack's own network only, no secrets, no port, no health check", () => {
     const doc = render(config("helion"));
     const n = doc.services["node-exporter"];
     expect(n.deploy.mode).toBe("global");
@@ -111,6 +111,8 @@ describe("monitoring stack document", () => {
     expect(n.environment.FLOTILLA_ROLE).toBe("node-exporter");
     expect(n.read_only).toBe(true);
     expect(n.cap_drop).toEqual(["ALL"]);
+    // s6 and Prometheus watch it: no docker exec every 5 s on every node.
+    expect(n.healthcheck).toEqual({ disable: true });
     expect(doc.networks?.monitoring).toEqual({
       driver: "overlay",
       labels: { "flotilla.stack": "monitoring" },
