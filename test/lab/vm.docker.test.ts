@@ -353,6 +353,18 @@ describeWithDocker(
         });
         const failed = docker(["exec", vm.spec.name, "systemctl", "--failed", "--no-legend", "--plain"]);
         expect(`${state.stdout.trim()} ${failed}`.trim(), vm.key).toBe("running");
+        // What every Swarm bootstrap command waits for first, run as they run it: the
+        // scripts' wait_for_boot (lib.sh, inlined into each remote command) returns at once
+        // on a booted VM, on cloud-init's result file for this boot.
+        const wait = spawnSync("docker", ["exec", "-i", vm.spec.name, "bash", "-s"], {
+          input: `${readFileSync(path.join(ROOT, "scripts/host/swarm/lib.sh"), "utf8")}\nwait_for_boot\necho booted\n`,
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        expect(`${wait.stdout}${wait.stderr}`.trim(), vm.key).toBe("booted");
+        expect(docker(["exec", vm.spec.name, "ls", "/run/cloud-init/result.json"]), vm.key).toBe(
+          "/run/cloud-init/result.json",
+        );
       }
     });
 
