@@ -13,8 +13,9 @@ fail() { log "error: $*"; exit 1; }
 # (trixie) asks systemd six times every 0.25 s while it waits, and with every bootstrap
 # command of seven booting lab VMs waiting at once that took the build machine's two
 # cores to a load average of 100. The result file cloud-init writes when its last stage
-# ends on this boot (/run is a tmpfs) says the same; `cloud-init status` itself is asked
-# every 30 s (cloud-init disabled or not run on this boot) and once at the end (errors).
+# ends on this boot (/run is a tmpfs) says the same. `cloud-init status` itself is asked
+# every 30 s, and the wait goes on only while it says what `--wait` waits on (running, or
+# not started yet); then once at the end, for errors.
 wait_for_boot() {
   command -v cloud-init >/dev/null 2>&1 || return 0
   local i
@@ -22,7 +23,8 @@ wait_for_boot() {
     [ -e /run/cloud-init/result.json ] && break
     if [ $((i % 15)) -eq 0 ]; then
       case "$(cloud-init status 2>/dev/null | sed -n 's/^status: //p')" in
-      disabled | done | error | degraded*) break ;;
+      running | "not started" | "not run") ;;
+      *) break ;;
       esac
     fi
     sleep 2
