@@ -16,7 +16,7 @@ const DOCKER = {
 /**
  * The Docker projects, by the directories their suites live in; `docker-misc` takes every
  * other Docker suite. `npm test` runs them in two lanes side by side (scripts/dev/test.sh):
- * lab then dev, misc then cluster.
+ * lab then dev, cluster then misc (once the lab is up).
  */
 const LANES = {
   // The helion topology on VM containers, the heaviest by far.

@@ -54,15 +54,27 @@ mark "images ready"
 # while a unit failure showed after 4.4 minutes instead of 2. Each lane's lines carry its
 # project's name; each project's JSON report (per-file times) goes to test/artifacts/.
 bash scripts/host/local-swarm.sh >/dev/null # once: the lanes share the host's Swarm
-# The second lane opens with the misc suites (short, one or two containers each): the
-# Galera suite's cold deploy (three members, two state transfers) beside the lab's stack
-# deploys (seven VMs pulling and starting every image) left both timing out on a slow
-# machine (load average 100 on two cores, 7 December).
-LANES=("docker-lab docker-dev" "docker-misc docker-cluster")
+LANES=("docker-lab docker-dev" "docker-cluster docker-misc")
+# The second lane starts once the lab's bring-up is over (the lab suite writes
+# LAB_UP_MARKER, done or failed; or the lab project ended; at most 30 minutes): seven VMs
+# pulling and starting every image want more than two cores by themselves. Beside them,
+# the Galera suite's cold deploy and the lab's stack deploys both timed out (load average
+# 100-116 on 7 December), and the misc suites' sub-second timings failed.
+export LAB_UP_MARKER="$artifacts/lab-up"
+rm -f "$LAB_UP_MARKER" "$artifacts/project-ended-docker-lab"
+wait_for_lab_up() {
+  local waited=0
+  until [ -e "$LAB_UP_MARKER" ] || [ -e "$artifacts/project-ended-docker-lab" ] || [ "$waited" -ge 1800 ]; do
+    sleep 5
+    waited=$((waited + 5))
+  done
+  mark "the lab's bring-up over; the second lane starts"
+}
 # A lane runs every project even after one failed (more to read from one run), and fails
 # if any did.
 lane() {
   local project status=0
+  [ "$1" = docker-lab ] || wait_for_lab_up
   for project in "$@"; do
     if FLOTILLA_REQUIRE_DOCKER=1 npx vitest run --project "$project" --reporter=default --reporter=json \
       --outputFile.json="$artifacts/vitest-$project.json" 2>&1 | sed -u "s/^/[$project] /"; then
@@ -71,6 +83,7 @@ lane() {
       mark "$project FAILED"
       status=1
     fi
+    : >"$artifacts/project-ended-$project"
   done
   return "$status"
 }
