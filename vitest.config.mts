@@ -30,7 +30,9 @@ const LANES = {
     "test/edge/**/*.docker.test.ts",
     "test/monitoring/**/*.docker.test.ts",
   ],
-  // Consul servers and Galera members under faults.
+  // Consul servers and Galera members under faults. `npm test` runs it by directory
+  // (discovery, then galera: scripts/dev/test.sh LANES): a suite under another directory
+  // needs its own lane entry there.
   "docker-cluster": [
     "test/cluster/**/*.docker.test.ts",
     "test/galera/**/*.docker.test.ts",
