@@ -10,9 +10,10 @@ fail() { log "error: $*"; exit 1; }
 # A VM that has just booted may still be running cloud-init (which installs Docker and
 # writes fstab): wait for it to finish (bounded: about 15 minutes), then, for the engine
 # helpers, for the engine to answer. Not with `cloud-init status --wait`: cloud-init 25
-# (trixie) asks systemd six times every 0.25 s while it waits, and with every bootstrap
-# command of seven booting lab VMs waiting at once that took the build machine's two
-# cores to a load average of 100. The result file cloud-init writes when its last stage
+# (trixie) asks systemd six times every 0.25 s while it waits (cmd/status.py), and every
+# bootstrap command of seven booting lab VMs waits at once (their share of the lab's load
+# was not measured apart: the stack deploys after them are its peak). The result file
+# cloud-init writes when its last stage
 # ends on this boot (/run is a tmpfs) says the same. `cloud-init status` itself is asked
 # every 30 s, and the wait goes on only while it says what `--wait` waits on (running, or
 # not started yet); then once at the end, for errors.
