@@ -347,15 +347,25 @@ describe("the rule for a member asked to stop (galera-leave's leave_choice)", ()
     for (const report of back) expect(choice(2, true, { 1: report, 3: LEAVING }), report).toMatch(/^wait 1 /);
     expect(choice(2, true, { 1: SYNCED, 3: LEAVING })).toBe("go");
     expect(choice(3, true, { 1: SYNCED, 2: LEAVING })).toBe("wait 2 leaving first");
+    // Member 2's new task is healthy (its server up) but not yet Synced: the release's next
+    // member waits, so only one rolls at a time (seen: 3 left while 2 was Joined, state 3).
+    for (const report of ["running Primary 3 OFF 0", "running Primary 4 ON 0", "joining"])
+      expect(choice(3, true, { 1: SYNCED, 2: report }), report).toMatch(/^wait 2 /);
     // Member 2 gone to restart: member 1 serves and stays, so 3 may go too.
     expect(choice(3, true, { 1: SYNCED, 2: "unreachable" })).toBe("go");
     // The last member serving stays until another one is back.
     expect(choice(3, true, { 1: "joining", 2: "unreachable" })).toBe("wait 1 joining");
   });
 
-  it("one member stopped alone (a drain, a forced update) goes while another serves", () => {
+  it("one member stopped alone (a drain, a forced update) goes while another serves, not while a third is on its way back", () => {
     expect(choice(2, true, { 1: SYNCED, 3: SYNCED })).toBe("go");
-    expect(choice(2, true, { 1: SYNCED, 3: "joining" })).toBe("go");
+    expect(choice(2, true, { 1: SYNCED, 3: "joining" })).toBe("wait 3 joining");
+    // A joiner passes through non-Primary (seen: member 2 left while 1 was there, then Joiner).
+    expect(
+      choice(2, true, { 1: SYNCED, 3: "running non-Primary 1 OFF 0 3f1c0a52-efff-11f1-bd11-7aada41f2404 5" }),
+    ).toBe("wait 3 running non-Primary 1");
+    // A peer that is down is not on its way back: not waited for.
+    expect(choice(2, true, { 1: SYNCED, 3: "unreachable" })).toBe("go");
     expect(choice(2, true, { 1: "starting", 3: "joining" })).toBe("wait 1 starting");
     expect(
       choice(2, true, {
