@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 // The fast suites (unit and Pulumi mock tests, `unit`) run first and in parallel: a failure
 // there shows in minutes. The suites that drive real software under Docker
 // (`*.docker.test.ts`) run in lanes, each lane one file at a time, each owning its own
-// deployment and names (prefixes, ports). `npm test` runs two lanes side by side, one
-// project after another in each, and the lab apart (`npm run test:lab`,
+// deployment and names (prefixes, ports). `npm test` runs them one project after another,
+// and the lab apart (`npm run test:lab`,
 // scripts/dev/test.sh); CI jobs on separate machines run
 // projects of their own (`npx vitest run --project docker-lab`, .github/workflows/preview.yml).
 const DOCKER = {
@@ -16,8 +16,8 @@ const DOCKER = {
 
 /**
  * The Docker projects, by the directories their suites live in; `docker-misc` takes every
- * other Docker suite. `npm test` runs two lanes side by side (scripts/dev/test.sh):
- * cluster (discovery, then Galera), and dev then misc; the lab is `npm run test:lab`.
+ * other Docker suite. `npm test` runs them one after another (scripts/dev/test.sh): dev,
+ * misc, then cluster (discovery, then Galera); the lab is `npm run test:lab`.
  */
 const LANES = {
   // The helion topology on VM containers, the heaviest by far.
