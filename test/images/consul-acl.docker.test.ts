@@ -10,6 +10,8 @@ import { buildImages, cleanup, image, labels, ramSecrets, tryExec, waitFor } fro
 
 const SUITE = "consul-acl";
 const NAME = "flotilla-consul-acl-1";
+/** consul-acl's round, in seconds (30 by default; short here to see several rounds). */
+const RECHECK = 2;
 
 describeWithDocker("consul image: default-deny ACLs bootstrapped from secret files", () => {
   const tokens = {
@@ -34,6 +36,8 @@ describeWithDocker("consul image: default-deny ACLs bootstrapped from secret fil
       ...labels(SUITE),
       "-v",
       `${secrets.dir}:/run/secrets:ro`,
+      "-e",
+      `CONSUL_ACL_RECHECK=${RECHECK}`,
       image("consul"),
     ]);
   });
@@ -78,6 +82,40 @@ describeWithDocker("consul image: default-deny ACLs bootstrapped from secret fil
     expect(reg("consul_webapp_token", "webapp")).toBe("200");
     expect(reg("consul_webapp_token", "mysql")).toBe("403");
     expect(reg("consul_haproxy_token", "webapp")).toBe("403");
+  });
+
+  it("an unchanged round writes nothing to Consul, and a policy edited by hand is put back", async () => {
+    // The policies' ModifyIndex moves on every write: re-applying them each round was a
+    // Raft write per policy per round on every server.
+    const policies = () =>
+      JSON.parse(
+        withToken(
+          "consul_master_token",
+          `h=$(mktemp /dev/shm/h.XXXXXX) && printf 'X-Consul-Token: %s\\n' "$(cat $CONSUL_HTTP_TOKEN_FILE)" >"$h" && ` +
+            `curl -fsS -H "@$h" http://127.0.0.1:8500/v1/acl/policies; rm -f "$h"`,
+        ).out,
+      ) as { Name: string; Hash: string; ModifyIndex: number }[];
+    const index = (name: string) => policies().find((p) => p.Name === name)?.ModifyIndex;
+    const before = index("flotilla-webapp");
+    expect(before).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, (3 * RECHECK + 1) * 1000)); // three rounds
+    expect(index("flotilla-webapp")).toBe(before);
+
+    // A hand edit (the rules replaced by a broader grant) is a difference: the next round
+    // re-applies the rules from the image.
+    const original = policies().find((p) => p.Name === "flotilla-webapp")!.Hash;
+    const edit = withToken(
+      "consul_master_token",
+      `consul acl policy update -name flotilla-webapp -no-merge -rules 'service_prefix "" { policy = "write" }'`,
+    );
+    expect(edit.status, edit.out).toBe(0);
+    expect(policies().find((p) => p.Name === "flotilla-webapp")!.Hash).not.toBe(original);
+    const start = Date.now();
+    await waitFor("the webapp policy's rules back", 10 * RECHECK * 1000, () =>
+      policies().find((p) => p.Name === "flotilla-webapp")!.Hash === original ? true : undefined,
+    );
+    console.log(`consul-acl: a hand-edited policy put back in ${Date.now() - start} ms (round ${RECHECK} s)`);
+    expect(withToken("consul_webapp_token", "consul acl token read -self").out).toContain("flotilla-webapp");
   });
 
   it("keeps every token out of argv, the environment, the logs, and the data directory but Consul's Raft state", () => {
