@@ -24,6 +24,13 @@ describeWithDocker("consul image: default-deny ACLs bootstrapped from secret fil
   /** A consul command in the server with the token read from a secret file (never argv). */
   const withToken = (file: string | undefined, cmd: string) =>
     tryExec(NAME, ["sh", "-c", file ? `export CONSUL_HTTP_TOKEN_FILE=/run/secrets/${file}; ${cmd}` : cmd]);
+  /** curl ARGS against the server's HTTP API with the token of a secret file, sent as a header read from a file in RAM (never argv). */
+  const curlWithToken = (file: string, args: string) =>
+    withToken(
+      file,
+      `h=$(mktemp /dev/shm/h.XXXXXX) && printf 'X-Consul-Token: %s\\n' "$(cat $CONSUL_HTTP_TOKEN_FILE)" >"$h" && ` +
+        `curl -H "@$h" ${args}; rm -f "$h"`,
+    );
 
   beforeAll(() => {
     cleanup(SUITE);
@@ -73,11 +80,11 @@ describeWithDocker("consul image: default-deny ACLs bootstrapped from secret fil
       "consul",
     );
     const reg = (file: string, service: string) =>
-      withToken(
+      curlWithToken(
         file,
-        `printf '{"Node":"webapp-x","Address":"10.9.9.9","Service":{"Service":"${service}","Port":80}}' >/tmp/r.json && ` +
-          `h=$(mktemp /dev/shm/h.XXXXXX) && printf 'X-Consul-Token: %s\\n' "$(cat $CONSUL_HTTP_TOKEN_FILE)" >"$h" && ` +
-          `curl -s -o /dev/null -w '%{http_code}' -X PUT -H "@$h" --data-binary @/tmp/r.json http://127.0.0.1:8500/v1/catalog/register; rm -f "$h"`,
+        `-s -o /dev/null -w '%{http_code}' -X PUT --data-binary ` +
+          `'{"Node":"webapp-x","Address":"10.9.9.9","Service":{"Service":"${service}","Port":80}}' ` +
+          "http://127.0.0.1:8500/v1/catalog/register",
       ).out;
     expect(reg("consul_webapp_token", "webapp")).toBe("200");
     expect(reg("consul_webapp_token", "mysql")).toBe("403");
@@ -87,32 +94,33 @@ describeWithDocker("consul image: default-deny ACLs bootstrapped from secret fil
   it("an unchanged round writes nothing to Consul, and a policy edited by hand is put back", async () => {
     // The policies' ModifyIndex moves on every write: re-applying them each round was a
     // Raft write per policy per round on every server.
-    const policies = () =>
-      JSON.parse(
-        withToken(
-          "consul_master_token",
-          `h=$(mktemp /dev/shm/h.XXXXXX) && printf 'X-Consul-Token: %s\\n' "$(cat $CONSUL_HTTP_TOKEN_FILE)" >"$h" && ` +
-            `curl -fsS -H "@$h" http://127.0.0.1:8500/v1/acl/policies; rm -f "$h"`,
-        ).out,
-      ) as { Name: string; Hash: string; ModifyIndex: number }[];
-    const index = (name: string) => policies().find((p) => p.Name === name)?.ModifyIndex;
-    const before = index("flotilla-webapp");
+    const webappPolicy = () =>
+      (
+        JSON.parse(
+          curlWithToken("consul_master_token", "-fsS http://127.0.0.1:8500/v1/acl/policies").out,
+        ) as {
+          Name: string;
+          Hash: string;
+          ModifyIndex: number;
+        }[]
+      ).find((p) => p.Name === "flotilla-webapp")!;
+    const before = webappPolicy().ModifyIndex;
     expect(before).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, (3 * RECHECK + 1) * 1000)); // three rounds
-    expect(index("flotilla-webapp")).toBe(before);
+    expect(webappPolicy().ModifyIndex).toBe(before);
 
     // A hand edit (the rules replaced by a broader grant) is a difference: the next round
     // re-applies the rules from the image.
-    const original = policies().find((p) => p.Name === "flotilla-webapp")!.Hash;
+    const original = webappPolicy().Hash;
     const edit = withToken(
       "consul_master_token",
       `consul acl policy update -name flotilla-webapp -no-merge -rules 'service_prefix "" { policy = "write" }'`,
     );
     expect(edit.status, edit.out).toBe(0);
-    expect(policies().find((p) => p.Name === "flotilla-webapp")!.Hash).not.toBe(original);
+    expect(webappPolicy().Hash).not.toBe(original);
     const start = Date.now();
     await waitFor("the webapp policy's rules back", 10 * RECHECK * 1000, () =>
-      policies().find((p) => p.Name === "flotilla-webapp")!.Hash === original ? true : undefined,
+      webappPolicy().Hash === original ? true : undefined,
     );
     console.log(`consul-acl: a hand-edited policy put back in ${Date.now() - start} ms (round ${RECHECK} s)`);
     expect(withToken("consul_webapp_token", "consul acl token read -self").out).toContain("flotilla-webapp");
